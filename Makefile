@@ -1,0 +1,71 @@
+# One entry point for people and CI. `make book` builds the site; `make test` runs every test.
+# Both create .venv from requirements.txt when it is missing or out of date.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PY      := .venv/bin/python
+STAMP   := .venv/.installed
+# Strict build: warnings are errors, nitpicky references, report every problem in one run.
+JBFLAGS := -W -n --keep-going
+NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.cfg -p no:cacheprovider
+# Inline figures need the inline backend: an inherited MPLBACKEND=Agg makes them vanish.
+unexport MPLBACKEND
+
+.PHONY: help venv book test test-unit test-notebooks test-site notebooks serve lint format bench clean chromium
+
+help:
+	@echo "make book       build the site into _build/html (strict)"
+	@echo "make test       unit tests, strict nbval over every chapter, strict build, browser test"
+	@echo "make notebooks  re-execute every chapter in place (fresh, deterministic outputs)"
+	@echo "make serve      serve _build/html on http://127.0.0.1:8000"
+	@echo "make lint       ruff check + format check"
+	@echo "make bench      run the benchmarks (tables of ratios)"
+
+venv: $(STAMP)
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	@touch $(STAMP)
+
+book: $(STAMP)
+	.venv/bin/jupyter-book build . $(JBFLAGS)
+	@echo "Open file://$(CURDIR)/_build/html/index.html (or run: make serve)"
+
+test: $(STAMP) chromium
+	@.ci/phase unit      $(MAKE) -s test-unit
+	@.ci/phase nbval     $(MAKE) -s test-notebooks
+	@.ci/phase site      $(MAKE) -s test-site
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q -m "not site" tests
+
+test-notebooks: $(STAMP)
+	$(PY) -m pytest -q $(NBVAL) book
+
+# Builds the book strictly into a temporary folder, then drives Chromium against it.
+test-site: $(STAMP) chromium
+	$(PY) -m pytest -q -m site tests
+
+chromium:
+	@.ci/ensure-chromium
+
+notebooks: $(STAMP)
+	$(PY) .ci/execute-notebooks book/*.ipynb
+
+serve:
+	@test -f _build/html/index.html || { echo "no site yet: run make book first"; exit 1; }
+	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory _build/html
+
+lint: $(STAMP)
+	$(PY) -m ruff check hessnotes tests benchmarks .ci/execute-notebooks
+	$(PY) -m ruff format --check hessnotes tests benchmarks
+
+format: $(STAMP)
+	$(PY) -m ruff format hessnotes tests benchmarks
+	$(PY) -m ruff check --fix hessnotes tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_secant.py
+	$(PY) benchmarks/bench_kron.py
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis

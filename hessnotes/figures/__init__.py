@@ -1,0 +1,1 @@
+"""Pure plot functions: data and parameters in, a Figure out."""
