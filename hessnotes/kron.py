@@ -1,0 +1,786 @@
+"""Kronecker algebra without forming Kronecker products.
+
+Conventions (pinned by ``tests/test_kron.py``):
+
+* ``vec`` stacks **columns** (column-major), so ``(A ⊗ B) vec(X) = vec(B X Aᵀ)``.
+* ``⊗`` is ``np.kron``: ``(A ⊗ B)[i1*m2 + i2, j1*n2 + j2] = A[i1, j1] B[i2, j2]``. A vector ``x`` of
+  length ``n1*…*nk`` acted on by ``A1 ⊗ … ⊗ Ak`` is read as the *row-major* (C-order) tensor
+  ``x.reshape(n1, …, nk)``; factor ``A_i`` acts on axis ``i`` (a *mode product*).
+* The Kronecker sum is ``A ⊕ B = A ⊗ I + I ⊗ B``, in ``np.kron`` factor order, and
+  ``A1 ⊕ … ⊕ Ak = Σ_i I ⊗ … ⊗ A_i ⊗ … ⊗ I``.
+
+Every function accepts numpy arrays or torch tensors and returns the same kind (same dtype, same
+device). Numerical routines reject NaN and Inf; pure index shuffles (``vec``, ``unvec``,
+``rearrange`` and its recipes) accept any dtype, even strings, so that a chapter can show where each
+entry goes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "KroneckerApprox",
+    "commutation_matrix",
+    "commutation_perm",
+    "kron_matvec",
+    "kron_matvec_timings",
+    "kron_sum_eigvals",
+    "kron_sum_solve",
+    "nearest_kronecker",
+    "perfect_shuffle",
+    "rearrange",
+    "rearrange_via_column_major",
+    "rearrange_via_row_major",
+    "second_difference",
+    "solve_sylvester_sym",
+    "unvec",
+    "vec",
+]
+
+Array = Any  # np.ndarray | torch.Tensor
+
+
+# --------------------------------------------------------------------------------------------------
+# Input handling
+# --------------------------------------------------------------------------------------------------
+def _is_torch(x: Any) -> bool:
+    return isinstance(x, torch.Tensor)
+
+
+def _as_array(x: Any, name: str, *, numeric: bool = True) -> Array:
+    """Return ``x`` as a torch tensor (unchanged) or a numpy array; reject non-numeric data."""
+    if _is_torch(x):
+        return x
+    arr = np.asarray(x)
+    if numeric and arr.dtype.kind not in "biufc":
+        raise TypeError(
+            f"{name} must hold numbers; got dtype {arr.dtype}. Pass a float array or tensor."
+        )
+    return arr
+
+
+def _check_finite(x: Array, name: str) -> None:
+    fin = torch.isfinite(x) if _is_torch(x) else np.isfinite(x)
+    if not fin.all():
+        count = int((~fin).sum())
+        raise ValueError(
+            f"{name} (shape {tuple(x.shape)}) holds {count} NaN or Inf entr"
+            f"{'y' if count == 1 else 'ies'}; remove or replace them before calling."
+        )
+
+
+def _same_kind(arrays: Sequence[Array], what: str) -> bool:
+    """Return True when all are torch tensors (on one device), False when all are numpy."""
+    kinds = {_is_torch(a) for a in arrays}
+    if len(kinds) > 1:
+        raise TypeError(
+            f"{what} mix numpy arrays and torch tensors; convert them all to one kind "
+            "(torch.as_tensor(a) or t.numpy())."
+        )
+    is_t = kinds == {True}
+    if is_t:
+        devices = {a.device for a in arrays}
+        if len(devices) > 1:
+            raise ValueError(
+                f"{what} live on different devices {sorted(map(str, devices))}; move them to one "
+                "device with .to(device)."
+            )
+    return is_t
+
+
+def _sequence(xs: Any, name: str) -> list[Any]:
+    if isinstance(xs, (np.ndarray, torch.Tensor)) or not isinstance(xs, Sequence) or not xs:
+        shape = f" of shape {tuple(xs.shape)}" if hasattr(xs, "shape") else ""
+        raise ValueError(
+            f"{name} must be a non-empty list or tuple of matrices; got "
+            f"{type(xs).__name__}{shape}. Wrap a single matrix A as [A]."
+        )
+    return list(xs)
+
+
+def _matrices(
+    xs: Any, name: str, *, square: bool = False, labels: Sequence[str] | None = None
+) -> tuple[list[Array], bool]:
+    xs = _sequence(xs, name)
+    labels = labels or [f"{name}[{i}]" for i in range(len(xs))]
+    mats = [_as_array(a, lab) for a, lab in zip(xs, labels, strict=True)]
+    for a, lab in zip(mats, labels, strict=True):
+        if a.ndim != 2 or 0 in a.shape:
+            raise ValueError(
+                f"{lab} has shape {tuple(a.shape)}; it must be a non-empty 2-D matrix."
+            )
+        if square and a.shape[0] != a.shape[1]:
+            raise ValueError(f"{lab} has shape {tuple(a.shape)}; it must be square (n, n).")
+        _check_finite(a, lab)
+    return mats, _same_kind(mats, name)
+
+
+def _float_dtype(arrays: Sequence[Array], is_t: bool) -> Any:
+    """Common floating dtype: the promoted dtype, or float64 when all inputs are integers."""
+    if is_t:
+        dt = reduce(torch.promote_types, [a.dtype for a in arrays])
+        return dt if (dt.is_floating_point or dt.is_complex) else torch.float64
+    dt = np.result_type(*arrays)
+    return dt if dt.kind in "fc" else np.dtype(np.float64)
+
+
+def _eps(dtype: Any) -> float:
+    return float(torch.finfo(dtype).eps if isinstance(dtype, torch.dtype) else np.finfo(dtype).eps)
+
+
+def _pair(p: Any, name: str) -> tuple[int, int]:
+    try:
+        a, b = p
+        ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in p)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a pair of positive integers (rows, cols); got {p!r}.")
+    return int(a), int(b)
+
+
+def _posint(v: Any, name: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"{name} must be a positive integer; got {v!r}.")
+    return int(v)
+
+
+def _reverse_axes(x: Array) -> Array:
+    return x.permute(*reversed(range(x.ndim))) if _is_torch(x) else x.transpose()
+
+
+def _reshape_f(x: Array, shape: tuple[int, ...]) -> Array:
+    """Column-major (Fortran-order) reshape, for numpy and torch alike."""
+    if _is_torch(x):
+        return _reverse_axes(_reverse_axes(x).reshape(tuple(reversed(shape))))
+    return x.reshape(shape, order="F")
+
+
+def _permute(x: Array, axes: tuple[int, ...]) -> Array:
+    return x.permute(*axes) if _is_torch(x) else x.transpose(axes)
+
+
+# --------------------------------------------------------------------------------------------------
+# vec and unvec
+# --------------------------------------------------------------------------------------------------
+def vec(X: Array) -> Array:
+    """Stack the columns of ``X`` into one vector (column-major order).
+
+    ``vec(X)[i + j*m] = X[i, j]`` for ``X`` of shape (m, n); for an N-D array the first index runs
+    fastest. With this convention ``(A ⊗ B) vec(X) = vec(B X Aᵀ)``.
+
+    Args:
+        X: array or tensor with at least one axis, any dtype.
+
+    Returns:
+        1-D array of length ``X.size`` (numpy in, numpy out; torch in, torch out).
+
+    Raises:
+        ValueError: if ``X`` is 0-D.
+    """
+    X = _as_array(X, "X", numeric=False)
+    if X.ndim == 0:
+        raise ValueError("X is 0-D (a scalar); vec needs an array with at least one axis.")
+    return _reverse_axes(X).reshape(-1)
+
+
+def unvec(x: Array, shape: Sequence[int]) -> Array:
+    """Inverse of :func:`vec`: fill an array of ``shape`` column by column from ``x``.
+
+    Args:
+        x: 1-D array of length ``prod(shape)``.
+        shape: target shape, e.g. ``(m, n)``.
+
+    Returns:
+        Array of ``shape`` with ``vec(unvec(x, shape)) == x``.
+
+    Raises:
+        ValueError: if ``x`` is not 1-D or its length is not ``prod(shape)``.
+    """
+    x = _as_array(x, "x", numeric=False)
+    shape = tuple(_posint(s, "each entry of shape") for s in shape)
+    if x.ndim != 1 or x.shape[0] != math.prod(shape):
+        raise ValueError(
+            f"x has shape {tuple(x.shape)}, but shape {shape} needs a 1-D x of length "
+            f"{math.prod(shape)}; pass vec(X) of an array X with that shape."
+        )
+    return _reshape_f(x, shape)
+
+
+# --------------------------------------------------------------------------------------------------
+# Matrix-vector products with Kronecker products
+# --------------------------------------------------------------------------------------------------
+def _kron_matvec(factors: Sequence[Array], x: Array) -> Array:
+    """Unchecked core of :func:`kron_matvec`; ``x`` is (N,) or (N, b)."""
+    b = x.shape[1] if x.ndim == 2 else 1
+    t = x
+    # Invariant: the row-major layout of t holds a tensor whose leading axis is the next mode.
+    # Each step contracts that axis with A_i and appends A_i's row axis at the end, so after k
+    # steps the axes are (b, m1, ..., mk). One GEMM per factor, operands passed transposed.
+    for a in factors:
+        t = t.reshape(a.shape[1], -1).T @ a.T
+    m = math.prod(a.shape[0] for a in factors)
+    return t.reshape(b, m).T if x.ndim == 2 else t.reshape(m)
+
+
+def kron_matvec(factors: Sequence[Array], x: Array) -> Array:
+    """Compute ``(A1 ⊗ A2 ⊗ … ⊗ Ak) x`` without forming the Kronecker product.
+
+    Reading ``x`` as the row-major tensor ``x.reshape(n1, …, nk)``, the product is the sequence of
+    mode products ``y[i1…ik] = Σ A1[i1, j1] ⋯ Ak[ik, jk] x[j1…jk]``: one matrix product per factor,
+    ``O(N Σ_i m_i)`` work for ``N = n1⋯nk`` instead of ``O(N M)`` with ``M = m1⋯mk``, and no
+    ``M × N`` matrix in memory. Equal to ``np.kron(A1, np.kron(A2, …)) @ x``.
+
+    Args:
+        factors: non-empty sequence of matrices ``A_i`` of shape (m_i, n_i); rectangular allowed.
+        x: (N,) vector, or (N, b) with one vector per column, where ``N = n1 * … * nk``.
+
+    Returns:
+        (M,) or (M, b) with ``M = m1 * … * mk``; numpy or torch like the inputs, in the promoted
+        dtype.
+
+    Raises:
+        ValueError: if a factor is not a non-empty 2-D matrix, ``x`` has the wrong length or
+            number of axes, an input holds NaN or Inf, or tensors sit on different devices.
+        TypeError: if numpy arrays and torch tensors are mixed, or an input is not numeric.
+    """
+    fs, is_t = _matrices(factors, "factors")
+    x = _as_array(x, "x")
+    _same_kind([*fs, x], "factors and x")
+    n = math.prod(a.shape[1] for a in fs)
+    if x.ndim not in (1, 2) or x.shape[0] != n:
+        cols = " x ".join(str(a.shape[1]) for a in fs)
+        raise ValueError(
+            f"x has shape {tuple(x.shape)}, but factors of shapes "
+            f"{[tuple(a.shape) for a in fs]} need x of shape ({n},) or ({n}, b) with "
+            f"{n} = {cols}. If your vectors are rows, pass x.T."
+        )
+    _check_finite(x, "x")
+    if is_t:
+        dt = reduce(torch.promote_types, [a.dtype for a in (*fs, x)])
+        fs, x = [a.to(dt) for a in fs], x.to(dt)
+    return _kron_matvec(fs, x)
+
+
+def kron_matvec_timings(
+    ns: Sequence[int], *, k: int = 3, repeats: int = 5, max_explicit_n: int = 16, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wall-clock times of ``(U ⊗ … ⊗ U) x``, explicit ``np.kron`` against :func:`kron_matvec`.
+
+    For each ``n`` in ``ns`` a seeded (n, n) matrix ``U`` and a vector of length ``n**k`` are drawn.
+    The explicit method forms the ``n**k × n**k`` Kronecker product and multiplies (``O(n^{2k})``
+    work and memory); the mode-product method costs ``O(k n^{k+1})``. Each is timed ``repeats``
+    times (each time the mean over enough calls to last about 1 ms, after one warm-up call), so
+    that a plot can show the best run and the spread rather than one lucky or unlucky run.
+
+    Args:
+        ns: matrix sizes, increasing.
+        k: number of factors.
+        repeats: timings per size and method.
+        max_explicit_n: largest ``n`` for which the explicit product is formed (memory
+            ``8 n^{2k}`` bytes); larger sizes get NaN.
+        seed: seed of the generator.
+
+    Returns:
+        ``(t_explicit, t_modes)``, each of shape (len(ns), repeats), in seconds.
+
+    Raises:
+        ValueError: if ``k``, ``repeats`` or an entry of ``ns`` is not a positive integer.
+    """
+    k, repeats = _posint(k, "k"), _posint(repeats, "repeats")
+    ns = [_posint(n, "each entry of ns") for n in ns]
+    rng = np.random.default_rng(seed)
+    t_exp = np.full((len(ns), repeats), np.nan)
+    t_mod = np.full((len(ns), repeats), np.nan)
+
+    def best_loop(f: Any, out: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        f()  # warm-up; also sets how many calls make one measurement of >= 1 ms
+        number = max(1, math.ceil(1e-3 / max(time.perf_counter() - t0, 1e-9)))
+        for r in range(repeats):
+            t0 = time.perf_counter()
+            for _ in range(number):
+                f()
+            out[r] = (time.perf_counter() - t0) / number
+
+    for i, n in enumerate(ns):
+        u = rng.standard_normal((n, n))
+        x = rng.standard_normal(n**k)
+        best_loop(lambda u=u, x=x: kron_matvec([u] * k, x), t_mod[i])
+        if n <= max_explicit_n:
+            best_loop(lambda u=u, x=x: reduce(np.kron, [u] * k) @ x, t_exp[i])
+    return t_exp, t_mod
+
+
+# --------------------------------------------------------------------------------------------------
+# Kronecker sums
+# --------------------------------------------------------------------------------------------------
+def _sym_eigh(
+    As: Any, name: str, sym_rtol: float | None, labels: Sequence[str] | None = None
+) -> tuple[list[Array], list[Array], bool, Any]:
+    """Validate symmetric real matrices and return their eigenvalues, eigenvectors, kind, dtype."""
+    mats, is_t = _matrices(As, name, square=True, labels=labels)
+    labels = labels or [f"{name}[{i}]" for i in range(len(mats))]
+    dt = _float_dtype(mats, is_t)
+    if dt.is_complex if is_t else dt.kind == "c":
+        raise ValueError(f"{name} must be real symmetric matrices; got dtype {dt}.")
+    lams, vecs = [], []
+    for a, lab in zip(mats, labels, strict=True):
+        a = a.to(dt) if is_t else a.astype(dt, copy=False)
+        asym = float((a - a.T).abs().max() if is_t else np.abs(a - a.T).max())
+        scale = float(a.abs().max() if is_t else np.abs(a).max())
+        tol = (100 * a.shape[0] * _eps(dt) if sym_rtol is None else sym_rtol) * scale
+        if asym > tol:
+            raise ValueError(
+                f"{lab} (shape {tuple(a.shape)}) is not symmetric: max|A - Aᵀ| = {asym:.3g} "
+                f"> tolerance {tol:.3g}. The eigendecomposition method needs symmetric matrices: "
+                "symmetrise with (A + A.T) / 2 if the asymmetry is rounding, or use a Schur-based "
+                "(Bartels–Stewart) solver for genuinely non-symmetric A."
+            )
+        lam, u = torch.linalg.eigh(a) if is_t else np.linalg.eigh(a)
+        lams.append(lam)
+        vecs.append(u)
+    return lams, vecs, is_t, dt
+
+
+def _sum_grid(lams: Sequence[Array]) -> Array:
+    """All sums λ1[i1] + … + λk[ik] as a row-major (n1, …, nk) array."""
+    k = len(lams)
+    out = 0
+    for i, lam in enumerate(lams):
+        out = out + lam.reshape([lam.shape[0] if j == i else 1 for j in range(k)])
+    return out
+
+
+def _check_nonsingular(sums: Array, lams: Sequence[Array], rtol: float, what: str) -> None:
+    scale = sum(float(lam.abs().max() if _is_torch(lam) else np.abs(lam).max()) for lam in lams)
+    flat = sums.reshape(-1)
+    absval = flat.abs() if _is_torch(flat) else np.abs(flat)
+    j = int(absval.argmin())
+    if float(absval[j]) <= rtol * scale:
+        idx = np.unravel_index(j, tuple(sums.shape))
+        terms = " + ".join(f"λ{i + 1}[{int(t)}]" for i, t in enumerate(idx))
+        raise ValueError(
+            f"{what} is singular within tolerance: the eigenvalue sum {terms} (eigenvalues in "
+            f"ascending order per factor) is {float(flat[j]):.3g}, and |{float(flat[j]):.3g}| <= "
+            f"rtol * Σ max|λ| = {rtol * scale:.3g}. Shift a factor (A + c I) so that no sum of "
+            "eigenvalues vanishes, or solve in the least-squares sense."
+        )
+
+
+def kron_sum_eigvals(As: Sequence[Array], *, sym_rtol: float | None = None) -> Array:
+    """Eigenvalues of the Kronecker sum ``A1 ⊕ … ⊕ Ak`` of symmetric matrices, in ``np.kron`` order.
+
+    If ``A_i = U_i diag(λ_i) U_iᵀ`` then ``A1 ⊕ … ⊕ Ak = (U1 ⊗ … ⊗ Uk) diag(Λ) (U1 ⊗ … ⊗ Uk)ᵀ``
+    with ``Λ[i1…ik] = λ1[i1] + … + λk[ik]``: every sum of one eigenvalue per factor.
+
+    Args:
+        As: non-empty sequence of real symmetric (n_i, n_i) matrices.
+        sym_rtol: tolerance on ``max|A - Aᵀ| / max|A|``; default ``100 n_i eps``.
+
+    Returns:
+        (N,) array of the sums, ``N = n1 * … * nk``, ordered like the diagonal of
+        ``np.kron(diag(λ1), I) + np.kron(I, diag(λ2))`` (row-major over ``(i1, …, ik)``);
+        not sorted.
+
+    Raises:
+        ValueError: if an ``A_i`` is not square, not symmetric, complex, or holds NaN or Inf.
+        TypeError: if numpy arrays and torch tensors are mixed.
+    """
+    lams, _, _, _ = _sym_eigh(As, "As", sym_rtol)
+    return _sum_grid(lams).reshape(-1)
+
+
+def kron_sum_solve(
+    As: Sequence[Array], b: Array, *, rtol: float | None = None, sym_rtol: float | None = None
+) -> Array:
+    """Solve ``(A1 ⊕ A2 ⊕ … ⊕ Ak) x = b`` for symmetric ``A_i`` by eigendecomposition.
+
+    With ``A_i = U_i diag(λ_i) U_iᵀ`` and ``U = U1 ⊗ … ⊗ Uk``, the solution is
+    ``x = U (Uᵀ b ./ Λ)`` where ``Λ`` holds all sums ``λ1[i1] + … + λk[ik]``
+    (see :func:`kron_sum_eigvals`). Both products with ``U`` are mode products
+    (:func:`kron_matvec`), so the cost is ``O(Σ n_i³ + N Σ n_i)`` for ``N = n1⋯nk`` unknowns,
+    against ``O(N³)`` for a dense solve. For k = 3 and equal ``n`` this is the tensor Sylvester
+    equation ``Σ_i X ×_i A = B`` on an n×n×n grid, solved in ``O(n⁴)``.
+
+    Args:
+        As: non-empty sequence of real symmetric (n_i, n_i) matrices.
+        b: (N,) right-hand side, or (N, r) with one right-hand side per column.
+        rtol: the sum is declared singular when ``min|Λ| <= rtol * Σ_i max|λ_i|``;
+            default ``(Σ n_i) * eps``.
+        sym_rtol: tolerance on ``max|A - Aᵀ| / max|A|``; default ``100 n_i eps``.
+
+    Returns:
+        ``x`` with the shape of ``b``; numpy or torch like the inputs.
+
+    Raises:
+        ValueError: if an ``A_i`` is not square or not symmetric, ``b`` has the wrong shape, an
+            input holds NaN or Inf, or the Kronecker sum is singular within ``rtol``.
+        TypeError: if numpy arrays and torch tensors are mixed.
+    """
+    lams, us, is_t, dt = _sym_eigh(As, "As", sym_rtol)
+    b = _as_array(b, "b")
+    _same_kind([*us, b], "As and b")
+    n = math.prod(u.shape[0] for u in us)
+    if b.ndim not in (1, 2) or b.shape[0] != n:
+        raise ValueError(
+            f"b has shape {tuple(b.shape)}, but As of sizes {[u.shape[0] for u in us]} need b of "
+            f"shape ({n},) or ({n}, r). If your right-hand sides are rows, pass b.T."
+        )
+    _check_finite(b, "b")
+    sums = _sum_grid(lams)
+    if rtol is None:
+        rtol = sum(u.shape[0] for u in us) * _eps(dt)
+    _check_nonsingular(sums, lams, rtol, "The Kronecker sum A1 ⊕ … ⊕ Ak")
+    if is_t:
+        dt = torch.promote_types(dt, b.dtype)
+        b, us, sums = b.to(dt), [u.to(dt) for u in us], sums.to(dt)
+    elif b.dtype.kind not in "fc":
+        b = b.astype(dt)
+    lam = sums.reshape(-1)
+    y = _kron_matvec([u.T for u in us], b)
+    y = y / (lam[:, None] if b.ndim == 2 else lam)
+    return _kron_matvec(us, y)
+
+
+def solve_sylvester_sym(
+    A: Array, B: Array, C: Array, *, rtol: float | None = None, sym_rtol: float | None = None
+) -> Array:
+    """Solve the Sylvester equation ``A X + X B = C`` for symmetric ``A`` and ``B``.
+
+    With ``A = U diag(a) Uᵀ`` and ``B = V diag(b) Vᵀ``, ``X = U [(Uᵀ C V) ./ (a_i + b_j)] Vᵀ``. In
+    vec form this is ``(B ⊕ A) vec(X) = vec(C)`` (``Bᵀ = B``), the two-factor case of
+    :func:`kron_sum_solve`; ``B = A`` gives the Lyapunov equation. Cost ``O(m³ + n³)``. For
+    non-symmetric ``A``, ``B`` the Bartels–Stewart algorithm (Schur forms) is the standard method.
+
+    Args:
+        A: (m, m) real symmetric.
+        B: (n, n) real symmetric.
+        C: (m, n) right-hand side.
+        rtol: singular when ``min|a_i + b_j| <= rtol * (max|a| + max|b|)``; default
+            ``(m + n) * eps``.
+        sym_rtol: tolerance on ``max|A - Aᵀ| / max|A|``; default ``100 n eps``.
+
+    Returns:
+        (m, n) solution ``X``; numpy or torch like the inputs.
+
+    Raises:
+        ValueError: if ``A`` or ``B`` is not square and symmetric, ``C`` is not (m, n), an input
+            holds NaN or Inf, or some ``a_i + b_j`` is zero within ``rtol`` (singular equation).
+        TypeError: if numpy arrays and torch tensors are mixed.
+    """
+    (a, b), (u, v), is_t, dt = _sym_eigh([A, B], "A and B", sym_rtol, ["A", "B"])
+    C = _as_array(C, "C")
+    _same_kind([u, C], "A, B and C")
+    if C.ndim != 2 or tuple(C.shape) != (u.shape[0], v.shape[0]):
+        raise ValueError(
+            f"C has shape {tuple(C.shape)}, but A of shape {tuple(u.shape)} and B of shape "
+            f"{tuple(v.shape)} need C of shape ({u.shape[0]}, {v.shape[0]})."
+        )
+    _check_finite(C, "C")
+    sums = a[:, None] + b[None, :]
+    if rtol is None:
+        rtol = (u.shape[0] + v.shape[0]) * _eps(dt)
+    _check_nonsingular(sums, [a, b], rtol, "The Sylvester operator X -> A X + X B")
+    if is_t:
+        dt = torch.promote_types(dt, C.dtype)
+        C, u, v, sums = C.to(dt), u.to(dt), v.to(dt), sums.to(dt)
+    return u @ ((u.T @ C @ v) / sums) @ v.T
+
+
+def second_difference(n: int, h: float | None = None) -> np.ndarray:
+    """The 1-D second-difference matrix with Dirichlet boundary conditions, ``-d²/dx²``.
+
+    ``T = tridiag(-1, 2, -1) / h²`` of shape (n, n): the discrete ``-u''`` on ``n`` interior points
+    of ``[0, 1]`` with ``u(0) = u(1) = 0``. It is symmetric positive definite with eigenvalues
+    ``(2 - 2 cos(jπ/(n+1))) / h²`` and eigenvectors ``sin(jπ i/(n+1))``, ``i, j = 1..n``. The 3-D
+    Poisson matrix on an n×n×n grid is ``T ⊕ T ⊕ T``.
+
+    Args:
+        n: number of interior grid points.
+        h: grid spacing; default ``1 / (n + 1)`` (the unit interval). ``h = 1`` gives the plain
+            ``tridiag(-1, 2, -1)``.
+
+    Returns:
+        (n, n) float64 numpy array.
+
+    Raises:
+        ValueError: if ``n`` is not a positive integer or ``h`` is not a positive finite number.
+    """
+    n = _posint(n, "n")
+    h = 1.0 / (n + 1) if h is None else h
+    real = isinstance(h, (int, float, np.floating, np.integer)) and not isinstance(h, bool)
+    if not (real and math.isfinite(h) and h > 0):
+        raise ValueError(f"h must be a positive finite number; got {h!r}.")
+    t = 2.0 * np.eye(n) - np.eye(n, k=1) - np.eye(n, k=-1)
+    return t / float(h) ** 2
+
+
+# --------------------------------------------------------------------------------------------------
+# Shuffles
+# --------------------------------------------------------------------------------------------------
+def commutation_perm(m: int, n: int) -> np.ndarray:
+    """Index array ``p`` with ``vec(Aᵀ) = vec(A)[p]`` for every (m, n) matrix ``A``.
+
+    ``vec(A)[i + j m] = A[i, j]`` and ``vec(Aᵀ)[j + i n] = A[i, j]``, so ``p[j + i n] = i + j m``.
+
+    Args:
+        m: rows of ``A``.
+        n: columns of ``A``.
+
+    Returns:
+        (m n,) integer permutation.
+
+    Raises:
+        ValueError: if ``m`` or ``n`` is not a positive integer.
+    """
+    m, n = _posint(m, "m"), _posint(n, "n")
+    return (np.arange(m)[:, None] + m * np.arange(n)[None, :]).reshape(-1)
+
+
+def commutation_matrix(m: int, n: int) -> np.ndarray:
+    """The commutation matrix ``K_{m,n}``: ``K vec(A) = vec(Aᵀ)`` for every (m, n) matrix ``A``.
+
+    ``K`` is the permutation matrix of :func:`commutation_perm`; ``K_{m,n}ᵀ = K_{n,m}`` and
+    ``K_{p,m} (A ⊗ B) K_{n,q} = B ⊗ A`` for ``A`` (m, n) and ``B`` (p, q). Dense, for teaching and
+    small sizes; apply it to vectors with ``v[commutation_perm(m, n)]`` instead.
+
+    Args:
+        m: rows of ``A``.
+        n: columns of ``A``.
+
+    Returns:
+        (m n, m n) float64 permutation matrix.
+
+    Raises:
+        ValueError: if ``m`` or ``n`` is not a positive integer.
+    """
+    p = commutation_perm(m, n)
+    k = np.zeros((p.size, p.size))
+    k[np.arange(p.size), p] = 1.0
+    return k
+
+
+def perfect_shuffle(p: int, r: int) -> np.ndarray:
+    """The perfect shuffle ``𝒫_{p,r}`` of ``p r`` items, as an index array.
+
+    Deal ``p r`` cards, numbered ``0 … pr-1``, into ``r`` piles round-robin and stack the piles:
+    ``[0, r, 2r, …, 1, r+1, …, r-1, …]``. As a row and column permutation it swaps the factors of a
+    Kronecker product of any shapes: for ``B`` (m1, n1) and ``C`` (m2, n2),
+    ``np.kron(B, C)[perfect_shuffle(m1, m2)][:, perfect_shuffle(n1, n2)] == np.kron(C, B)``, i.e.
+    ``𝒫_{m1,m2} (B ⊗ C) 𝒫_{n1,n2}ᵀ = C ⊗ B``. It equals ``commutation_perm(r, p)``: ``𝒫_{p,r}`` is
+    the commutation matrix ``K_{r,p}``.
+
+    Args:
+        p: cards per pile (the size of the first Kronecker factor).
+        r: number of piles (the size of the second Kronecker factor).
+
+    Returns:
+        (p r,) integer permutation.
+
+    Raises:
+        ValueError: if ``p`` or ``r`` is not a positive integer.
+    """
+    p, r = _posint(p, "p"), _posint(r, "r")
+    return (np.arange(r)[:, None] + r * np.arange(p)[None, :]).reshape(-1)
+
+
+# --------------------------------------------------------------------------------------------------
+# The Van Loan–Pitsianis rearrangement and the nearest Kronecker product
+# --------------------------------------------------------------------------------------------------
+def _rearrange_args(
+    A: Any, bshape: Any, cshape: Any, *, numeric: bool = False
+) -> tuple[Array, int, int, int, int]:
+    A = _as_array(A, "A", numeric=numeric)
+    m1, n1 = _pair(bshape, "(m1, n1)")
+    m2, n2 = _pair(cshape, "(m2, n2)")
+    if A.ndim != 2 or tuple(A.shape) != (m1 * m2, n1 * n2):
+        raise ValueError(
+            f"A has shape {tuple(A.shape)}, but (m1, n1) = {(m1, n1)} and (m2, n2) = {(m2, n2)} "
+            f"need A of shape (m1*m2, n1*n2) = ({m1 * m2}, {n1 * n2}); check the factor shapes."
+        )
+    return A, m1, n1, m2, n2
+
+
+def rearrange(A: Array, bshape: tuple[int, int], cshape: tuple[int, int]) -> Array:
+    """The Van Loan–Pitsianis rearrangement ``R(A)``, with ``R(B ⊗ C) = vec(B) vec(C)ᵀ``.
+
+    View ``A`` as an m1×n1 grid of m2×n2 blocks ``A_{i1 j1}``. Row ``i1 + j1 m1`` of ``R(A)`` is
+    ``vec(A_{i1 j1})ᵀ`` (blocks taken column by column), so
+    ``R(A)[i1 + j1 m1, i2 + j2 m2] = A[i1 m2 + i2, j1 n2 + j2]``. ``R`` only moves entries, so
+    ``‖R(A)‖_F = ‖A‖_F``, and ``R`` is linear: ``A = Σ_k B_k ⊗ C_k`` iff
+    ``R(A) = Σ_k vec(B_k) vec(C_k)ᵀ``. The Kronecker rank of ``A`` is the rank of ``R(A)``.
+
+    Implementation: the row-major 4-index view ``A[i1, i2, j1, j2]`` permuted to
+    ``(j1, i1, j2, i2)`` and read row-major. See :func:`rearrange_via_row_major` and
+    :func:`rearrange_via_column_major` for two other reshape recipes giving the same matrix.
+
+    Args:
+        A: (m1 m2, n1 n2) array or tensor, any dtype.
+        bshape: ``(m1, n1)``, the shape of the first Kronecker factor ``B``.
+        cshape: ``(m2, n2)``, the shape of the second Kronecker factor ``C``.
+
+    Returns:
+        (m1 n1, m2 n2) array, same kind and dtype as ``A``.
+
+    Raises:
+        ValueError: if the shapes are not pairs of positive integers or do not match ``A``.
+    """
+    A, m1, n1, m2, n2 = _rearrange_args(A, bshape, cshape)
+    return _permute(A.reshape(m1, m2, n1, n2), (2, 0, 3, 1)).reshape(n1 * m1, n2 * m2)
+
+
+def rearrange_via_row_major(A: Array, bshape: tuple[int, int], cshape: tuple[int, int]) -> Array:
+    """``R(A)`` by the seed's first recipe: row-major reshapes, two transposes, a column-major read.
+
+    Steps, per block row ``i1`` (the leading axis never moves):
+
+    1. row-major reshape to (m1, n1, m2 n2), swap the last two axes;
+    2. row-major reshape to (m1, m2, n1, n2), swap the last two axes;
+    3. column-major reshape to (m1 n1, m2 n2).
+
+    Why it works: within block row ``i1`` the entries sit row-major in the order ``(i2, j1, j2)``,
+    at offset ``ρ`` in ``0 … L-1`` with ``L = m2 n1 n2``. Transposing an R×C row-major matrix sends
+    offset ``ρ`` to ``ρ R mod (L - 1)`` (the last entry stays). Step 1 transposes an n1×(m2 n2)
+    matrix, step 2 (with the column-major read of step 3, which is a row-major read with the axes
+    reversed) an m2×(n1 n2) matrix, so together ``ρ → ρ m2 n1 mod (L - 1)``: a single transpose of
+    an (m2 n1)×n2 matrix, which rotates ``(i2, j1, j2)`` into ``(j2, i2, j1)``. Read column-major
+    with ``i1`` in front, that is row ``i1 + j1 m1``, column ``i2 + j2 m2``: exactly ``R(A)``.
+
+    Args:
+        A: (m1 m2, n1 n2) array or tensor, any dtype.
+        bshape: ``(m1, n1)``.
+        cshape: ``(m2, n2)``.
+
+    Returns:
+        (m1 n1, m2 n2), equal to :func:`rearrange`.
+
+    Raises:
+        ValueError: if the shapes are not pairs of positive integers or do not match ``A``.
+    """
+    A, m1, n1, m2, n2 = _rearrange_args(A, bshape, cshape)
+    t = _permute(A.reshape(m1, n1, m2 * n2), (0, 2, 1))
+    t = _permute(t.reshape(m1, m2, n1, n2), (0, 1, 3, 2))
+    return _reshape_f(t, (m1 * n1, m2 * n2))
+
+
+def rearrange_via_column_major(A: Array, bshape: tuple[int, int], cshape: tuple[int, int]) -> Array:
+    """``R(A)`` by the seed's second recipe: every reshape column-major, each index named.
+
+    Steps:
+
+    1. column-major reshape to (m2, m1, n2, n1): the column-major offset of
+       ``A[i1 m2 + i2, j1 n2 + j2]`` is ``i2 + m2 (i1 + m1 (j2 + n2 j1))``, so the entry lands at
+       ``[i2, i1, j2, j1]``;
+    2. reorder to ``[i2, j2, i1, j1]`` and column-major reshape to (m2 n2, m1, n1): the first index
+       becomes ``i2 + j2 m2``, the position in ``vec(C)``;
+    3. move it last, ``[i1, j1, i2 + j2 m2]``, and column-major reshape to (m1 n1, m2 n2): the row
+       becomes ``i1 + j1 m1``, the position in ``vec(B)``.
+
+    Args:
+        A: (m1 m2, n1 n2) array or tensor, any dtype.
+        bshape: ``(m1, n1)``.
+        cshape: ``(m2, n2)``.
+
+    Returns:
+        (m1 n1, m2 n2), equal to :func:`rearrange`.
+
+    Raises:
+        ValueError: if the shapes are not pairs of positive integers or do not match ``A``.
+    """
+    A, m1, n1, m2, n2 = _rearrange_args(A, bshape, cshape)
+    t = _permute(_reshape_f(A, (m2, m1, n2, n1)), (0, 2, 1, 3))
+    t = _permute(_reshape_f(t, (m2 * n2, m1, n1)), (1, 2, 0))
+    return _reshape_f(t, (m1 * n1, m2 * n2))
+
+
+@dataclass(frozen=True, eq=False)
+class KroneckerApprox:
+    """A sum of Kronecker products ``Σ_k B[k] ⊗ C[k]`` approximating a matrix ``A``.
+
+    Attributes:
+        B: tuple of (m1, n1) factors.
+        C: tuple of (m2, n2) factors, ``C[k]`` paired with ``B[k]``.
+        singular_values: all singular values of ``R(A)``, descending (the Kronecker-rank spectrum);
+            the approximation keeps the first ``len(B)``.
+        error: ``‖A - Σ_k B[k] ⊗ C[k]‖_F / ‖A‖_F = sqrt(Σ_{k > rank} σ_k²) / sqrt(Σ σ_k²)``
+            (0 when ``A = 0``).
+    """
+
+    B: tuple[Array, ...]
+    C: tuple[Array, ...]
+    singular_values: Array
+    error: float
+
+    @property
+    def rank(self) -> int:
+        """Number of Kronecker terms kept."""
+        return len(self.B)
+
+    def dense(self) -> Array:
+        """The dense (m1 m2, n1 n2) matrix ``Σ_k B[k] ⊗ C[k]``; for small cases and checks."""
+        kron = torch.kron if _is_torch(self.B[0]) else np.kron
+        return reduce(lambda s, t: s + t, (kron(b, c) for b, c in zip(self.B, self.C, strict=True)))
+
+
+def nearest_kronecker(
+    A: Array, bshape: tuple[int, int], cshape: tuple[int, int], rank: int = 1
+) -> KroneckerApprox:
+    """Factors ``(B_k, C_k)`` minimising ``‖A - Σ_{k ≤ rank} B_k ⊗ C_k‖_F`` (Van Loan–Pitsianis).
+
+    Because :func:`rearrange` preserves the Frobenius norm and maps ``B ⊗ C`` to
+    ``vec(B) vec(C)ᵀ``, the problem is the best rank-``rank`` approximation of ``R(A)``, given by
+    its truncated SVD ``R(A) ≈ Σ_k σ_k u_k v_kᵀ`` (Eckart–Young): ``B_k = √σ_k unvec(u_k)``,
+    ``C_k = √σ_k unvec(v_k)``. The sign of each pair is fixed so that the largest-magnitude entry of
+    ``B_k`` is positive.
+
+    Args:
+        A: (m1 m2, n1 n2) real matrix, numpy or torch.
+        bshape: ``(m1, n1)``.
+        cshape: ``(m2, n2)``.
+        rank: number of Kronecker terms, ``1 <= rank <= min(m1 n1, m2 n2)``.
+
+    Returns:
+        :class:`KroneckerApprox` with the factors, the singular values of ``R(A)`` and the relative
+        Frobenius error.
+
+    Raises:
+        ValueError: if the shapes do not match ``A``, ``rank`` is out of range, or ``A`` holds NaN
+            or Inf.
+        TypeError: if ``A`` is not numeric.
+    """
+    A, m1, n1, m2, n2 = _rearrange_args(A, bshape, cshape, numeric=True)
+    _check_finite(A, "A")
+    kmax = min(m1 * n1, m2 * n2)
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 1 <= rank <= kmax:
+        raise ValueError(
+            f"rank must be an integer in [1, min(m1*n1, m2*n2)] = [1, {kmax}]; got {rank!r}."
+        )
+    is_t = _is_torch(A)
+    R = rearrange(A, (m1, n1), (m2, n2))
+    if is_t:
+        if not (R.is_floating_point() or R.is_complex()):
+            R = R.to(torch.float64)
+        u, s, vh = torch.linalg.svd(R, full_matrices=False)
+    else:
+        u, s, vh = np.linalg.svd(R if R.dtype.kind in "fc" else R.astype(np.float64), False)
+    bs, cs = [], []
+    for k in range(int(rank)):
+        uk, vk, root = u[:, k], vh[k], math.sqrt(float(s[k]))
+        j = int(uk.abs().argmax() if is_t else np.abs(uk).argmax())
+        sign = -1.0 if float(uk[j].real) < 0 else 1.0
+        bs.append(unvec(sign * root * uk, (m1, n1)))
+        cs.append(unvec(sign * root * vk, (m2, n2)))
+    s2 = (s**2).tolist()
+    total = math.fsum(s2)
+    err = math.sqrt(math.fsum(s2[int(rank) :]) / total) if total > 0 else 0.0
+    return KroneckerApprox(B=tuple(bs), C=tuple(cs), singular_values=s, error=err)

@@ -1,0 +1,493 @@
+"""Tests for hessnotes.kron: every result against np.kron, dense solves or brute-force loops."""
+
+from __future__ import annotations
+
+from functools import reduce
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.figure import Figure
+
+from hessnotes.figures.kron import (
+    plot_kron_sum_spectrum,
+    plot_kron_timing,
+    plot_rearrangement_singular_values,
+)
+from hessnotes.kron import (
+    KroneckerApprox,
+    commutation_matrix,
+    commutation_perm,
+    kron_matvec,
+    kron_matvec_timings,
+    kron_sum_eigvals,
+    kron_sum_solve,
+    nearest_kronecker,
+    perfect_shuffle,
+    rearrange,
+    rearrange_via_column_major,
+    rearrange_via_row_major,
+    second_difference,
+    solve_sylvester_sym,
+    unvec,
+    vec,
+)
+
+SETTINGS = settings(max_examples=30, deadline=None)
+RTOL, ATOL = 1e-12, 1e-12
+
+
+def assert_close(actual, expected, *, rtol=RTOL, atol=ATOL, where=""):
+    """Normwise check ``max|a - e| <= atol + rtol * max|e|``; on failure name the worst entry."""
+    a = actual.detach().cpu().numpy() if isinstance(actual, torch.Tensor) else np.asarray(actual)
+    e = expected.detach().cpu().numpy() if isinstance(expected, torch.Tensor) else expected
+    e = np.asarray(e)
+    assert a.shape == e.shape, f"{where}: shape {a.shape} != expected {e.shape}"
+    diff = np.abs(a - e)
+    tol = atol + rtol * (np.abs(e).max() if e.size else 0.0)
+    if diff.size and diff.max() > tol:
+        i = np.unravel_index(diff.argmax(), diff.shape)
+        pytest.fail(
+            f"{where}: worst entry {tuple(map(int, i))}: got {a[i]!r}, expected {e[i]!r}, "
+            f"|diff| = {diff[i]:.3g} > tol {tol:.3g}"
+        )
+
+
+def sym(rng, n, shift=0.0):
+    m = rng.standard_normal((n, n))
+    return (m + m.T) / 2 + shift * np.eye(n)
+
+
+def kron_sum_dense(As):
+    """Independent reference: Σ_i I ⊗ … ⊗ A_i ⊗ … ⊗ I built with np.kron."""
+    ns = [a.shape[0] for a in As]
+    terms = []
+    for i, a in enumerate(As):
+        terms.append(reduce(np.kron, [a if j == i else np.eye(n) for j, n in enumerate(ns)]))
+    return sum(terms)
+
+
+def R_loops(A, m1, n1, m2, n2):
+    """Brute-force Van Loan–Pitsianis rearrangement, straight from its definition."""
+    out = np.empty((m1 * n1, m2 * n2), dtype=A.dtype)
+    for i1 in range(m1):
+        for j1 in range(n1):
+            for i2 in range(m2):
+                for j2 in range(n2):
+                    out[i1 + j1 * m1, i2 + j2 * m2] = A[i1 * m2 + i2, j1 * n2 + j2]
+    return out
+
+
+SHAPES = {
+    2: [(3, 2), (2, 5)],
+    3: [(3, 2), (2, 4), (4, 3)],
+    4: [(2, 3), (3, 2), (1, 2), (2, 2)],
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# vec convention
+# --------------------------------------------------------------------------------------------------
+def test_vec_stacks_columns_and_unvec_inverts():
+    X = np.arange(6.0).reshape(2, 3)  # [[0,1,2],[3,4,5]]
+    np.testing.assert_array_equal(vec(X), [0.0, 3.0, 1.0, 4.0, 2.0, 5.0])
+    np.testing.assert_array_equal(unvec(vec(X), (2, 3)), X)
+    T = np.arange(24).reshape(2, 3, 4)
+    np.testing.assert_array_equal(vec(T), T.reshape(-1, order="F"))
+    np.testing.assert_array_equal(unvec(vec(T), (2, 3, 4)), T)
+    Xt = torch.arange(6.0).reshape(2, 3)
+    assert isinstance(vec(Xt), torch.Tensor)
+    assert torch.equal(vec(Xt), torch.tensor([0.0, 3.0, 1.0, 4.0, 2.0, 5.0]))
+    assert torch.equal(unvec(vec(Xt), (2, 3)), Xt)
+
+
+def test_vec_trick_convention():
+    """(A ⊗ B) vec(X) = vec(B X Aᵀ), with A (2, 3), B (4, 5), X (5, 3)."""
+    rng = np.random.default_rng(0)
+    A, B, X = rng.standard_normal((2, 3)), rng.standard_normal((4, 5)), rng.standard_normal((5, 3))
+    assert_close(np.kron(A, B) @ vec(X), vec(B @ X @ A.T), where="np.kron reference")
+    assert_close(kron_matvec([A, B], vec(X)), vec(B @ X @ A.T), where="kron_matvec")
+
+
+# --------------------------------------------------------------------------------------------------
+# kron_matvec against np.kron
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("batch", [None, 3])
+def test_kron_matvec_matches_np_kron(k, batch):
+    rng = np.random.default_rng(10 + k)
+    fs = [rng.standard_normal(s) for s in SHAPES[k]]
+    n = int(np.prod([s[1] for s in SHAPES[k]]))
+    x = rng.standard_normal(n if batch is None else (n, batch))
+    got = kron_matvec(fs, x)
+    assert_close(got, reduce(np.kron, fs) @ x, where=f"{k} factors, batch={batch}")
+
+
+def test_kron_matvec_single_factor_and_noncontiguous_x():
+    rng = np.random.default_rng(1)
+    A, B = rng.standard_normal((3, 4)), rng.standard_normal((2, 5))
+    v = rng.standard_normal(8)[::2]  # strided view
+    assert_close(kron_matvec([A], v), A @ v, where="one factor")
+    x = rng.standard_normal((3, 20)).T  # (20, 3), Fortran-ordered
+    assert_close(kron_matvec([A, B], x), np.kron(A, B) @ x, where="transposed x")
+
+
+def test_kron_matvec_integer_inputs_stay_exact():
+    A = np.array([[1, 2], [3, 4], [5, 6]])
+    B = np.array([[1, -1, 2]])
+    x = np.arange(6)
+    np.testing.assert_array_equal(kron_matvec([A, B], x), np.kron(A, B) @ x)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_kron_matvec_torch_float64(k):
+    gen = torch.Generator().manual_seed(k)
+    fs = [torch.randn(s, generator=gen, dtype=torch.float64) for s in SHAPES[k]]
+    n = int(np.prod([s[1] for s in SHAPES[k]]))
+    x = torch.randn(n, 2, generator=gen, dtype=torch.float64)
+    got = kron_matvec(fs, x)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
+    ref = reduce(np.kron, [f.numpy() for f in fs]) @ x.numpy()
+    assert_close(got, ref, where=f"torch float64, {k} factors")
+
+
+def test_kron_matvec_torch_float32_looser_tolerance():
+    gen = torch.Generator().manual_seed(3)
+    fs = [torch.randn(s, generator=gen) for s in SHAPES[3]]
+    x = torch.randn(24, generator=gen)
+    got = kron_matvec(fs, x)
+    assert got.dtype == torch.float32
+    ref = reduce(np.kron, [f.double().numpy() for f in fs]) @ x.double().numpy()
+    assert_close(got, ref, rtol=1e-5, atol=1e-5, where="torch float32")
+
+
+# --------------------------------------------------------------------------------------------------
+# Hypothesis properties of Kronecker products
+# --------------------------------------------------------------------------------------------------
+dims = st.integers(1, 4)
+
+
+@SETTINGS
+@given(m=dims, n=dims, p=dims, q=dims, r=dims, s=dims, seed=st.integers(0, 2**31))
+def test_mixed_product(m, n, p, q, r, s, seed):
+    """(A ⊗ B)(C ⊗ D) = (AC) ⊗ (BD), for A (m, n), C (n, r), B (p, q), D (q, s)."""
+    rng = np.random.default_rng(seed)
+    A, C = rng.standard_normal((m, n)), rng.standard_normal((n, r))
+    B, D = rng.standard_normal((p, q)), rng.standard_normal((q, s))
+    x = rng.standard_normal(r * s)
+    lhs = kron_matvec([A, B], kron_matvec([C, D], x))
+    assert_close(lhs, np.kron(A @ C, B @ D) @ x, where="mixed product")
+
+
+@SETTINGS
+@given(m=dims, n=dims, p=dims, q=dims, seed=st.integers(0, 2**31))
+def test_transpose_of_kron(m, n, p, q, seed):
+    """(A ⊗ B)ᵀ = Aᵀ ⊗ Bᵀ."""
+    rng = np.random.default_rng(seed)
+    A, B = rng.standard_normal((m, n)), rng.standard_normal((p, q))
+    y = rng.standard_normal((m * p, 2))
+    assert_close(kron_matvec([A.T, B.T], y), np.kron(A, B).T @ y, where="transpose")
+
+
+@SETTINGS
+@given(m=dims, p=dims, c=dims, seed=st.integers(0, 2**31))
+def test_inverse_of_kron(m, p, c, seed):
+    """(A ⊗ B)⁻¹ = A⁻¹ ⊗ B⁻¹, for a chain of c + 1 well-conditioned square factors."""
+    rng = np.random.default_rng(seed)
+    sizes = [m, p, *([2] * (c - 1))]
+    fs = [3 * np.eye(n) + rng.standard_normal((n, n)) / n for n in sizes]
+    x = rng.standard_normal(int(np.prod(sizes)))
+    got = kron_matvec([np.linalg.inv(f) for f in fs], x)
+    assert_close(got, np.linalg.solve(reduce(np.kron, fs), x), rtol=1e-10, where="inverse")
+
+
+@SETTINGS
+@given(sizes=st.lists(st.integers(1, 4), min_size=2, max_size=3), seed=st.integers(0, 2**31))
+def test_kron_sum_eigenvalues_are_all_sums(sizes, seed):
+    rng = np.random.default_rng(seed)
+    As = [sym(rng, n) for n in sizes]
+    got = np.sort(kron_sum_eigvals(As))
+    assert_close(got, np.linalg.eigvalsh(kron_sum_dense(As)), rtol=1e-11, where="eigvals")
+    # np.kron order: the diagonal of the Kronecker sum of the diagonal matrices of eigenvalues.
+    lams = [np.linalg.eigvalsh(a) for a in As]
+    assert_close(
+        kron_sum_eigvals(As), np.diag(kron_sum_dense([np.diag(v) for v in lams])), where="order"
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Kronecker sums and Sylvester equations against dense solves
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("sizes", [(3, 4), (3, 2, 4), (2, 3, 2, 3)])
+@pytest.mark.parametrize("batch", [None, 2])
+def test_kron_sum_solve_matches_dense(sizes, batch):
+    rng = np.random.default_rng(len(sizes))
+    As = [sym(rng, n, shift=3.0) for n in sizes]
+    N = int(np.prod(sizes))
+    b = rng.standard_normal(N if batch is None else (N, batch))
+    assert_close(
+        kron_sum_solve(As, b), np.linalg.solve(kron_sum_dense(As), b), rtol=1e-10, where=f"{sizes}"
+    )
+
+
+def test_kron_sum_solve_indefinite_and_torch():
+    rng = np.random.default_rng(7)
+    As = [sym(rng, 3), sym(rng, 4, shift=0.5)]  # indefinite but nonsingular
+    b = rng.standard_normal(12)
+    ref = np.linalg.solve(kron_sum_dense(As), b)
+    assert_close(kron_sum_solve(As, b), ref, rtol=1e-9, where="indefinite")
+    got = kron_sum_solve([torch.from_numpy(a) for a in As], torch.from_numpy(b))
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
+    assert_close(got, ref, rtol=1e-9, where="torch float64")
+    got32 = kron_sum_solve([torch.from_numpy(a).float() for a in As], torch.from_numpy(b).float())
+    assert got32.dtype == torch.float32
+    assert_close(got32, ref, rtol=1e-3, atol=1e-4, where="torch float32")
+
+
+def test_poisson_3d_with_second_difference():
+    """T ⊕ T ⊕ T u = f for u = sin(πx) sin(2πy) sin(πz): f = 6π²u up to O(h²)."""
+    n = 12
+    T = second_difference(n)
+    h = 1 / (n + 1)
+    x = np.arange(1, n + 1) * h
+    u = np.einsum("i,j,k->ijk", np.sin(np.pi * x), np.sin(2 * np.pi * x), np.sin(np.pi * x))
+    lam = (2 - 2 * np.cos(np.pi * h)) / h**2 * 2 + (2 - 2 * np.cos(2 * np.pi * h)) / h**2
+    got = kron_sum_solve([T, T, T], lam * u.reshape(-1))  # the discrete eigenfunction: exact
+    assert_close(got, u.reshape(-1), rtol=1e-12, where="discrete eigenfunction")
+    got = kron_sum_solve([T, T, T], 6 * np.pi**2 * u.reshape(-1))
+    assert_close(got, u.reshape(-1), rtol=0.05, where="continuous solution, O(h^2)")
+
+
+def test_second_difference():
+    np.testing.assert_array_equal(second_difference(3, h=1), [[2, -1, 0], [-1, 2, -1], [0, -1, 2]])
+    n = 5
+    T = second_difference(n)
+    assert_close(T, second_difference(n, h=1) * 36.0)
+    lam = (2 - 2 * np.cos(np.arange(1, n + 1) * np.pi / (n + 1))) * 36.0
+    assert_close(np.linalg.eigvalsh(T), lam, where="eigenvalues")
+
+
+@pytest.mark.parametrize("m, n", [(3, 5), (4, 2)])
+def test_solve_sylvester_sym(m, n):
+    rng = np.random.default_rng(m * n)
+    A, B, C = sym(rng, m, shift=2.0), sym(rng, n, shift=2.0), rng.standard_normal((m, n))
+    X = solve_sylvester_sym(A, B, C)
+    # vec(AX + XB) = (I ⊗ A + Bᵀ ⊗ I) vec(X)
+    ref = np.linalg.solve(np.kron(np.eye(n), A) + np.kron(B.T, np.eye(m)), vec(C))
+    assert_close(vec(X), ref, rtol=1e-10, where="dense")
+    assert_close(A @ X + X @ B, C, rtol=1e-10, where="residual")
+    Xt = solve_sylvester_sym(*(torch.from_numpy(M) for M in (A, B, C)))
+    assert isinstance(Xt, torch.Tensor)
+    assert_close(Xt, X, rtol=1e-10, where="torch")
+
+
+# --------------------------------------------------------------------------------------------------
+# Shuffles, rearrangement, nearest Kronecker product
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("m, n", [(2, 3), (4, 1), (3, 3)])
+def test_commutation(m, n):
+    rng = np.random.default_rng(m + 10 * n)
+    A = rng.standard_normal((m, n))
+    K = commutation_matrix(m, n)
+    np.testing.assert_array_equal(K @ vec(A), vec(A.T))
+    np.testing.assert_array_equal(vec(A)[commutation_perm(m, n)], vec(A.T))
+    np.testing.assert_array_equal(K.T, commutation_matrix(n, m))
+    p, q = 2, 4
+    B = rng.standard_normal((p, q))
+    assert_close(
+        commutation_matrix(p, m) @ np.kron(A, B) @ commutation_matrix(n, q),
+        np.kron(B, A),
+        where="K (A ⊗ B) K = B ⊗ A",
+    )
+
+
+@pytest.mark.parametrize("m1, n1, m2, n2", [(3, 2, 2, 2), (4, 3, 3, 2), (2, 5, 3, 4), (1, 3, 2, 1)])
+def test_perfect_shuffle_swaps_factors(m1, n1, m2, n2):
+    rng = np.random.default_rng(m1 * n1 * m2 * n2)
+    B, C = rng.standard_normal((m1, n1)), rng.standard_normal((m2, n2))
+    got = np.kron(B, C)[perfect_shuffle(m1, m2)][:, perfect_shuffle(n1, n2)]
+    np.testing.assert_array_equal(got, np.kron(C, B))
+    # Dealing cards into r piles, brute force.
+    p, r = m1, m2
+    dealt = [card for pile in range(r) for card in range(p * r) if card % r == pile]
+    np.testing.assert_array_equal(perfect_shuffle(p, r), dealt)
+    np.testing.assert_array_equal(perfect_shuffle(p, r), commutation_perm(r, p))
+
+
+@pytest.mark.parametrize("m1, n1, m2, n2", [(3, 2, 2, 2), (4, 3, 3, 2), (2, 5, 3, 4), (1, 3, 2, 1)])
+def test_rearrange_and_both_recipes(m1, n1, m2, n2):
+    rng = np.random.default_rng(m1 + n1 + m2 + n2)
+    A = rng.standard_normal((m1 * m2, n1 * n2))
+    ref = R_loops(A, m1, n1, m2, n2)
+    for f in (rearrange, rearrange_via_row_major, rearrange_via_column_major):
+        np.testing.assert_array_equal(f(A, (m1, n1), (m2, n2)), ref, err_msg=f.__name__)
+        got = f(torch.from_numpy(A), (m1, n1), (m2, n2))
+        assert isinstance(got, torch.Tensor)
+        np.testing.assert_array_equal(got.numpy(), ref, err_msg=f"{f.__name__} torch")
+    B, C = rng.standard_normal((m1, n1)), rng.standard_normal((m2, n2))
+    np.testing.assert_array_equal(
+        rearrange(np.kron(B, C), (m1, n1), (m2, n2)), np.outer(vec(B), vec(C))
+    )
+    labels = np.array([[f"{i}{j}" for j in range(n1 * n2)] for i in range(m1 * m2)])
+    np.testing.assert_array_equal(
+        rearrange_via_row_major(labels, (m1, n1), (m2, n2)), R_loops(labels, m1, n1, m2, n2)
+    )
+
+
+def test_nearest_kronecker_exact_and_rank_two():
+    rng = np.random.default_rng(5)
+    (m1, n1), (m2, n2) = (3, 2), (2, 4)
+    B1, C1 = rng.standard_normal((m1, n1)), rng.standard_normal((m2, n2))
+    B2, C2 = rng.standard_normal((m1, n1)), rng.standard_normal((m2, n2))
+    A = np.kron(B1, C1)
+    approx = nearest_kronecker(A, (m1, n1), (m2, n2))
+    assert isinstance(approx, KroneckerApprox) and approx.rank == 1
+    assert approx.error < 1e-14, approx.error
+    assert approx.singular_values.shape == (min(m1 * n1, m2 * n2),)
+    assert_close(approx.dense(), A, where="rank-1 exact")
+    assert_close(approx.B[0] * approx.C[0][0, 0], B1 * C1[0, 0], where="factor up to scale")
+    A2 = A + np.kron(B2, C2)
+    a1, a2 = (nearest_kronecker(A2, (m1, n1), (m2, n2), rank=r) for r in (1, 2))
+    assert a2.error < 1e-14 and a1.error > 0.05
+    assert_close(a2.dense(), A2, where="rank-2 exact")
+    err1 = np.linalg.norm(A2 - a1.dense()) / np.linalg.norm(A2)
+    assert abs(err1 - a1.error) < 1e-12, (err1, a1.error)
+    s = np.linalg.svd(R_loops(A2, m1, n1, m2, n2), compute_uv=False)
+    assert_close(a1.singular_values, s, where="Kronecker-rank spectrum")
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31))
+def test_nearest_kronecker_beats_perturbations(seed):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((6, 6))
+    a = nearest_kronecker(A, (3, 2), (2, 3))
+    best = np.linalg.norm(A - a.dense())
+    for _ in range(5):
+        B = a.B[0] + 1e-3 * rng.standard_normal((3, 2))
+        C = a.C[0] + 1e-3 * rng.standard_normal((2, 3))
+        assert np.linalg.norm(A - np.kron(B, C)) >= best - 1e-12
+
+
+def test_nearest_kronecker_torch():
+    gen = torch.Generator().manual_seed(2)
+    B, C = (
+        torch.randn(2, 3, generator=gen, dtype=torch.float64),
+        torch.randn(4, 2, generator=gen, dtype=torch.float64),
+    )
+    A = torch.kron(B, C) + 1e-3 * torch.randn(8, 6, generator=gen, dtype=torch.float64)
+    a = nearest_kronecker(A, (2, 3), (4, 2))
+    assert isinstance(a.dense(), torch.Tensor) and isinstance(a.singular_values, torch.Tensor)
+    ref = nearest_kronecker(A.numpy(), (2, 3), (4, 2))
+    assert_close(a.dense(), ref.dense(), where="torch vs numpy")
+    assert abs(a.error - ref.error) < 1e-12
+
+
+# --------------------------------------------------------------------------------------------------
+# Error paths
+# --------------------------------------------------------------------------------------------------
+def test_errors_kron_matvec():
+    A, B = np.ones((3, 2)), np.ones((2, 4))
+    with pytest.raises(ValueError, match=r"x has shape \(7,\).*\(8,\) or \(8, b\)"):
+        kron_matvec([A, B], np.ones(7))
+    with pytest.raises(ValueError, match=r"pass x.T"):
+        kron_matvec([A, B], np.ones((3, 8)))
+    with pytest.raises(ValueError, match=r"x has shape \(8, 1, 1\)"):
+        kron_matvec([A, B], np.ones((8, 1, 1)))
+    with pytest.raises(ValueError, match=r"Wrap a single matrix"):
+        kron_matvec(A, np.ones(2))
+    with pytest.raises(ValueError, match=r"non-empty list"):
+        kron_matvec([], np.ones(2))
+    with pytest.raises(ValueError, match=r"factors\[1\] has shape \(4,\)"):
+        kron_matvec([A, np.ones(4)], np.ones(8))
+    with pytest.raises(ValueError, match=r"factors\[0\] has shape \(0, 2\)"):
+        kron_matvec([np.ones((0, 2))], np.ones(2))
+    with pytest.raises(ValueError, match=r"x \(shape \(8,\)\) holds 1 NaN"):
+        kron_matvec([A, B], np.r_[np.ones(7), np.nan])
+    bad = A.copy()
+    bad[0, 0], bad[2, 1] = np.inf, np.nan
+    with pytest.raises(ValueError, match=r"factors\[0\] \(shape \(3, 2\)\) holds 2 NaN or Inf"):
+        kron_matvec([bad, B], np.ones(8))
+    with pytest.raises(TypeError, match=r"mix numpy arrays and torch tensors"):
+        kron_matvec([A, torch.ones(2, 4)], np.ones(8))
+    with pytest.raises(TypeError, match=r"must hold numbers"):
+        kron_matvec([A, B], np.array(["a"] * 8))
+
+
+def test_errors_kron_sum_and_sylvester():
+    S = np.diag([1.0, 2.0, 3.0])
+    N = np.array([[1.0, 2.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"As\[1\] \(shape \(2, 2\)\) is not symmetric.*Bartels"):
+        kron_sum_solve([S, N], np.ones(6))
+    with pytest.raises(ValueError, match=r"As\[0\] has shape \(3, 2\); it must be square"):
+        kron_sum_solve([np.ones((3, 2))], np.ones(3))
+    with pytest.raises(ValueError, match=r"singular within tolerance.*sum λ1\[0\] \+ λ2\[0\]"):
+        kron_sum_solve([S, np.diag([5.0, -1.0])], np.ones(6))
+    with pytest.raises(ValueError, match=r"b has shape \(5,\).*\(6,\) or \(6, r\)"):
+        kron_sum_solve([S, np.eye(2)], np.ones(5))
+    with pytest.raises(ValueError, match=r"b \(shape \(6,\)\) holds 1 NaN"):
+        kron_sum_solve([S, np.eye(2)], np.r_[np.ones(5), np.inf])
+    with pytest.raises(ValueError, match=r"real symmetric"):
+        kron_sum_eigvals([S.astype(complex)])
+    with pytest.raises(ValueError, match=r"is not symmetric"):
+        kron_sum_eigvals([N])
+    with pytest.raises(ValueError, match=r"^B \(shape \(2, 2\)\) is not symmetric"):
+        solve_sylvester_sym(S, N, np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"C has shape \(2, 3\).*need C of shape \(3, 2\)"):
+        solve_sylvester_sym(S, np.eye(2), np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"Sylvester operator .* is singular"):
+        solve_sylvester_sym(S, -np.eye(2), np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"n must be a positive integer"):
+        second_difference(0)
+    with pytest.raises(ValueError, match=r"h must be a positive finite number"):
+        second_difference(3, h=-1.0)
+
+
+def test_errors_shuffles_and_rearrange():
+    A = np.ones((6, 5))
+    with pytest.raises(ValueError, match=r"A has shape \(6, 5\).*\(m1\*m2, n1\*n2\) = \(6, 4\)"):
+        rearrange(A, (3, 2), (2, 2))
+    with pytest.raises(ValueError, match=r"A has shape \(6, 5\)"):
+        rearrange_via_row_major(A, (3, 2), (2, 2))
+    with pytest.raises(ValueError, match=r"A has shape \(6, 5\)"):
+        rearrange_via_column_major(A, (3, 2), (2, 2))
+    with pytest.raises(ValueError, match=r"\(m1, n1\) must be a pair of positive integers"):
+        rearrange(A, (3, 2, 1), (2, 2))
+    with pytest.raises(ValueError, match=r"\(m2, n2\) must be a pair"):
+        rearrange(A, (3, 5), (2, 0))
+    with pytest.raises(ValueError, match=r"rank must be an integer in \[1, min.*= \[1, 4\]"):
+        nearest_kronecker(np.ones((6, 4)), (3, 2), (2, 2), rank=5)
+    with pytest.raises(ValueError, match=r"A \(shape \(6, 4\)\) holds 1 NaN"):
+        nearest_kronecker(np.r_[np.ones((5, 4)), [[np.nan, 0, 0, 0]]], (3, 2), (2, 2))
+    with pytest.raises(ValueError, match=r"m must be a positive integer"):
+        commutation_matrix(0, 3)
+    with pytest.raises(ValueError, match=r"r must be a positive integer"):
+        perfect_shuffle(2, 2.5)
+    with pytest.raises(ValueError, match=r"x has shape \(5,\), but shape \(2, 3\) needs"):
+        unvec(np.ones(5), (2, 3))
+    with pytest.raises(ValueError, match=r"0-D"):
+        vec(np.float64(1.0))
+
+
+# --------------------------------------------------------------------------------------------------
+# Figures (quick smoke tests: they return a Figure)
+# --------------------------------------------------------------------------------------------------
+def test_figures_return_figures():
+    t_exp, t_mod = kron_matvec_timings([2, 3, 4, 5], repeats=2, max_explicit_n=4)
+    assert t_exp.shape == t_mod.shape == (4, 2) and np.isnan(t_exp[-1]).all()
+    figs = [plot_kron_timing([2, 3, 4, 5], t_exp, t_mod)]
+    rng = np.random.default_rng(0)
+    ev = kron_sum_eigvals([sym(rng, 5, shift=4.0)] * 3)
+    figs.append(plot_kron_sum_spectrum(ev, title="A ⊕ A ⊕ A"))
+    figs.append(plot_kron_sum_spectrum(torch.from_numpy(ev)))
+    s = nearest_kronecker(rng.standard_normal((6, 6)), (3, 2), (2, 3)).singular_values
+    figs.append(plot_rearrangement_singular_values(np.r_[s, 0.0]))
+    fig, ax = plt.subplots()
+    figs.append(plot_rearrangement_singular_values(s, ax=ax))
+    assert figs[-1] is fig
+    for f in figs:
+        assert isinstance(f, Figure)
+        plt.close(f)
