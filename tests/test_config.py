@@ -1,0 +1,142 @@
+"""The project's configuration keeps its promises: pinned, strict, offline, executed notebooks."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+MAX_NOTEBOOK_BYTES = 1_500_000
+
+
+def toc_files() -> list[str]:
+    files = [TOC["root"]]
+    for part in TOC["parts"]:
+        files += [c["file"] for c in part["chapters"]]
+    return files
+
+
+NOTEBOOKS = sorted(ROOT.glob("book/*.ipynb"))
+
+
+def pins() -> dict[str, str]:
+    out = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if not line or line == "-e .":
+            continue
+        req = Requirement(line)
+        spec = str(req.specifier)
+        assert spec.startswith("==") and "," not in spec, f"requirements.txt: {line!r} is not pinned"
+        out[req.name.lower().replace("_", "-")] = spec[2:]
+    return out
+
+
+def test_requirements_pinned_and_end_with_editable_install():
+    p = pins()
+    assert p["torch"] == "2.13.0", "torch must stay 2.13.0 (the CPU build on this machine's disk)"
+    assert p["jupyter-book"].startswith("1."), "_config.yml/_toc.yml are Jupyter Book v1's format"
+    for name in ("myst-nb", "sphinx-proof", "sphinxcontrib-bibtex", "nbval", "playwright", "ruff"):
+        assert name in p, f"{name} is missing from requirements.txt"
+    lines = [ln for ln in (ROOT / "requirements.txt").read_text().splitlines() if ln.strip()]
+    assert lines[-1] == "-e .", "requirements.txt must end with `-e .`"
+
+
+def test_pyproject_in_step_with_requirements():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "hessnotes" and project["version"]
+    p = pins()
+    for dep in project["dependencies"]:
+        req = Requirement(dep)
+        pinned = p[req.name.lower()]
+        assert req.specifier.contains(pinned), f"pyproject wants {dep}, requirements pins {pinned}"
+
+
+def test_config_is_strict_and_excludes_venv():
+    ex = CONFIG["execute"]
+    assert ex["raise_on_error"] is True
+    assert ex["execute_notebooks"] == "force"
+    assert CONFIG["only_build_toc_files"] is True
+    assert ".venv" in CONFIG["exclude_patterns"]
+    assert (ROOT / CONFIG["bibtex_bibfiles"][0]).exists()
+    assert "sphinx_proof" in CONFIG["sphinx"]["extra_extensions"]
+
+
+def test_javascript_is_self_hosted():
+    conf = CONFIG["sphinx"]["config"]
+    (static,) = conf["html_static_path"]
+    assert not (ROOT / "_static").exists(), "_static/ would inject every *.js into every page"
+    assert (ROOT / static / conf["mathjax_path"]).is_file()
+    for path in conf["nb_ipywidgets_js"]:
+        assert "://" not in path, f"{path} would load from a CDN"
+        assert (ROOT / static / path).is_file()
+    licences = (ROOT / static / "README.md").read_text()
+    for package in ("mathjax", "requirejs", "html-manager"):
+        assert package in licences
+
+
+def test_binder_uses_cpu_torch():
+    text = (ROOT / "binder" / "requirements.txt").read_text()
+    assert "download.pytorch.org/whl/cpu" in text and "torch==2.13.0+cpu" in text
+
+
+def test_every_chapter_is_in_the_toc():
+    listed = set(toc_files())
+    for nb in NOTEBOOKS:
+        assert f"book/{nb.stem}" in listed, f"{nb.name} is not in _toc.yml (it would not be built)"
+    for f in listed:
+        assert (ROOT / f"{f}.ipynb").exists() or (ROOT / f"{f}.md").exists(), f"{f} is missing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_committed_executed_and_small(path: Path):
+    raw = path.read_bytes()
+    assert len(raw) < MAX_NOTEBOOK_BYTES, f"{path.name} is {len(raw)} bytes; keep chapters small"
+    nb = json.loads(raw)
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert "widgets" not in nb["metadata"], "committed notebooks carry no widget state"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    counts = [c["execution_count"] for c in code]
+    assert counts == list(range(1, len(code) + 1)), f"{path.name}: execution counts {counts}"
+    for c in code:
+        assert "execution" not in c["metadata"], f"{path.name}: timing metadata was stored"
+        for out in c["outputs"]:
+            assert out["output_type"] != "error", f"{path.name}: a cell stored an error"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_colab_cell_points_at_the_configured_repository(path: Path):
+    first = json.loads(path.read_text())["cells"][0]
+    src = "".join(first["source"])
+    assert "remove-cell" in first["metadata"].get("tags", []), "the set-up cell must be hidden"
+    assert src.startswith("# Colab and bare Jupyter")
+    urls = re.findall(r"git\+([^\s\"']+)", src)
+    assert urls == [CONFIG["repository"]["url"]], (
+        f"{path.name} installs from {urls}, _config.yml says {CONFIG['repository']['url']}: "
+        "run `make notebooks`"
+    )
+
+
+def test_binder_dockerfile_renders_offline():
+    """repo2docker renders the Binder image from binder/ (no Docker engine, no network needed)."""
+    import subprocess
+    import sys
+
+    r2d = Path(sys.executable).with_name("jupyter-repo2docker")
+    assert r2d.exists(), "jupyter-repo2docker is pinned in requirements.txt"
+    proc = subprocess.run(
+        [str(r2d), "--no-build", "--debug", str(ROOT)], capture_output=True, text=True, timeout=120
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-2000:]
+    assert 'pip install --no-cache-dir -r "binder/requirements.txt"' in out
+    assert "./binder/postBuild" in out
+    assert "python=3.11" in out
