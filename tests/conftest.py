@@ -6,10 +6,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # tests never display; notebooks (run by nbval) use the inline backend
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
 
 
 @pytest.fixture

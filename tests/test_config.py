@@ -35,7 +35,8 @@ def pins() -> dict[str, str]:
             continue
         req = Requirement(line)
         spec = str(req.specifier)
-        assert spec.startswith("==") and "," not in spec, f"requirements.txt: {line!r} is not pinned"
+        pinned = spec.startswith("==") and "," not in spec
+        assert pinned, f"requirements.txt: {line!r} is not pinned"
         out[req.name.lower().replace("_", "-")] = spec[2:]
     return out
 

@@ -1,0 +1,135 @@
+"""Central finite differences and their error as a function of the step size.
+
+For a smooth ``f`` and a direction ``v``, the central difference
+
+    (f(x + h v) - f(x - h v)) / (2 h) = Df(x)[v] + (h² / 6) D³f(x)[v, v, v] + O(h⁴)
+
+has a *truncation* error of order ``h²``; evaluating ``f`` in a floating-point format with unit
+roundoff ``ε`` adds a *roundoff* error of order ``ε |f| / h``. Their sum is smallest near
+``h ≈ ε^(1/3)``, where the error is of order ``ε^(2/3)``. The functions here measure that V-shaped
+curve (see the chapter "Checking derivatives").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.func import jvp as _jvp
+
+__all__ = ["central_difference", "fd_error_curve", "fit_slope", "optimal_step"]
+
+
+def _float_dtype(dtype: torch.dtype) -> torch.dtype:
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype={dtype!r}; give a torch floating dtype such as torch.float32")
+    return dtype
+
+
+def central_difference(
+    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, v: torch.Tensor, h: float
+) -> torch.Tensor:
+    """The central difference ``(f(x + h v) - f(x - h v)) / (2 h)``, in the dtype of ``x``.
+
+    Args:
+        f: function of one tensor, written in torch.
+        x: the point, any shape.
+        v: the direction, same shape as ``x``.
+        h: the step, a positive float.
+
+    Returns:
+        A tensor of the shape of ``f(x)``: approximately ``Df(x)[v]``.
+
+    Raises:
+        ValueError: if ``h`` is not positive or ``v`` differs from ``x`` in shape.
+    """
+    if not h > 0:
+        raise ValueError(f"h={h!r}; the step must be a positive number")
+    if tuple(v.shape) != tuple(x.shape):
+        raise ValueError(
+            f"v has shape {tuple(v.shape)} but x has {tuple(x.shape)}; make them equal"
+        )
+    h_t = torch.as_tensor(h, dtype=x.dtype)
+    return (f(x + h_t * v) - f(x - h_t * v)) / (2 * h_t)
+
+
+def fd_error_curve(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    x,
+    v,
+    steps: Sequence[float],
+    *,
+    dtype: torch.dtype = torch.float64,
+) -> np.ndarray:
+    """Relative error of the central difference of ``f`` at ``x`` along ``v``, for each step.
+
+    ``f`` is evaluated in ``dtype``; the reference ``Df(x)[v]`` is ``torch.func.jvp`` in float64.
+    The error is ``max|fd - ref| / max|ref|`` (normwise, as in :mod:`hessnotes.checks`).
+
+    Args:
+        f: function of one tensor, written in torch, that works in ``dtype`` and in float64.
+        x: the point (array or tensor, any shape).
+        v: the direction, same shape as ``x``.
+        steps: (s,) positive step sizes ``h``.
+        dtype: floating dtype in which the differences are taken, e.g. ``torch.float32``.
+
+    Returns:
+        (s,) float64 numpy array of relative errors (exactly 0 where the difference is exact).
+
+    Raises:
+        ValueError: on a non-floating ``dtype``, non-positive steps, mismatched shapes, or a zero
+            reference derivative (a relative error is then undefined).
+    """
+    dtype = _float_dtype(dtype)
+    x64 = torch.as_tensor(x, dtype=torch.float64)
+    v64 = torch.as_tensor(v, dtype=torch.float64)
+    if x64.shape != v64.shape:
+        raise ValueError(f"v has shape {tuple(v64.shape)} but x has {tuple(x64.shape)}")
+    steps = [float(h) for h in steps]
+    if not steps or min(steps) <= 0:
+        raise ValueError(f"steps={steps!r}; give a non-empty list of positive step sizes")
+    ref = _jvp(f, (x64,), (v64,))[1].detach()
+    scale = ref.abs().max().item()
+    if scale == 0:
+        raise ValueError("Df(x)[v] is zero here; choose another x or v for a relative error")
+    xd, vd = x64.to(dtype), v64.to(dtype)
+    with torch.no_grad():
+        out = [
+            (central_difference(f, xd, vd, h).to(torch.float64) - ref).abs().max().item() / scale
+            for h in steps
+        ]
+    return np.asarray(out, dtype=np.float64)
+
+
+def optimal_step(dtype: torch.dtype) -> float:
+    """The rule-of-thumb step ``ε^(1/3)`` for central differences in ``dtype`` (``ε`` its eps).
+
+    Raises:
+        ValueError: on a non-floating ``dtype``.
+    """
+    return float(torch.finfo(_float_dtype(dtype)).eps) ** (1 / 3)
+
+
+def fit_slope(steps: Sequence[float], errors: Sequence[float], lo: float, hi: float) -> float:
+    """Least-squares slope of ``log(error)`` against ``log(h)`` over the steps in ``[lo, hi]``.
+
+    Args:
+        steps: (s,) positive step sizes.
+        errors: (s,) errors measured at those steps.
+        lo, hi: the window of steps to fit.
+
+    Returns:
+        The slope: about 2 where truncation dominates, about -1 where roundoff does.
+
+    Raises:
+        ValueError: if the lengths differ or fewer than two positive errors lie in the window.
+    """
+    h = np.asarray(steps, dtype=np.float64)
+    e = np.asarray(errors, dtype=np.float64)
+    if h.shape != e.shape or h.ndim != 1:
+        raise ValueError(f"steps {h.shape} and errors {e.shape} must be 1-D of equal length")
+    keep = (h >= lo) & (h <= hi) & (e > 0) & np.isfinite(e)
+    if keep.sum() < 2:
+        raise ValueError(f"fewer than two positive errors with steps in [{lo:g}, {hi:g}]; widen it")
+    return float(np.polyfit(np.log(h[keep]), np.log(e[keep]), 1)[0])
