@@ -1,0 +1,327 @@
+"""Private helpers for :mod:`hessnotes.secant` and :mod:`hessnotes.lowrank`.
+
+Two jobs live here:
+
+* **Input handling.** Numpy arrays and torch tensors come in; all work is done in torch (numpy input
+  is wrapped with ``torch.from_numpy``, without a copy; tensors are detached, so nothing here is
+  differentiable) and results go back as the caller's kind, dtype and device.
+* **Thin orthonormal bases of a tall block matrix** ``A = [A_1 ... A_p]`` (D x k, D >> k), the
+  one step whose cost grows with D. :func:`range_basis` returns ``A = Q R`` with ``Q`` orthonormal
+  and ``R`` small, choosing among three algorithms from the Gram matrix ``A^T A`` (one pass over
+  the data, which every tier needs anyway):
+
+  1. *Gram (Cholesky-QR, one pass).* If the column-equilibrated Gram matrix is well conditioned
+     (kappa(G) <= 1e2 in float64, 10 in float32), ``R = chol(G)^T`` and ``Q = A R^{-1}`` is never
+     formed: callers multiply ``A`` by a small coefficient matrix once, at the end. The loss of
+     orthogonality is about ``eps * kappa(G)``.
+  2. *CholeskyQR2* (Yamamoto et al., ETNA 44, 2015). If kappa(G) <= 1e10 (float64; 1e3 in float32)
+     one more pass, ``Q1 = A R1^{-1}``, ``R2 = chol(Q1^T Q1)``, makes ``Q`` orthonormal to working
+     precision.
+  3. *Householder QR* (LAPACK ``geqrf``/``orgqr``, in place) for anything worse, including
+     rank-deficient ``A``. Then ``Q`` may contain directions outside range(A); they carry zero
+     coefficients. Its one (D, k) work array, the size of ``A``, ends up holding ``Q``.
+
+The small matrices (k x k) are handled in float64 on the CPU whatever the input, which costs nothing
+and keeps every decision (ranks, cut-offs, eigenvalues) in one precision.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "Basis",
+    "Kind",
+    "as_tensor",
+    "check_finite",
+    "check_matrix",
+    "check_pair",
+    "eps_of",
+    "gram",
+    "range_basis",
+    "small",
+]
+
+_FLOAT_DTYPES = (torch.float32, torch.float64)
+#: Tier thresholds on kappa of the column-equilibrated Gram matrix: (one-pass, CholeskyQR2).
+_KAPPA = {torch.float64: (1e2, 1e10), torch.float32: (1e1, 1e3)}
+#: Row block for the final product A @ T: keeps the read-modify-write of the output in cache.
+_CHUNK = 65536
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Which kind of array the caller gave: numpy or torch, with its dtype and device."""
+
+    numpy: bool
+    dtype: torch.dtype
+    device: torch.device
+
+    def out(self, t: torch.Tensor) -> Any:
+        """Return ``t`` as the caller's kind (numpy shares memory with ``t`` on the CPU)."""
+        t = t.to(dtype=self.dtype, device=self.device)
+        return t.detach().cpu().numpy() if self.numpy else t
+
+    def tensor(self, a: Any) -> torch.Tensor:
+        """A small float64 CPU matrix moved to the working dtype and device."""
+        return torch.as_tensor(a).to(dtype=self.dtype, device=self.device)
+
+
+def eps_of(dtype: torch.dtype) -> float:
+    """Unit round-off of a torch floating dtype."""
+    return float(torch.finfo(dtype).eps)
+
+
+def as_tensor(a: Any, name: str) -> tuple[torch.Tensor, Kind]:
+    """Wrap a numpy array or torch tensor as a floating torch tensor, without copying.
+
+    Raises:
+        TypeError: if ``a`` is neither, or its dtype is not float32 or float64.
+    """
+    if isinstance(a, torch.Tensor):
+        t, is_np = a.detach(), False  # the estimators are not differentiable
+    elif isinstance(a, np.ndarray):
+        if a.dtype.kind not in "f" or a.dtype.itemsize not in (4, 8):
+            raise TypeError(
+                f"{name} has dtype {a.dtype}; expected float32 or float64. "
+                f"Cast it first, e.g. {name}.astype(np.float64)."
+            )
+        if any(s < 0 for s in a.strides) or not a.dtype.isnative:
+            a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("="))
+        if a.flags.writeable:
+            t = torch.from_numpy(a)
+        else:  # torch warns about read-only memory; we never write to it
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                t = torch.from_numpy(a)
+        is_np = True
+    else:
+        raise TypeError(
+            f"{name} must be a numpy array or a torch tensor, got {type(a).__name__}. "
+            f"Wrap it with np.asarray({name}, dtype=np.float64)."
+        )
+    if t.dtype not in _FLOAT_DTYPES:
+        raise TypeError(
+            f"{name} has dtype {t.dtype}; expected float32 or float64 (integer, complex and half "
+            f"precision are not supported). Cast it first, e.g. {name}.to(torch.float64)."
+        )
+    return t, Kind(is_np, t.dtype, t.device)
+
+
+def check_finite(t: torch.Tensor, name: str) -> None:
+    """Raise ValueError naming ``name`` if ``t`` holds NaN or Inf."""
+    bad = ~torch.isfinite(t)
+    if bool(bad.any()):
+        idx = tuple(int(i) for i in torch.nonzero(bad)[0])
+        raise ValueError(
+            f"{name} (shape {tuple(t.shape)}) holds NaN or Inf, first at index {idx} "
+            f"(value {float(t[idx])}). Remove or repair those entries."
+        )
+
+
+def check_matrix(t: torch.Tensor, name: str) -> None:
+    """Raise ValueError unless ``t`` is 2-D with at least one row and one column."""
+    if t.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D of shape (D, n), one vector per column; got shape "
+            f"{tuple(t.shape)}. For a single vector x use x.reshape(-1, 1)."
+        )
+    if t.shape[0] == 0 or t.shape[1] == 0:
+        raise ValueError(
+            f"{name} has shape {tuple(t.shape)}; it needs D >= 1 rows and n >= 1 columns "
+            "(at least one pair)."
+        )
+
+
+def check_pair(
+    X: Any, Y: Any, names: tuple[str, str] = ("X", "Y"), *, finite: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, Kind]:
+    """Validate two (D, n) matrices of the same kind, dtype, device and shape.
+
+    Args:
+        X, Y: numpy arrays or torch tensors.
+        names: their names in error messages.
+        finite: also scan for NaN and Inf (callers that compute the Gram matrix first skip this
+            and check the Gram diagonal instead, which costs nothing).
+
+    Raises:
+        TypeError: unsupported dtype, or X and Y of different kinds or dtypes.
+        ValueError: not 2-D, empty, different shapes or devices, NaN or Inf.
+    """
+    nx, ny = names
+    Xt, kx = as_tensor(X, nx)
+    Yt, ky = as_tensor(Y, ny)
+    if kx.numpy != ky.numpy:
+        raise TypeError(
+            f"{nx} is a {'numpy array' if kx.numpy else 'torch tensor'} but {ny} is a "
+            f"{'numpy array' if ky.numpy else 'torch tensor'}; pass both as the same kind."
+        )
+    if kx.dtype != ky.dtype:
+        raise TypeError(
+            f"{nx} has dtype {kx.dtype} but {ny} has dtype {ky.dtype}; cast one to match the other."
+        )
+    if kx.device != ky.device:
+        raise ValueError(
+            f"{nx} is on {kx.device} but {ny} is on {ky.device}; move both to the same device."
+        )
+    check_matrix(Xt, nx)
+    check_matrix(Yt, ny)
+    if Xt.shape != Yt.shape:
+        raise ValueError(
+            f"{nx} has shape {tuple(Xt.shape)} but {ny} has shape {tuple(Yt.shape)}; both must be "
+            f"(D, n) with column i of {ny} paired with column i of {nx}."
+        )
+    if finite:
+        check_finite(Xt, nx)
+        check_finite(Yt, ny)
+    return Xt, Yt, kx
+
+
+def small(t: torch.Tensor) -> torch.Tensor:
+    """A small matrix as float64 on the CPU."""
+    return t.detach().to(device="cpu", dtype=torch.float64)
+
+
+def gram(blocks: list[torch.Tensor], names: list[str] | None = None) -> torch.Tensor:
+    """Gram matrix of ``[A_1 ... A_p]`` as float64 on the CPU, one pass over the data.
+
+    A NaN or Inf anywhere in a block shows up on the diagonal, so the scan for bad values only runs
+    when the diagonal is not finite.
+
+    Raises:
+        ValueError: NaN or Inf in a block, or entries so large that their squares overflow.
+    """
+    p = len(blocks)
+    rows = []
+    for i in range(p):
+        row = []
+        for j in range(p):
+            if j < i:
+                row.append(None)
+            else:
+                row.append(small(blocks[i].T @ blocks[j]))
+        rows.append(row)
+    for i in range(p):
+        for j in range(i):
+            rows[i][j] = rows[j][i].T
+    G = torch.cat([torch.cat(r, dim=1) for r in rows], dim=0)
+    if not bool(torch.isfinite(torch.diagonal(G)).all()):
+        names = names or [f"A_{i}" for i in range(p)]
+        for b, nm in zip(blocks, names, strict=True):
+            check_finite(b, nm)
+        raise ValueError(
+            f"the entries of {', '.join(names)} are so large that their squares overflow in "
+            f"{blocks[0].dtype}; rescale them (the results scale accordingly)."
+        )
+    return G
+
+
+class Basis:
+    """An orthonormal basis ``Q`` (D x m) with ``A = Q R`` for a tall block matrix ``A``.
+
+    ``Q`` is either explicit or implicit (``Q = A T`` for a small ``T``); use :meth:`combine` to
+    form ``Q E`` for a small ``E`` with a single pass over the data.
+
+    Attributes:
+        R: (m, k) float64 CPU tensor with ``A = Q R``.
+        tier: 1 (Gram), 2 (CholeskyQR2) or 3 (Householder).
+    """
+
+    def __init__(
+        self, R: torch.Tensor, blocks: list[torch.Tensor], T: torch.Tensor | None, tier: int
+    ):
+        self.R = R
+        self.tier = tier
+        self._blocks = blocks
+        self._T = T  # None means blocks == [Q] explicitly
+
+    def combine(self, E: torch.Tensor) -> torch.Tensor:
+        """Return ``Q @ E`` (D x r) in the working dtype and device; ``E`` is (m, r) float64."""
+        ref = self._blocks[0]
+        TE = E if self._T is None else self._T @ E
+        TE = TE.to(dtype=ref.dtype, device=ref.device)
+        if len(self._blocks) == 1:
+            return self._blocks[0] @ TE
+        D, r = ref.shape[0], TE.shape[1]
+        parts, start = [], 0
+        for b in self._blocks:
+            parts.append(TE[start : start + b.shape[1]])
+            start += b.shape[1]
+        out = torch.empty((D, r), dtype=ref.dtype, device=ref.device)
+        for s in range(0, D, _CHUNK):
+            o = out[s : s + _CHUNK]
+            torch.mm(self._blocks[0][s : s + _CHUNK], parts[0], out=o)
+            for b, P in zip(self._blocks[1:], parts[1:], strict=True):
+                o.addmm_(b[s : s + _CHUNK], P)
+        return out
+
+
+def _equilibrated_chol(G: torch.Tensor, kmax: float) -> tuple[torch.Tensor, float] | None:
+    """(R, kappa) with G = R^T R and kappa of the equilibrated G, if kappa <= kmax; else None."""
+    d = torch.diagonal(G)
+    if not bool((d > 0).all()):
+        return None
+    s = d.sqrt()
+    Gs = G / (s[:, None] * s[None, :])
+    ev = torch.linalg.eigvalsh(Gs)
+    if not ev[0] > 0 or float(ev[-1] / ev[0]) > kmax:
+        return None
+    L, info = torch.linalg.cholesky_ex(Gs)
+    if int(info) != 0:
+        return None
+    return L.T * s[None, :], float(ev[-1] / ev[0])
+
+
+def range_basis(
+    blocks: list[torch.Tensor], names: list[str] | None = None, G: torch.Tensor | None = None
+) -> Basis:
+    """Thin orthonormal basis of the columns of ``[A_1 ... A_p]`` (each D x k_i), see module doc.
+
+    Args:
+        blocks: tall matrices with the same number of rows, dtype and device.
+        names: their names for error messages.
+        G: their Gram matrix if already known (float64, CPU).
+
+    Returns:
+        A :class:`Basis` with ``A = Q R``; ``m = k`` in tiers 1-2 and ``m = min(D, k)`` in tier 3.
+    """
+    if G is None:
+        G = gram(blocks, names)
+    dtype = blocks[0].dtype
+    k1, k2 = _KAPPA[dtype]
+    # Tier 1 is only worth it (and only accurate) for a modest kappa; tier 2 up to k2.
+    chol = _equilibrated_chol(G, k2)
+    if chol is not None:
+        R1, kappa = chol
+        T1 = torch.linalg.inv(R1)  # triangular; kappa(equilibrated R1) <= sqrt(k2)
+        if kappa <= k1:
+            return Basis(R1, blocks, T1, tier=1)
+        Q1 = Basis(R1, blocks, T1, tier=1).combine(torch.eye(T1.shape[0], dtype=torch.float64))
+        L2, info = torch.linalg.cholesky_ex(small(Q1.T @ Q1))
+        if int(info) == 0:
+            R2 = L2.T
+            return Basis(R2 @ R1, [Q1], torch.linalg.inv(R2), tier=2)
+        del Q1
+    return Basis(*_householder(blocks), None, tier=3)
+
+
+def _householder(blocks: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Householder QR of [A_1 ... A_p] with one (D, k) work array that ends up holding Q."""
+    ref = blocks[0]
+    D, k = ref.shape[0], sum(b.shape[1] for b in blocks)
+    if D < k:
+        Q, R = torch.linalg.qr(torch.cat(blocks, dim=1), mode="reduced")
+        return small(R), [Q]
+    # Column-major storage lets LAPACK work in place: no hidden copies of the tall matrix.
+    A = torch.empty((k, D), dtype=ref.dtype, device=ref.device).T
+    torch.cat(blocks, dim=1, out=A)
+    tau = torch.empty(k, dtype=ref.dtype, device=ref.device)
+    torch.geqrf(A, out=(A, tau))
+    R = small(torch.triu(A[:k]))
+    torch.linalg.householder_product(A, tau, out=A)
+    return R, [A]

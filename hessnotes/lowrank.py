@@ -1,0 +1,438 @@
+"""A symmetric D x D matrix stored in low rank: ``H = sigma I + Q diag(lam) Q^T``.
+
+Every Hessian estimate in :mod:`hessnotes.secant` comes back as a :class:`LowRankSymmetric`, so that
+D can be in the millions: storage is O(D r), a product ``H @ v`` costs O(D r k) for ``v`` of shape
+(D, k), and the spectrum, trace and Frobenius norm cost O(r) once built. Nothing forms a D x D array
+except :meth:`LowRankSymmetric.dense`, which refuses large D unless forced.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from hessnotes._linalg import Basis, Kind, as_tensor, check_finite, eps_of, range_basis, small
+
+__all__ = ["LowRankSymmetric"]
+
+#: :meth:`LowRankSymmetric.dense` refuses D above this unless ``force=True`` (D^2 float64 = 3.2 GB).
+DENSE_LIMIT = 20_000
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+class LowRankSymmetric:
+    """The symmetric matrix ``H = sigma I + Q diag(lam) Q^T`` of size D x D, stored in low rank.
+
+    Args:
+        Q: (D, r) with orthonormal columns (checked to ``sqrt(eps)``), numpy or torch, float32 or
+            float64. ``r = 0`` is allowed (then ``H = sigma I``).
+        lam: (r,) eigenvalues of the low-rank part, same kind, dtype and device as ``Q``.
+        sigma: real shift; ``sigma I`` is never stored.
+        check: verify shapes, finiteness and orthonormality (costs one O(D r^2) pass).
+
+    Raises:
+        TypeError: unsupported dtype, or ``Q`` and ``lam`` of different kinds or dtypes.
+        ValueError: wrong shapes, NaN or Inf, or columns of ``Q`` that are not orthonormal (build
+            from a non-orthonormal factor with :meth:`from_factors` instead).
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> H = LowRankSymmetric.from_factors(rng.standard_normal((1000, 3)), np.eye(3))
+        >>> H
+        LowRankSymmetric(D=1000, rank=3, sigma=0, dtype=float64, device=cpu)
+    """
+
+    __slots__ = ("_kind", "_lam", "_lazy", "_q", "_sigma")
+    #: Makes numpy defer ``ndarray @ H`` to :meth:`__rmatmul__` instead of failing.
+    __array_ufunc__ = None
+
+    def __init__(self, Q: Any, lam: Any, sigma: float = 0.0, *, check: bool = True):
+        Qt, kind = as_tensor(Q, "Q")
+        lt, lkind = as_tensor(lam, "lam")
+        if (kind.numpy, kind.dtype, kind.device) != (lkind.numpy, lkind.dtype, lkind.device):
+            raise TypeError(
+                f"Q ({'numpy' if kind.numpy else 'torch'}, {kind.dtype}, {kind.device}) and lam "
+                f"({'numpy' if lkind.numpy else 'torch'}, {lkind.dtype}, {lkind.device}) must be "
+                "the same kind, dtype and device."
+            )
+        if Qt.ndim != 2 or Qt.shape[0] == 0:
+            raise ValueError(f"Q must be 2-D of shape (D, r) with D >= 1; got {tuple(Qt.shape)}.")
+        if lt.shape != (Qt.shape[1],):
+            raise ValueError(
+                f"lam must have shape (r,) = ({Qt.shape[1]},) to match Q of shape "
+                f"{tuple(Qt.shape)}; got {tuple(lt.shape)}."
+            )
+        sigma = float(sigma)
+        if not math.isfinite(sigma):
+            raise ValueError(f"sigma must be finite; got {sigma}.")
+        if check:
+            check_finite(Qt, "Q")
+            check_finite(lt, "lam")
+            if Qt.shape[1] > 0:
+                err = float(
+                    (small(Qt.T @ Qt) - torch.eye(Qt.shape[1], dtype=torch.float64)).abs().max()
+                )
+                tol = math.sqrt(eps_of(kind.dtype))
+                if err > tol:
+                    raise ValueError(
+                        f"the columns of Q (shape {tuple(Qt.shape)}) are not orthonormal: "
+                        f"max |Q^T Q - I| = {err:.2e} > {tol:.1e}. Use "
+                        "LowRankSymmetric.from_factors(U, C) for H = U C U^T with any U."
+                    )
+        self._q, self._lam, self._sigma, self._kind = Qt, lt, sigma, kind
+        self._lazy = None
+
+    @classmethod
+    def _from_tensors(
+        cls, Qt: torch.Tensor, lt: torch.Tensor, sigma: float, kind: Kind
+    ) -> LowRankSymmetric:
+        """Internal constructor: trusted torch tensors in the working dtype and device."""
+        self = cls.__new__(cls)
+        self._q, self._lam, self._sigma, self._kind = Qt, lt, float(sigma), kind
+        self._lazy = None
+        return self
+
+    @classmethod
+    def _from_lazy(
+        cls, lazy: _Lazy, lt: torch.Tensor, sigma: float, kind: Kind
+    ) -> LowRankSymmetric:
+        """Internal constructor: ``Q = A T E`` kept implicit (see :class:`_Lazy`)."""
+        self = cls.__new__(cls)
+        self._q, self._lam, self._sigma, self._kind = None, lt, float(sigma), kind
+        self._lazy = lazy
+        return self
+
+    @property
+    def _qt(self) -> torch.Tensor:
+        """The explicit (D, r) eigenvector matrix, formed on first use (one O(D k r) pass)."""
+        if self._q is None:
+            self._q = self._lazy.materialise()
+            self._lazy = None
+        return self._q
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_factors(
+        cls, U: Any, C: Any, sigma: float = 0.0, *, rtol: float | None = None
+    ) -> LowRankSymmetric:
+        """Build ``H = sigma I + U C U^T`` from a tall ``U`` and a small symmetric ``C``.
+
+        A thin QR ``U = Q_U R`` (see :func:`hessnotes._linalg.range_basis`: Cholesky-QR from the
+        Gram matrix when ``U`` is well conditioned, CholeskyQR2 or Householder otherwise) turns
+        ``U C U^T`` into ``Q_U (R C R^T) Q_U^T``; the eigendecomposition
+        ``R C R^T = E diag(lam) E^T`` then gives ``Q = Q_U E``. Cost O(D k^2); U may be
+        rank deficient.
+
+        Args:
+            U: (D, k) numpy array or torch tensor, float32 or float64.
+            C: (k, k) symmetric (asymmetry above ``sqrt(eps) ||C||`` is an error), numpy or torch.
+            sigma: the shift.
+            rtol: eigenvalues with ``|lam| <= rtol * max|lam|`` are dropped as rounding noise;
+                default ``k * eps`` of U's dtype.
+
+        Returns:
+            LowRankSymmetric of rank <= k, same kind, dtype and device as ``U``.
+
+        Raises:
+            TypeError, ValueError: as for ``U`` in :func:`hessnotes.secant.least_norm_hessian`; C
+                not (k, k), not symmetric, or not finite.
+        """
+        Ut, kind = as_tensor(U, "U")
+        if Ut.ndim != 2 or 0 in Ut.shape:
+            raise ValueError(f"U must be 2-D of shape (D, k), D, k >= 1; got {tuple(Ut.shape)}.")
+        k = Ut.shape[1]
+        Ct = small(torch.as_tensor(np.asarray(C) if not isinstance(C, torch.Tensor) else C))
+        if Ct.shape != (k, k):
+            raise ValueError(
+                f"C must have shape (k, k) = ({k}, {k}) for U of shape {tuple(Ut.shape)}; "
+                f"got {tuple(Ct.shape)}."
+            )
+        check_finite(Ct, "C")
+        asym = float(torch.linalg.norm(Ct - Ct.T))
+        if asym > math.sqrt(eps_of(kind.dtype)) * float(torch.linalg.norm(Ct)):
+            raise ValueError(
+                f"C must be symmetric; ||C - C^T||_F = {asym:.3e}. Pass (C + C.T) / 2 if that is "
+                "what you mean."
+            )
+        basis = range_basis([Ut], ["U"])
+        return cls._from_basis(basis, (Ct + Ct.T) / 2, sigma, kind, rtol=rtol)
+
+    @classmethod
+    def _from_basis(
+        cls,
+        basis: Basis,
+        C: torch.Tensor,
+        sigma: float,
+        kind: Kind,
+        *,
+        rtol: float | None = None,
+        coords: bool = False,
+    ) -> LowRankSymmetric:
+        """``H = sigma I + A C A^T`` with ``A = Q R`` (or ``Q C Q^T`` if ``coords``); C float64."""
+        core = C if coords else basis.R @ C @ basis.R.T
+        core = (core + core.T) / 2
+        lam, E = torch.linalg.eigh(core)
+        if rtol is None:
+            rtol = max(core.shape[0], 1) * eps_of(kind.dtype)
+        if not lam.numel():
+            top = 0.0
+        elif coords:
+            top = float(lam.abs().max())
+        else:  # an a-priori scale, so that exact cancellation (H - H) leaves rank 0
+            top = float(torch.linalg.matrix_norm(basis.R, 2) ** 2 * torch.linalg.matrix_norm(C, 2))
+        keep = lam.abs() > rtol * top
+        if kind.numpy:  # numpy cannot report in-place writes to X, Y: form Q now (see _Lazy)
+            return cls._from_tensors(basis.combine(E[:, keep]), kind.tensor(lam[keep]), sigma, kind)
+        return cls._from_lazy(_Lazy(basis, E[:, keep]), kind.tensor(lam[keep]), sigma, kind)
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def Q(self) -> Any:
+        """(D, r) orthonormal eigenvectors of the low-rank part (numpy or torch, as built)."""
+        return self._kind.out(self._qt)
+
+    @property
+    def lam(self) -> Any:
+        """(r,) eigenvalues of the low-rank part, in the order of the columns of ``Q``."""
+        return self._kind.out(self._lam)
+
+    @property
+    def sigma(self) -> float:
+        """The shift: ``H = sigma I + Q diag(lam) Q^T``."""
+        return self._sigma
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(D, D)."""
+        D = self._q.shape[0] if self._q is not None else self._lazy.D
+        return (D, D)
+
+    @property
+    def rank(self) -> int:
+        """Number of nonzero ``lam``: the rank of the low-rank part ``Q diag(lam) Q^T``.
+
+        The shift is not counted: with ``sigma != 0`` the matrix H itself is usually of full rank D
+        (see :meth:`inertia` for its zero eigenvalues).
+        """
+        return int((self._lam != 0).sum())
+
+    @property
+    def dtype(self) -> Any:
+        """numpy dtype for numpy-backed matrices, torch dtype otherwise."""
+        return np.dtype(_dtype_name(self._kind.dtype)) if self._kind.numpy else self._kind.dtype
+
+    @property
+    def device(self) -> Any:
+        """The torch device; the string ``"cpu"`` for numpy-backed matrices."""
+        return "cpu" if self._kind.numpy else self._kind.device
+
+    def __repr__(self) -> str:
+        D = self.shape[0]
+        return (
+            f"LowRankSymmetric(D={D}, rank={self.rank}, sigma={self._sigma:g}, "
+            f"dtype={_dtype_name(self._kind.dtype)}, device={self._kind.device})"
+        )
+
+    # ------------------------------------------------------------------ products
+    def __matmul__(self, v: Any) -> Any:
+        """``H @ v`` for v of shape (D,) or (D, k), in O(D r k); the result has v's kind."""
+        vt, vkind = as_tensor(v, "v")
+        D = self.shape[0]
+        if vt.ndim not in (1, 2) or vt.shape[0] != D:
+            raise ValueError(
+                f"H @ v needs v of shape ({D},) or ({D}, k) for H of shape {self.shape}; "
+                f"got {tuple(vt.shape)}."
+            )
+        if vt.dtype != self._kind.dtype or vt.device != self._kind.device:
+            raise TypeError(
+                f"v is {vt.dtype} on {vt.device} but H is {self._kind.dtype} on "
+                f"{self._kind.device}; convert v first."
+            )
+        if self._lazy is not None:
+            out = self._lazy.apply(self._lam, vt)
+        else:
+            coef = self._qt.T @ vt
+            coef = coef * (self._lam if vt.ndim == 1 else self._lam[:, None])
+            out = self._qt @ coef
+        if self._sigma != 0.0:
+            out = out + self._sigma * vt
+        return vkind.out(out)
+
+    def __rmatmul__(self, v: Any) -> Any:
+        """``v @ H`` for v of shape (D,) or (k, D); equals ``(H @ v.T).T`` by symmetry."""
+        vt, _ = as_tensor(v, "v")
+        if vt.ndim == 1:
+            return self @ v
+        return (self @ v.T).T
+
+    def dense(self, *, force: bool = False) -> Any:
+        """The D x D matrix ``sigma I + Q diag(lam) Q^T`` (small D only).
+
+        Raises:
+            ValueError: if ``D > 20000`` and not ``force`` (that would be >= 3.2 GB in float64).
+        """
+        D = self.shape[0]
+        if D > DENSE_LIMIT and not force:
+            raise ValueError(
+                f"dense() would allocate a {D} x {D} matrix; that is what LowRankSymmetric avoids. "
+                "Use H @ v, eigh(), fro_norm() or trace(), or pass force=True."
+            )
+        out = (self._qt * self._lam) @ self._qt.T
+        if self._sigma != 0.0:
+            out = out + self._sigma * torch.eye(D, dtype=out.dtype, device=out.device)
+        return self._kind.out(out)
+
+    # ------------------------------------------------------------------ spectrum
+    def eigh(self) -> tuple[Any, Any]:
+        """Nonzero eigenpairs of the low-rank part ``Q diag(lam) Q^T``, eigenvalues ascending.
+
+        H itself has eigenvalue ``sigma + lam_i`` on column i of the returned vectors and ``sigma``
+        on their orthogonal complement (multiplicity ``D - rank``). No D x D array is formed.
+
+        Returns:
+            (evals, evecs) of shapes (r,) and (D, r), evecs orthonormal.
+        """
+        nz = torch.nonzero(self._lam != 0).flatten()
+        order = nz[torch.argsort(self._lam[nz])]
+        return self._kind.out(self._lam[order]), self._kind.out(self._qt[:, order])
+
+    def eigvals(self) -> Any:
+        """The nonzero eigenvalues of the low-rank part, ascending (shift by ``sigma`` for H's)."""
+        return self.eigh()[0]
+
+    def trace(self) -> float:
+        """``tr H = sigma D + sum(lam)``."""
+        return self._sigma * self.shape[0] + float(small(self._lam).sum())
+
+    def fro_norm(self) -> float:
+        """``||H||_F = sqrt(sum_i (sigma + lam_i)^2 + (D - r) sigma^2)``, with r = len(lam)."""
+        lam = small(self._lam)
+        D, r = self.shape[0], lam.numel()
+        return math.sqrt(float(((self._sigma + lam) ** 2).sum()) + (D - r) * self._sigma**2)
+
+    def inertia(self, rtol: float | None = None) -> tuple[int, int, int]:
+        """(n_pos, n_neg, n_zero) of H's D eigenvalues; counts sum to D.
+
+        An eigenvalue counts as zero when ``|e| <= rtol * max|e|`` over all of H's eigenvalues.
+
+        Args:
+            rtol: relative tolerance; default ``10 * max(r, 1) * eps`` of the dtype.
+        """
+        lam = small(self._lam)
+        D, r = self.shape[0], lam.numel()
+        ev = self._sigma + lam
+        if rtol is None:
+            rtol = 10 * max(r, 1) * eps_of(self._kind.dtype)
+        top = max(float(ev.abs().max()) if r else 0.0, abs(self._sigma) if D > r else 0.0)
+        tol = rtol * top
+        pos, neg = int((ev > tol).sum()), int((ev < -tol).sum())
+        if D > r and self._sigma > tol:
+            pos += D - r
+        elif D > r and self._sigma < -tol:
+            neg += D - r
+        return pos, neg, D - pos - neg
+
+    # ------------------------------------------------------------------ algebra
+    def __add__(self, other: Any) -> LowRankSymmetric:
+        """``H + G`` for another LowRankSymmetric (rank adds, via :meth:`from_factors`) or
+        ``H + c`` meaning ``H + c I`` for a real scalar c (only the shift changes)."""
+        if isinstance(other, int | float):
+            return self._rebuilt(self._lam, self._sigma + other)
+        if not isinstance(other, LowRankSymmetric):
+            return NotImplemented
+        if other._kind != self._kind or other.shape != self.shape:
+            raise ValueError(
+                f"cannot add {self!r} and {other!r}: shape, kind, dtype and device must match."
+            )
+        lam = torch.cat([small(self._lam), small(other._lam)])
+        basis = range_basis([self._qt, other._qt], ["H.Q", "G.Q"])
+        return self._from_basis(basis, torch.diag(lam), self._sigma + other._sigma, self._kind)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> LowRankSymmetric:
+        return self._rebuilt(-self._lam, -self._sigma)
+
+    def _rebuilt(self, lam: torch.Tensor, sigma: float) -> LowRankSymmetric:
+        """The same eigenvectors (explicit or implicit) with new eigenvalues and shift."""
+        if self._lazy is not None:
+            return self._from_lazy(self._lazy, lam, sigma, self._kind)
+        return self._from_tensors(self._q, lam, sigma, self._kind)
+
+    def __sub__(self, other: Any) -> LowRankSymmetric:
+        """``H - G`` or ``H - c I``."""
+        if isinstance(other, int | float | LowRankSymmetric):
+            return self + (-other)
+        return NotImplemented
+
+    def __rsub__(self, other: Any) -> LowRankSymmetric:
+        return (-self) + other
+
+    def __mul__(self, c: Any) -> LowRankSymmetric:
+        """``c H`` for a real scalar c."""
+        if not isinstance(c, int | float):
+            return NotImplemented
+        return self._rebuilt(self._lam * c, self._sigma * c)
+
+    __rmul__ = __mul__
+
+
+class _Lazy:
+    """Eigenvectors kept implicit: ``Q = A T E`` for the caller's tall blocks ``A = [X Y]``.
+
+    Forming ``Q`` (D x r) costs a pass over the data and memory the size of X and Y, which would
+    double the cost of :func:`hessnotes.secant.least_norm_hessian`. Until something needs ``Q``
+    explicitly (``H.Q``, ``eigh()``, ``dense()``, ``H + G``), products use the blocks directly:
+    ``H v = sigma v + A (M (A^T v))`` with the small ``M = T E diag(lam) E^T T^T``, which costs the
+    same O(D k) per vector as ``Q``.
+
+    The blocks are the caller's tensors, not copies. Torch counts in-place writes to a tensor
+    (its version counter), so a change to X or Y after H was built is detected and raises instead
+    of silently changing H. Numpy arrays cannot report such writes, so numpy inputs get an explicit
+    ``Q`` at once.
+    """
+
+    __slots__ = ("_E", "_basis", "_versions")
+
+    def __init__(self, basis: Basis, E: torch.Tensor):
+        self._basis, self._E = basis, E
+        self._versions = [b._version for b in basis._blocks]
+
+    @property
+    def D(self) -> int:
+        return self._basis._blocks[0].shape[0]
+
+    def _check(self) -> None:
+        now = [b._version for b in self._basis._blocks]
+        if now != self._versions:
+            raise RuntimeError(
+                "an input of this LowRankSymmetric (X or Y) was modified in place after it was "
+                "built, and H refers to it without a copy. Rebuild H from the new data, or read "
+                "H.Q once right after building it to give H its own copy."
+            )
+
+    def materialise(self) -> torch.Tensor:
+        self._check()
+        return self._basis.combine(self._E)
+
+    def apply(self, lam: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        self._check()
+        blocks = self._basis._blocks
+        TE = self._E if self._basis._T is None else self._basis._T @ self._E
+        M = (TE * small(lam)) @ TE.T
+        M = M.to(dtype=v.dtype, device=v.device)
+        coef = torch.cat([b.T @ v for b in blocks], dim=0)
+        coef = M @ coef
+        out, start = None, 0
+        for b in blocks:
+            k = b.shape[1]
+            term = b @ coef[start : start + k]
+            out = term if out is None else out + term
+            start += k
+        return out

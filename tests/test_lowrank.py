@@ -1,0 +1,269 @@
+"""Tests for hessnotes.lowrank: LowRankSymmetric against dense numpy references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hessnotes.lowrank import LowRankSymmetric
+
+
+def assert_close(actual, expected, *, rtol: float, what: str, atol: float = 0.0) -> None:
+    """Relative Frobenius check that names the worst entry, both values and the tolerance."""
+    a = np.asarray(actual.cpu() if isinstance(actual, torch.Tensor) else actual, dtype=np.float64)
+    e = np.asarray(
+        expected.cpu() if isinstance(expected, torch.Tensor) else expected, dtype=np.float64
+    )
+    assert a.shape == e.shape, f"{what}: shape {a.shape} != expected {e.shape}"
+    err = float(np.linalg.norm(a - e))
+    tol = rtol * float(np.linalg.norm(e)) + atol
+    if not err <= tol:
+        i = np.unravel_index(int(np.argmax(np.abs(a - e))), a.shape) if a.size else ()
+        raise AssertionError(
+            f"{what}: ||actual - expected||_F = {err:.3e} > {tol:.3e} (rtol {rtol:.0e}); worst "
+            f"entry {i}: {a[i] if a.size else None} vs {e[i] if e.size else None}"
+        )
+
+
+def random_lowrank(D: int, r: int, seed: int, *, sigma: float = 0.0, backend: str = "numpy"):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((D, r)))
+    lam = rng.standard_normal(r) * 3
+    if backend == "torch":
+        return LowRankSymmetric(torch.from_numpy(Q), torch.from_numpy(lam), sigma), Q, lam
+    return LowRankSymmetric(Q, lam, sigma), Q, lam
+
+
+def dense_of(Q, lam, sigma):
+    return (Q * lam) @ Q.T + sigma * np.eye(Q.shape[0])
+
+
+BACKENDS = ["numpy", "torch"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("sigma", [0.0, 0.7, -1.5])
+def test_attributes_and_dense(backend, sigma):
+    H, Q, lam = random_lowrank(7, 3, seed=1, sigma=sigma, backend=backend)
+    assert H.shape == (7, 7)
+    assert H.rank == 3
+    assert H.sigma == sigma
+    if backend == "numpy":
+        assert H.dtype == np.float64 and H.device == "cpu"
+        assert isinstance(H.Q, np.ndarray) and isinstance(H.lam, np.ndarray)
+    else:
+        assert H.dtype == torch.float64 and H.device == torch.device("cpu")
+        assert isinstance(H.Q, torch.Tensor)
+    assert_close(H.dense(), dense_of(Q, lam, sigma), rtol=1e-14, what="dense()")
+
+
+def test_repr_is_readable():
+    H, _, _ = random_lowrank(1000, 4, seed=0, sigma=0.0)
+    assert repr(H) == "LowRankSymmetric(D=1000, rank=4, sigma=0, dtype=float64, device=cpu)"
+    G = LowRankSymmetric(torch.zeros(5, 0, dtype=torch.float32), torch.zeros(0), sigma=2.5)
+    assert repr(G) == "LowRankSymmetric(D=5, rank=0, sigma=2.5, dtype=float32, device=cpu)"
+    assert "0x" not in repr(H)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_matmul_vector_and_matrix(backend):
+    H, Q, lam = random_lowrank(6, 2, seed=2, sigma=0.3, backend=backend)
+    Hd = dense_of(Q, lam, 0.3)
+    rng = np.random.default_rng(3)
+    v, V, W = rng.standard_normal(6), rng.standard_normal((6, 4)), rng.standard_normal((3, 6))
+    conv = torch.from_numpy if backend == "torch" else np.asarray
+    out = H @ conv(v)
+    assert isinstance(out, torch.Tensor if backend == "torch" else np.ndarray)
+    assert_close(out, Hd @ v, rtol=1e-14, what="H @ v (1-D)")
+    assert_close(H @ conv(V), Hd @ V, rtol=1e-14, what="H @ V (6x4)")
+    assert_close(conv(W) @ H, W @ Hd, rtol=1e-14, what="W @ H (3x6)")
+
+
+def test_eigh_eigvals_trace_fro():
+    H, Q, lam = random_lowrank(8, 3, seed=4, sigma=0.5)
+    ev, U = H.eigh()
+    assert np.all(np.diff(ev) >= 0), f"eigenvalues not ascending: {ev}"
+    assert_close(ev, np.sort(lam), rtol=1e-15, what="eigh values (low-rank part)")
+    assert_close(U.T @ U, np.eye(3), rtol=0, atol=1e-14, what="eigh vectors orthonormal")
+    Hd = dense_of(Q, lam, 0.5)
+    # H's eigenvalues are sigma + lam on U and sigma elsewhere.
+    assert_close(Hd @ U, U * (0.5 + ev), rtol=1e-14, what="H U = U (sigma + lam)")
+    assert_close(H.eigvals(), ev, rtol=0, what="eigvals() == eigh()[0]")
+    full = np.sort(np.concatenate([0.5 + lam, np.full(5, 0.5)]))
+    assert_close(np.linalg.eigvalsh(Hd), full, rtol=1e-14, what="spectrum of the dense matrix")
+    assert H.trace() == pytest.approx(np.trace(Hd), rel=1e-14)
+    assert H.fro_norm() == pytest.approx(np.linalg.norm(Hd), rel=1e-14)
+
+
+def test_eigh_skips_zero_eigenvalues():
+    Q, _ = np.linalg.qr(np.random.default_rng(5).standard_normal((5, 3)))
+    H = LowRankSymmetric(Q, np.array([2.0, 0.0, -1.0]))
+    assert H.rank == 2
+    ev, U = H.eigh()
+    assert_close(ev, [-1.0, 2.0], rtol=0, what="nonzero eigenvalues")
+    assert U.shape == (5, 2)
+
+
+@pytest.mark.parametrize(
+    ("lam", "sigma", "expected"),
+    [
+        ([3.0, -2.0, 1e-20], 0.0, (1, 1, 3)),  # 1e-20 and sigma = 0 count as zero
+        ([3.0, -2.0], 1.0, (4, 1, 0)),  # 1 + 3, 1 - 2, and sigma = 1 on the other 3
+        ([3.0, 1.0], -1.0, (1, 3, 1)),  # -1 + 3 > 0, -1 + 1 = 0, -1 on the other 3
+    ],
+)
+def test_inertia(lam, sigma, expected):
+    Q, _ = np.linalg.qr(np.random.default_rng(6).standard_normal((5, len(lam))))
+    H = LowRankSymmetric(Q, np.array(lam), sigma)
+    assert H.inertia() == expected
+    ev = np.linalg.eigvalsh(H.dense())
+    tol = 1e-12 * np.abs(ev).max()
+    dense_counts = (int((ev > tol).sum()), int((ev < -tol).sum()), int((abs(ev) <= tol).sum()))
+    assert dense_counts == expected, f"dense inertia {dense_counts} != {expected}; eig {ev}"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_from_factors_rank_deficient(backend):
+    rng = np.random.default_rng(7)
+    U = rng.standard_normal((9, 2)) @ rng.standard_normal((2, 4))  # rank 2, k = 4
+    C = rng.standard_normal((4, 4))
+    C = C + C.T
+    Ui = torch.from_numpy(U) if backend == "torch" else U
+    H = LowRankSymmetric.from_factors(Ui, C, sigma=0.25)
+    assert H.rank == 2, f"rank {H.rank}, lam = {H.lam}"
+    assert_close(H.dense(), U @ C @ U.T + 0.25 * np.eye(9), rtol=1e-13, what="U C U^T + s I")
+    Qn = np.asarray(H.Q)
+    assert_close(Qn.T @ Qn, np.eye(2), rtol=0, atol=1e-14, what="Q orthonormal")
+
+
+@pytest.mark.parametrize("D", [40, 3000])  # Gram path and (for D=3000, kappa large) the others
+def test_from_factors_paths(D):
+    rng = np.random.default_rng(8)
+    U = rng.standard_normal((D, 3)) * np.array([1.0, 1e-4, 1e3])
+    C = np.diag([1.0, -2.0, 0.5])
+    H = LowRankSymmetric.from_factors(U, C)
+    V = rng.standard_normal((D, 2))
+    assert_close(H @ V, U @ (C @ (U.T @ V)), rtol=1e-12, what=f"from_factors action, D={D}")
+
+
+def test_algebra():
+    H, Qh, lh = random_lowrank(6, 2, seed=9, sigma=0.5)
+    G, Qg, lg = random_lowrank(6, 3, seed=10, sigma=-0.2)
+    Hd, Gd = dense_of(Qh, lh, 0.5), dense_of(Qg, lg, -0.2)
+    assert_close((H + G).dense(), Hd + Gd, rtol=1e-14, what="H + G")
+    assert_close((H - G).dense(), Hd - Gd, rtol=1e-14, what="H - G")
+    assert_close((H + 2).dense(), Hd + 2 * np.eye(6), rtol=1e-15, what="H + 2 I")
+    assert_close((1 - H).dense(), np.eye(6) - Hd, rtol=1e-15, what="I - H")
+    assert_close((3 * H).dense(), 3 * Hd, rtol=1e-15, what="3 H")
+    assert_close((-H).dense(), -Hd, rtol=1e-15, what="-H")
+    Z = H - H
+    assert Z.rank == 0 and Z.sigma == 0.0, f"H - H should be 0, got {Z} with lam {Z.lam}"
+
+
+def test_float32_torch_stays_float32():
+    Q, _ = torch.linalg.qr(torch.randn(10, 2, generator=torch.Generator().manual_seed(0)))
+    H = LowRankSymmetric(Q, torch.tensor([1.0, -1.0]))
+    assert H.dtype == torch.float32
+    assert (H @ torch.ones(10)).dtype == torch.float32
+    assert H.dense().dtype == torch.float32
+
+
+def test_dense_refuses_large_D():
+    Q = np.zeros((20_001, 1))
+    Q[0, 0] = 1.0
+    H = LowRankSymmetric(Q, np.array([1.0]))
+    with pytest.raises(ValueError, match="20001 x 20001"):
+        H.dense()
+    small = LowRankSymmetric(np.eye(4)[:, :1], np.array([2.0]))
+    assert small.dense(force=True)[0, 0] == 2.0
+
+
+def test_bad_input():
+    Q, _ = np.linalg.qr(np.random.default_rng(11).standard_normal((5, 2)))
+    with pytest.raises(ValueError, match=r"not orthonormal.*from_factors"):
+        LowRankSymmetric(2 * Q, np.ones(2))
+    with pytest.raises(ValueError, match=r"lam must have shape \(r,\) = \(2,\)"):
+        LowRankSymmetric(Q, np.ones(3))
+    with pytest.raises(ValueError, match="2-D"):
+        LowRankSymmetric(Q[:, 0], np.ones(1))
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        LowRankSymmetric(Q, np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="sigma must be finite"):
+        LowRankSymmetric(Q, np.ones(2), sigma=np.inf)
+    with pytest.raises(TypeError, match="int64"):
+        LowRankSymmetric(np.eye(3, dtype=np.int64), np.ones(3, dtype=np.int64))
+    with pytest.raises(TypeError, match="same kind"):
+        LowRankSymmetric(Q, torch.ones(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="symmetric"):
+        LowRankSymmetric.from_factors(Q, np.array([[1.0, 2.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match=r"C must have shape \(k, k\) = \(2, 2\)"):
+        LowRankSymmetric.from_factors(Q, np.eye(3))
+    H = LowRankSymmetric(Q, np.ones(2))
+    with pytest.raises(ValueError, match=r"v of shape \(5,\) or \(5, k\)"):
+        H @ np.ones(4)
+    with pytest.raises(TypeError, match="convert v"):
+        H @ np.ones(5, dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------- implicit eigenvectors
+def test_torch_result_keeps_q_implicit_until_needed_and_agrees():
+    """least_norm_hessian on torch keeps Q = [X Y] T E implicit; products and Q agree."""
+    from hessnotes.secant import least_norm_hessian
+
+    g = torch.Generator().manual_seed(5)
+    X = torch.randn(300, 4, generator=g, dtype=torch.float64)
+    A = torch.randn(300, 300, generator=g, dtype=torch.float64)
+    Y = (A + A.T) @ X
+    H = least_norm_hessian(X, Y)
+    assert H._lazy is not None, "a well-conditioned torch input should not form Q eagerly"
+    v = torch.randn(300, 3, generator=g, dtype=torch.float64)
+    implicit = H @ v
+    Q = H.Q  # forms Q once
+    assert H._lazy is None
+    explicit = (Q * H.lam) @ (Q.T @ v)
+    torch.testing.assert_close(implicit, explicit, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(H @ X, Y, rtol=1e-10, atol=1e-10)
+
+
+def test_in_place_change_of_inputs_is_detected():
+    from hessnotes.secant import least_norm_hessian
+
+    g = torch.Generator().manual_seed(6)
+    X = torch.randn(50, 2, generator=g, dtype=torch.float64)
+    Y = torch.randn(50, 2, generator=g, dtype=torch.float64)
+    H = least_norm_hessian(X, Y)
+    Y.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        H @ torch.ones(50, dtype=torch.float64)
+    # Reading Q right after building gives H its own copy, immune to later writes.
+    H2 = least_norm_hessian(X, Y)
+    _ = H2.Q
+    before = H2 @ torch.ones(50, dtype=torch.float64)
+    X.add_(1.0)
+    torch.testing.assert_close(H2 @ torch.ones(50, dtype=torch.float64), before)
+
+
+def test_numpy_result_has_explicit_q():
+    from hessnotes.secant import least_norm_hessian
+
+    rng = np.random.default_rng(7)
+    X, Y = rng.standard_normal((40, 3)), rng.standard_normal((40, 3))
+    H = least_norm_hessian(X, Y)
+    assert H._lazy is None  # numpy cannot report in-place writes, so Q is formed at once
+    Y *= 2.0
+    Hn = least_norm_hessian(X, Y / 2.0)
+    np.testing.assert_allclose(H.dense(), Hn.dense(), rtol=1e-12, atol=1e-12)
+
+
+def test_scalar_algebra_keeps_laziness():
+    from hessnotes.secant import least_norm_hessian
+
+    g = torch.Generator().manual_seed(8)
+    X = torch.randn(80, 3, generator=g, dtype=torch.float64)
+    Y = torch.randn(80, 3, generator=g, dtype=torch.float64)
+    H = least_norm_hessian(X, Y)
+    G = -(2.0 * H) + 1.5
+    assert G._lazy is not None
+    v = torch.randn(80, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(G @ v, -2.0 * (H @ v) + 1.5 * v, rtol=1e-12, atol=1e-12)
