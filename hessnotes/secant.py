@@ -117,11 +117,11 @@ def least_norm_hessian(X: Any, Y: Any, *, rtol: float | None = None) -> LowRankS
     ``H* = Y X^+ + (X^+)^T Y^T (I - X X^+)``, so ``H X = Y``; for n = 1 it is the PSB update from 0.
 
     Cost: one Gram pass ``[X Y]^T [X Y]`` and O(n^3) small work. For torch inputs the
-    eigenvectors stay implicit (``Q = [X Y] T`` for a small T; see ``hessnotes.lowrank._Lazy``) until
-    something needs them explicitly, so the extra memory is O(n^2); numpy inputs get Q at once (one
-    more O(D n r) pass, memory D x r with r <= 2n). An ill-conditioned ``[X Y]`` (kappa after column
-    scaling above 10 in float64, 3 in float32) costs more passes (CholeskyQR2, then Householder QR;
-    see :mod:`hessnotes._linalg`) and one (D, 2n) work array. Never D x D.
+    eigenvectors stay implicit (``Q = [X Y] T`` for a small T; see ``hessnotes.lowrank._Lazy``)
+    until something needs them explicitly, so the extra memory is O(n^2); numpy inputs get Q at once
+    (one more O(D n r) pass, memory D x r with r <= 2n). An ill-conditioned ``[X Y]`` (kappa after
+    column scaling above 10 in float64, 3 in float32) costs more passes (CholeskyQR2, then
+    Householder QR; see :mod:`hessnotes._linalg`) and one (D, 2n) work array. Never D x D.
 
     Args:
         X: (D, n) steps or points, one per column; numpy or torch, float32 or float64.
@@ -192,7 +192,9 @@ def min_rank_hessian(
 
     On consistent data ``X^T Y`` is symmetric, ``H X = Y`` and H has rank n (the SR1 update from
     H0 = 0; the blog's eigen-derivation lands here). It equals the least-norm solution plus
-    ``P Y (X^T Y)^{-1} Y^T P`` with ``P = I - X X^+``, so the two coincide iff ``P Y = 0``.
+    ``P Y (X^T Y)^{-1} Y^T P`` with ``P = I - X X^+``, so the two coincide iff that term is 0. When
+    ``X^T Y`` is definite (e.g. H positive definite) this means ``P Y = 0``; when it is indefinite
+    the term can vanish with ``P Y != 0`` (see the chapter "The eigen-derivation, revisited").
 
     Asymmetric ``X^T Y`` (noise, non-quadratic f): S is its symmetric part ``(X^T Y + Y^T X) / 2``;
     then ``H X = Y`` no longer holds exactly. The relative asymmetry is reported with

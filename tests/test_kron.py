@@ -491,3 +491,87 @@ def test_figures_return_figures():
     for f in figs:
         assert isinstance(f, Figure)
         plt.close(f)
+
+
+# --------------------------------------------------------------------------------------------------
+# Additions for the chapters: kron_sum_matvec, loglog_slope, softmax_layer_samples
+# --------------------------------------------------------------------------------------------------
+from hessnotes.kron import kron_sum_matvec, loglog_slope, softmax_layer_samples  # noqa: E402
+
+
+@pytest.mark.parametrize("sizes", [(3, 4), (3, 2, 4), (2, 3, 2, 3)])
+@pytest.mark.parametrize("batch", [None, 2])
+def test_kron_sum_matvec_matches_dense(sizes, batch):
+    rng = np.random.default_rng(20 + len(sizes))
+    As = [rng.standard_normal((n, n)) for n in sizes]  # not symmetric: any square factors
+    N = int(np.prod(sizes))
+    x = rng.standard_normal(N if batch is None else (N, batch))
+    assert_close(kron_sum_matvec(As, x), kron_sum_dense(As) @ x, where=f"{sizes}, batch={batch}")
+    got = kron_sum_matvec([torch.from_numpy(a) for a in As], torch.from_numpy(x))
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
+    assert_close(got, kron_sum_dense(As) @ x, where=f"torch {sizes}")
+
+
+def test_kron_sum_matvec_inverts_kron_sum_solve():
+    rng = np.random.default_rng(4)
+    As = [sym(rng, n, shift=4.0) for n in (4, 3, 5)]
+    b = rng.standard_normal(60)
+    assert_close(kron_sum_matvec(As, kron_sum_solve(As, b)), b, rtol=1e-11, where="residual")
+
+
+def test_kron_sum_matvec_errors():
+    with pytest.raises(ValueError, match=r"As\[0\] has shape \(3, 2\); it must be square"):
+        kron_sum_matvec([np.ones((3, 2))], np.ones(3))
+    with pytest.raises(ValueError, match=r"x has shape \(5,\).*\(6,\) or \(6, b\)"):
+        kron_sum_matvec([np.eye(3), np.eye(2)], np.ones(5))
+    with pytest.raises(ValueError, match=r"x \(shape \(6,\)\) holds 1 NaN"):
+        kron_sum_matvec([np.eye(3), np.eye(2)], np.r_[np.ones(5), np.nan])
+    with pytest.raises(TypeError, match=r"mix numpy arrays and torch tensors"):
+        kron_sum_matvec([np.eye(3)], torch.ones(3))
+
+
+def test_loglog_slope():
+    ns = np.array([2, 4, 8, 16, 32])
+    t = np.stack([1e-6 * ns**3.0, 5e-6 * ns**3.0], axis=1)  # best run is column 0
+    assert abs(loglog_slope(ns, t) - 3.0) < 1e-12
+    # Small sizes dominated by overhead do not pull the fit: only the larger half is used.
+    t1 = 1e-6 * ns**2.0
+    t1[:2] = 1.0
+    assert abs(loglog_slope(ns, t1) - 2.0) < 1e-12
+    t2 = np.array([1e-3, 8e-3, np.nan, np.nan, np.nan])  # not timed beyond n = 4
+    assert abs(loglog_slope(ns, t2) - 3.0) < 1e-12
+    with pytest.raises(ValueError, match=r"times has shape \(4,\), but ns of length 5"):
+        loglog_slope(ns, np.ones(4))
+    with pytest.raises(ValueError, match=r"only 1 of 5 sizes"):
+        loglog_slope(ns, [1.0, np.nan, np.nan, np.nan, 0.0])
+
+
+def test_softmax_layer_samples_gradients_and_fisher():
+    s = softmax_layer_samples(400, 4, 3, seed=1)
+    assert s.a.shape == (400, 4) and s.g.shape == (400, 3) and s.W.shape == (3, 4)
+    np.testing.assert_array_equal(s.a[:, -1], 1.0)
+    assert set(np.unique(s.y)) <= {0, 1, 2}
+    assert_close(s.g.sum(axis=1), np.zeros(400), atol=1e-14, where="g sums to zero")
+    # Per-example gradient of -log softmax(W a)_y against autograd: G = g aᵀ, vec(G) = a ⊗ g.
+    W = torch.from_numpy(s.W).requires_grad_(True)
+    for i in range(3):
+        a = torch.from_numpy(s.a[i])
+        loss = -torch.log_softmax(W @ a, dim=0)[int(s.y[i])]
+        (G,) = torch.autograd.grad(loss, W)
+        assert_close(G, np.outer(s.g[i], s.a[i]), where=f"gradient, example {i}")
+        assert_close(vec(G), np.kron(s.a[i], s.g[i]), where=f"vec(G) = a ⊗ g, example {i}")
+    # Labels are drawn from p: the mean of g is near zero (E[p - e_y] = 0).
+    assert np.abs(softmax_layer_samples(20000, 4, 3, seed=2).g.mean(axis=0)).max() < 0.02
+    # Same seed, same draw.
+    np.testing.assert_array_equal(
+        softmax_layer_samples(50, 3, 2, seed=5).g, softmax_layer_samples(50, 3, 2, seed=5).g
+    )
+
+
+def test_softmax_layer_samples_errors():
+    with pytest.raises(ValueError, match=r"at least 2"):
+        softmax_layer_samples(10, 1, 3)
+    with pytest.raises(ValueError, match=r"scale must be a finite non-negative"):
+        softmax_layer_samples(10, 3, 3, scale=np.nan)
+    with pytest.raises(ValueError, match=r"n must be a positive integer"):
+        softmax_layer_samples(0, 3, 3)
