@@ -14,7 +14,8 @@ values and the tolerance. On success a :class:`CheckResult` is returned: it prin
 verdict and renders as a small table in a notebook.
 
 Inputs are given as *domains*: :func:`general`, :func:`symmetric`, :func:`spd`, :func:`invertible`,
-:func:`full_rank`, :func:`orthogonal`, :func:`positive`, or a plain shape tuple (general), or a
+:func:`full_rank`, :func:`orthogonal`, :func:`positive`, :func:`simple_spectrum`,
+:func:`distinct_singular_values`, or a plain shape tuple (general), or a
 fixed tensor/array (held constant at every point).
 """
 
@@ -37,11 +38,13 @@ __all__ = [
     "check_gradient",
     "check_hessian",
     "check_jvp",
+    "distinct_singular_values",
     "full_rank",
     "general",
     "invertible",
     "orthogonal",
     "positive",
+    "simple_spectrum",
     "spd",
     "sym",
     "symmetric",
@@ -60,7 +63,8 @@ class Domain:
     Attributes:
         shape: shape of one input.
         kind: ``"general"``, ``"symmetric"``, ``"spd"``, ``"invertible"``, ``"full_rank"``,
-            ``"orthogonal"`` or ``"positive"``.
+            ``"orthogonal"``, ``"positive"``, ``"simple_spectrum"`` (symmetric, eigenvalues at
+            least 0.5 apart) or ``"distinct_singular_values"``.
         tangent: ``"general"`` or ``"symmetric"``: the space finite-difference and JVP directions
             are drawn from. Use ``"symmetric"`` to check a gradient *on* the symmetric matrices.
     """
@@ -88,6 +92,21 @@ class Domain:
         if k == "orthogonal":
             q, r = torch.linalg.qr(g)
             return q * torch.sign(torch.diagonal(r))
+        if k == "simple_spectrum":
+            # Q diag(λ) Qᵀ with eigenvalues centred on 0 and at least 0.5 apart.
+            q = _haar(n, gen)
+            lam = torch.arange(n, dtype=_DTYPE) - (n - 1) / 2
+            lam = lam + 0.25 * torch.tanh(torch.randn(n, generator=gen, dtype=_DTYPE))
+            return (q * lam) @ q.T
+        if k == "distinct_singular_values":
+            # U diag(σ) Vᵀ with σ_1 > σ_2 > … at least 0.5 apart and σ_min ≥ 0.75.
+            m, p = self.shape
+            r = min(m, p)
+            u = _haar(m, gen)[:, :r]
+            v = _haar(p, gen)[:, :r]
+            s = torch.arange(r, 0, -1, dtype=_DTYPE)
+            s = s + 0.25 * torch.tanh(torch.randn(r, generator=gen, dtype=_DTYPE))
+            return (u * s) @ v.T
         if k == "full_rank":
             # Columns of a random Gaussian matrix plus a multiple of the identity's columns.
             m, p = self.shape
@@ -111,6 +130,11 @@ class Domain:
             ", symmetric tangents" if self.tangent == "symmetric" and self.kind != "general" else ""
         )
         return f"{self.kind} {dims}{extra}"
+
+
+def _haar(n: int, gen: torch.Generator) -> torch.Tensor:
+    q, r = torch.linalg.qr(torch.randn((n, n), generator=gen, dtype=_DTYPE))
+    return q * torch.sign(torch.diagonal(r))
 
 
 def sym(a: torch.Tensor) -> torch.Tensor:
@@ -148,6 +172,23 @@ def full_rank(m: int, p: int) -> Domain:
     if m < p:
         raise ValueError(f"full_rank(m={m}, p={p}) needs m >= p for full column rank; swap them")
     return Domain((m, p), "full_rank")
+
+
+def simple_spectrum(n: int, *, tangent: str = "symmetric") -> Domain:
+    """Symmetric n×n matrices with a simple spectrum: eigenvalues at least 0.5 apart.
+
+    The domain of eigenvalue and eigenvector derivatives. Directions are symmetric by default,
+    because those derivatives are statements about symmetric perturbations.
+    """
+    return Domain((n, n), "simple_spectrum", tangent)
+
+
+def distinct_singular_values(m: int, p: int) -> Domain:
+    """m×p matrices whose singular values are at least 0.5 apart, the smallest at least 0.75.
+
+    The domain of singular-value derivatives (spectral and nuclear norms).
+    """
+    return Domain((m, p), "distinct_singular_values")
 
 
 def orthogonal(n: int) -> Domain:
