@@ -35,6 +35,9 @@ from torch.func import jvp as _jvp
 __all__ = [
     "CheckResult",
     "Domain",
+    "Verdict",
+    "check_close",
+    "check_error",
     "check_gradient",
     "check_hessian",
     "check_jvp",
@@ -610,3 +613,82 @@ def _vec(a: torch.Tensor) -> torch.Tensor:
 
 def _unvec(v: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     return v.reshape(tuple(reversed(shape))).T if len(shape) == 2 else v.reshape(shape)
+
+
+# --------------------------------------------------------------------------------------------------
+# Plain comparisons, for identities that are not derivatives
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Verdict:
+    """A passed comparison; prints as ``✓ name: rel. error 3.1e-16 (tol 1e-12)``."""
+
+    name: str
+    error: float
+    tol: float
+    label: str = "rel. error"
+
+    def __str__(self) -> str:
+        return f"✓ {self.name}: {self.label} {_fmt_err(self.error)} (tol {_fmt_tol(self.tol)})"
+
+    __repr__ = __str__
+
+
+def _as_array(a) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu()
+    return np.asarray(a, dtype=np.float64)
+
+
+def check_close(name: str, got, want, tol: float, *, norm: str = "fro") -> Verdict:
+    """Assert that ``got`` equals ``want`` to a relative tolerance, normwise; return a verdict.
+
+    Args:
+        name: what is compared, for the verdict.
+        got, want: arrays, tensors or scalars of the same shape (compared in float64).
+        tol: relative tolerance. The error is ``||got - want|| / ||want||``, or the absolute
+            ``||got - want||`` when ``want`` is zero.
+        norm: ``"fro"`` (Frobenius / 2-norm of all entries) or ``"max"`` (largest entry).
+
+    Returns:
+        Verdict, printing as one line.
+
+    Raises:
+        AssertionError: beyond tolerance; the message names the worst entry, both values and tol.
+        ValueError: on different shapes or an unknown ``norm``.
+    """
+    g, w = _as_array(got), _as_array(want)
+    if g.shape != w.shape:
+        raise ValueError(f"{name}: got has shape {g.shape} but want has shape {w.shape}")
+    if norm not in ("fro", "max"):
+        raise ValueError(f"norm={norm!r}; use 'fro' or 'max'")
+    size = (lambda a: float(np.abs(a).max(initial=0.0))) if norm == "max" else np.linalg.norm
+    scale = float(size(w))
+    err = float(size(g - w)) / (scale if scale > 0 else 1.0)
+    label = ("max " if norm == "max" else "") + ("rel. error" if scale > 0 else "error")
+    if not np.isfinite(err) or err > tol:
+        d = np.abs(g - w)
+        idx = (
+            tuple(
+                int(i)
+                for i in np.unravel_index(int(np.argmax(np.where(np.isnan(d), np.inf, d))), d.shape)
+            )
+            if d.ndim
+            else ()
+        )
+        raise AssertionError(
+            f"{name}: {label} {err:.3e} exceeds tol {tol:g}; worst entry at index {idx}: "
+            f"got {g[idx]:.10g}, want {w[idx]:.10g}"
+        )
+    return Verdict(name, err, tol, label)
+
+
+def check_error(name: str, error: float, tol: float, *, label: str = "rel. error") -> Verdict:
+    """Assert that an already measured error is at most ``tol``; return a verdict.
+
+    Raises:
+        AssertionError: if ``error > tol`` or it is not finite.
+    """
+    error = float(error)
+    if not math.isfinite(error) or error > tol:
+        raise AssertionError(f"{name}: {label} {error:.3e} exceeds tol {tol:g}")
+    return Verdict(name, error, tol, label)

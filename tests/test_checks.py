@@ -442,3 +442,31 @@ def test_property_outer_product_gradient_and_its_transpose(m, n, seed):
         return  # m = n = 1, or a ∥ b by chance: the transpose is right
     with pytest.raises(AssertionError, match="vs autograd"):
         check_gradient(lambda X: a @ X @ b, lambda X: wrong, general(m, n), points=1)
+
+
+# ---------------------------------------------------------------------------- check_close
+def test_check_close_passes_and_prints_a_verdict():
+    from hessnotes.checks import check_close, check_error
+
+    a = np.arange(6.0).reshape(3, 2)
+    v = check_close("a", a + 1e-14, a, 1e-12)
+    assert str(v).startswith("✓ a: rel. error ") and str(v).endswith("(tol 1e-12)")
+    assert "max rel. error" in str(check_close("a", torch.tensor(a), a, 1e-12, norm="max"))
+    assert "✓ zero: error" in str(check_close("zero", np.zeros(3), np.zeros(3), 1e-12))
+    assert str(check_error("e", 1e-13, 1e-12)).startswith("✓ e: rel. error")
+
+
+def test_check_close_catches_and_names_the_worst_entry():
+    from hessnotes.checks import check_close, check_error
+
+    a = np.arange(6.0).reshape(3, 2)
+    b = a.copy()
+    b[2, 0] += 1.0
+    with pytest.raises(AssertionError, match=r"index \(2, 0\): got 5, want 4"):
+        check_close("a", b, a, 1e-6)
+    with pytest.raises(AssertionError, match="exceeds tol"):
+        check_close("nan", np.array([np.nan]), np.array([1.0]), 1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        check_close("s", a, a.T, 1e-6)
+    with pytest.raises(AssertionError, match="exceeds tol"):
+        check_error("e", 2e-12, 1e-12)
