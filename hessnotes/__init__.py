@@ -1,0 +1,118 @@
+"""hessnotes: the library behind the book on matrix calculus and low-rank Hessians, checked.
+
+Importing it has no side effects: no printing, no seeding, no change to matplotlib's settings.
+Plotting lives in :mod:`hessnotes.figures` and sliders in :mod:`hessnotes.widgets`; import those
+where needed (they bring in matplotlib and ipywidgets).
+"""
+
+from hessnotes.checks import (
+    CheckResult,
+    Domain,
+    Verdict,
+    check_close,
+    check_error,
+    check_gradient,
+    check_hessian,
+    check_jvp,
+    distinct_singular_values,
+    full_rank,
+    general,
+    invertible,
+    orthogonal,
+    positive,
+    simple_spectrum,
+    spd,
+    sym,
+    symmetric,
+)
+from hessnotes.fd import central_difference, fd_error_curve, optimal_step
+from hessnotes.identities import CATALOGUE, Identity, verify, verify_all
+from hessnotes.kron import (
+    KroneckerApprox,
+    commutation_matrix,
+    kron_matvec,
+    kron_sum_eigvals,
+    kron_sum_matvec,
+    kron_sum_solve,
+    nearest_kronecker,
+    perfect_shuffle,
+    rearrange,
+    second_difference,
+    solve_sylvester_sym,
+    unvec,
+    vec,
+)
+from hessnotes.lowrank import LowRankSymmetric
+from hessnotes.nets import random_mlp, sample_cloud
+from hessnotes.secant import (
+    EigenDerivation,
+    MinRankInfo,
+    bfgs_hessian,
+    eigen_derivation_hessian,
+    least_change_hessian,
+    least_norm_hessian,
+    min_rank_hessian,
+    scaling_gamma,
+    secant_pairs,
+    symmetric_residual,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
+    # verifying derivatives (hessnotes.checks, hessnotes.fd)
+    "CheckResult",
+    "Domain",
+    "Verdict",
+    "central_difference",
+    "check_close",
+    "check_error",
+    "check_gradient",
+    "check_hessian",
+    "check_jvp",
+    "distinct_singular_values",
+    "fd_error_curve",
+    "full_rank",
+    "general",
+    "invertible",
+    "optimal_step",
+    "orthogonal",
+    "positive",
+    "simple_spectrum",
+    "spd",
+    "sym",
+    "symmetric",
+    # the identity catalogue (hessnotes.identities)
+    "CATALOGUE",
+    "Identity",
+    "verify",
+    "verify_all",
+    # Kronecker products (hessnotes.kron)
+    "KroneckerApprox",
+    "commutation_matrix",
+    "kron_matvec",
+    "kron_sum_eigvals",
+    "kron_sum_matvec",
+    "kron_sum_solve",
+    "nearest_kronecker",
+    "perfect_shuffle",
+    "rearrange",
+    "second_difference",
+    "solve_sylvester_sym",
+    "unvec",
+    "vec",
+    # Hessians from gradient pairs (hessnotes.secant, hessnotes.lowrank, hessnotes.nets)
+    "EigenDerivation",
+    "LowRankSymmetric",
+    "MinRankInfo",
+    "bfgs_hessian",
+    "eigen_derivation_hessian",
+    "least_change_hessian",
+    "least_norm_hessian",
+    "min_rank_hessian",
+    "random_mlp",
+    "sample_cloud",
+    "scaling_gamma",
+    "secant_pairs",
+    "symmetric_residual",
+]
