@@ -119,7 +119,7 @@ def test_colab_cell_points_at_the_configured_repository(path: Path):
     src = "".join(first["source"])
     assert "remove-cell" in first["metadata"].get("tags", []), "the set-up cell must be hidden"
     assert src.startswith("# Colab and bare Jupyter")
-    urls = re.findall(r"git\+([^\s\"']+)", src)
+    urls = re.findall(r'^\s*url = "([^"]*)"', src, flags=re.M)
     assert urls == [CONFIG["repository"]["url"]], (
         f"{path.name} installs from {urls}, _config.yml says {CONFIG['repository']['url']}: "
         "run `make notebooks`"
