@@ -634,9 +634,11 @@ class Verdict:
 
 
 def _as_array(a) -> np.ndarray:
+    """float64, or complex128 for complex input (eigenvalues of non-symmetric matrices)."""
     if isinstance(a, torch.Tensor):
-        a = a.detach().cpu()
-    return np.asarray(a, dtype=np.float64)
+        a = a.detach().cpu().numpy()
+    a = np.asarray(a)
+    return a.astype(np.complex128 if np.iscomplexobj(a) else np.float64)
 
 
 def check_close(name: str, got, want, tol: float, *, norm: str = "fro") -> Verdict:
@@ -644,7 +646,8 @@ def check_close(name: str, got, want, tol: float, *, norm: str = "fro") -> Verdi
 
     Args:
         name: what is compared, for the verdict.
-        got, want: arrays, tensors or scalars of the same shape (compared in float64).
+        got, want: arrays, tensors or scalars of the same shape (compared in float64, or in
+            complex128 when either is complex).
         tol: relative tolerance. The error is ``||got - want|| / ||want||``, or the absolute
             ``||got - want||`` when ``want`` is zero.
         norm: ``"fro"`` (Frobenius / 2-norm of all entries) or ``"max"`` (largest entry).

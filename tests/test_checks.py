@@ -454,6 +454,10 @@ def test_check_close_passes_and_prints_a_verdict():
     assert "max rel. error" in str(check_close("a", torch.tensor(a), a, 1e-12, norm="max"))
     assert "✓ zero: error" in str(check_close("zero", np.zeros(3), np.zeros(3), 1e-12))
     assert str(check_error("e", 1e-13, 1e-12)).startswith("✓ e: rel. error")
+    z = np.array([1 + 2j, 3 - 1j])
+    assert "rel. error" in str(check_close("complex", z * (1 + 1e-15), z, 1e-12))
+    with pytest.raises(AssertionError):
+        check_close("complex", z.conj(), z, 1e-6)  # the imaginary part is not dropped
 
 
 def test_check_close_catches_and_names_the_worst_entry():

@@ -111,6 +111,8 @@ def test_notebook_committed_executed_and_small(path: Path):
         assert "execution" not in c["metadata"], f"{path.name}: timing metadata was stored"
         for out in c["outputs"]:
             assert out["output_type"] != "error", f"{path.name}: a cell stored an error"
+            stderr = out["output_type"] == "stream" and out["name"] == "stderr"
+            assert not stderr, f"{path.name}: a cell wrote to stderr: {''.join(out['text'])[:200]}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

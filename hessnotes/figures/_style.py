@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -54,9 +55,17 @@ _RC = {
 
 @contextmanager
 def styled() -> Iterator[None]:
-    """Apply the book's style inside a ``with`` block only (global rcParams are restored after)."""
+    """Apply the book's style inside a ``with`` block only (global rcParams are restored after).
+
+    One setting is carried out of the block: interactive mode. Jupyter's inline backend is
+    imported by the first figure a notebook makes, and switches interactive mode on when it is;
+    if that happens inside ``plt.rc_context``, leaving the context would switch it off again and
+    every later figure of the notebook would silently not be shown.
+    """
     with plt.rc_context(_RC):
         yield
+        interactive = mpl.is_interactive()
+    mpl.interactive(interactive)
 
 
 def new_figure(
