@@ -56,12 +56,12 @@ serve:
 	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory _build/html
 
 lint: $(STAMP)
-	$(PY) -m ruff check hessnotes tests benchmarks .ci/execute-notebooks
-	$(PY) -m ruff format --check hessnotes tests benchmarks
+	$(PY) -m ruff check hessnotes tests benchmarks book .ci/execute-notebooks
+	$(PY) -m ruff format --check hessnotes tests benchmarks book
 
 format: $(STAMP)
-	$(PY) -m ruff format hessnotes tests benchmarks
-	$(PY) -m ruff check --fix hessnotes tests benchmarks
+	$(PY) -m ruff format hessnotes tests benchmarks book
+	$(PY) -m ruff check --fix hessnotes tests benchmarks book
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_secant.py
