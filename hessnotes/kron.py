@@ -117,7 +117,11 @@ def _matrices(
     xs = _sequence(xs, name)
     labels = labels or [f"{name}[{i}]" for i in range(len(xs))]
     mats = [_as_array(a, lab) for a, lab in zip(xs, labels, strict=True)]
+    checked: set[int] = set()  # a factor repeated as the same object (A ⊗ A ⊗ A) is checked once
     for a, lab in zip(mats, labels, strict=True):
+        if id(a) in checked:
+            continue
+        checked.add(id(a))
         if a.ndim != 2 or 0 in a.shape:
             raise ValueError(
                 f"{lab} has shape {tuple(a.shape)}; it must be a non-empty 2-D matrix."
