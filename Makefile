@@ -14,7 +14,7 @@ unexport MPLBACKEND
 
 help:
 	@echo "make book       build the site into _build/html (strict)"
-	@echo "make test       unit tests, strict nbval over every chapter, strict build, browser test"
+	@echo "make test       lint, unit tests, strict nbval over every chapter, strict build, browser test"
 	@echo "make notebooks  re-execute every chapter in place (fresh, deterministic outputs)"
 	@echo "make serve      serve _build/html on http://127.0.0.1:8000"
 	@echo "make lint       ruff check + format check"
@@ -31,6 +31,7 @@ book: $(STAMP)
 	@echo "Open file://$(CURDIR)/_build/html/index.html (or run: make serve)"
 
 test: $(STAMP) chromium
+	@.ci/phase lint      $(MAKE) -s lint
 	@.ci/phase unit      $(MAKE) -s test-unit
 	@.ci/phase nbval     $(MAKE) -s test-notebooks
 	@.ci/phase site      $(MAKE) -s test-site

@@ -4,9 +4,9 @@
    ``None``, once with ``''``), and the second copy throws "Identifier 'THEBE_JS_URL' has already
    been declared". Scripts are de-duplicated per page.
 2. The ipywidgets HTML manager (1.0.6) typesets widget labels through the MathJax 2 call
-   ``MathJax.Hub.Queue``, but the book loads MathJax 3, which has no ``Hub``; every widget page would
-   throw. A tiny shim gives whatever object is bound to ``window.MathJax`` a ``Hub.Queue`` that
-   forwards to MathJax 3's ``typesetPromise`` once MathJax is ready.
+   ``MathJax.Hub.Queue``, but the book loads MathJax 3, which has no ``Hub``; every widget page
+   would throw. A tiny shim gives whatever object is bound to ``window.MathJax`` a ``Hub.Queue``
+   that forwards to MathJax 3's ``typesetPromise`` once MathJax is ready.
 3. The HTML manager finds its icon fonts relative to its require.js module URL, which resolves
    against the page unless require.js is told where the static files are. A one-line
    ``require.config({baseUrl})`` is placed just before the manager's script on each page.
