@@ -5,25 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import assert_close
 
 from hessnotes.lowrank import LowRankSymmetric
-
-
-def assert_close(actual, expected, *, rtol: float, what: str, atol: float = 0.0) -> None:
-    """Relative Frobenius check that names the worst entry, both values and the tolerance."""
-    a = np.asarray(actual.cpu() if isinstance(actual, torch.Tensor) else actual, dtype=np.float64)
-    e = np.asarray(
-        expected.cpu() if isinstance(expected, torch.Tensor) else expected, dtype=np.float64
-    )
-    assert a.shape == e.shape, f"{what}: shape {a.shape} != expected {e.shape}"
-    err = float(np.linalg.norm(a - e))
-    tol = rtol * float(np.linalg.norm(e)) + atol
-    if not err <= tol:
-        i = np.unravel_index(int(np.argmax(np.abs(a - e))), a.shape) if a.size else ()
-        raise AssertionError(
-            f"{what}: ||actual - expected||_F = {err:.3e} > {tol:.3e} (rtol {rtol:.0e}); worst "
-            f"entry {i}: {a[i] if a.size else None} vs {e[i] if e.size else None}"
-        )
 
 
 def random_lowrank(D: int, r: int, seed: int, *, sigma: float = 0.0, backend: str = "numpy"):
