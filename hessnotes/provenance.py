@@ -31,7 +31,7 @@ class Provenance:
 
 
 def provenance(*extra: str) -> Provenance:
-    """Versions of hessnotes, torch and numpy (and of any ``extra`` distributions), and today's date.
+    """Versions of hessnotes, torch, numpy (and any ``extra`` distributions), and today's date.
 
     Every chapter ends with this line, computed when the chapter runs, so a reader can tell which
     software produced the numbers on the page.
