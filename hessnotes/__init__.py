@@ -25,6 +25,20 @@ from hessnotes.checks import (
     sym,
     symmetric,
 )
+from hessnotes.curvature import (
+    CurvatureOperator,
+    CurvatureSplit,
+    HvpCost,
+    LanczosResult,
+    SpectralDensity,
+    eigenvalue_density,
+    gauss_newton,
+    gauss_newton_split,
+    hvp,
+    hvp_cost,
+    lanczos,
+    spectral_density,
+)
 from hessnotes.fd import central_difference, fd_error_curve, optimal_step
 from hessnotes.identities import CATALOGUE, Identity, verify, verify_all
 from hessnotes.kron import (
@@ -43,7 +57,7 @@ from hessnotes.kron import (
     vec,
 )
 from hessnotes.lowrank import LowRankSymmetric
-from hessnotes.nets import random_mlp, sample_cloud
+from hessnotes.nets import DigitsMLP, digits_mlp, random_mlp, sample_cloud
 from hessnotes.provenance import provenance
 from hessnotes.secant import (
     EigenDerivation,
@@ -118,4 +132,20 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "symmetric_residual",
     # where a chapter's numbers came from (hessnotes.provenance)
     "provenance",
+    # exact curvature: Hessian-vector products, Gauss–Newton, Lanczos (hessnotes.curvature)
+    "CurvatureOperator",
+    "CurvatureSplit",
+    "HvpCost",
+    "LanczosResult",
+    "SpectralDensity",
+    "eigenvalue_density",
+    "gauss_newton",
+    "gauss_newton_split",
+    "hvp",
+    "hvp_cost",
+    "lanczos",
+    "spectral_density",
+    # networks on real data (hessnotes.nets)
+    "DigitsMLP",
+    "digits_mlp",
 ]
