@@ -430,6 +430,10 @@ class LanczosResult:
         values: (m,) Ritz values, the eigenvalues of T, descending.
         vectors: (D, m) Ritz vectors ``Q S``, in the order of ``values``, orthonormal.
         residuals: (m,) ``||A y_i - theta_i y_i|| = beta[-1] |S[m-1, i]|`` for each Ritz pair.
+        weights: (m,) float64 ``S[0, i]^2``, the Gauss quadrature weights of the start vector:
+            ``q_1^T g(A) q_1 ~ sum_i weights_i g(values_i)``, exact for polynomials of degree
+            < 2m. With a random start this is a one-probe spectral density estimate, at no extra
+            cost (see :func:`spectral_density` and ``eigenvalue_density(..., weights=)``).
         alpha: (m,) diagonal of T (float64).
         beta: (m,) ``beta[j] = ||r_j||`` after step j; ``beta[:-1]`` is the off-diagonal of T and
             ``beta[-1]`` the norm of the last residual (0 where a breakdown was restarted).
@@ -443,6 +447,7 @@ class LanczosResult:
     values: Any
     vectors: Any
     residuals: Any
+    weights: np.ndarray
     alpha: np.ndarray
     beta: np.ndarray
     basis: Any
@@ -684,6 +689,7 @@ def _ritz(
         values=kind(theta.astype(np.float64 if op.dtype == torch.float64 else np.float32)),
         vectors=op.out(vectors),
         residuals=kind(residuals.astype(np.float64 if op.dtype == torch.float64 else np.float32)),
+        weights=S[0] ** 2,
         alpha=alpha,
         beta=beta,
         basis=op.out(Q),
@@ -810,22 +816,25 @@ def spectral_density(
     return SpectralDensity(kind(g), kind(dens), nodes_a, weights_a, w, int(probes), steps, used)
 
 
-def eigenvalue_density(eigs: Any, *, grid: Any, width: float) -> Any:
+def eigenvalue_density(eigs: Any, *, grid: Any, width: float, weights: Any = None) -> Any:
     """The same Gaussian broadening of a known spectrum: ``(1/D) sum_i N(t; lambda_i, width^2)``.
 
     Use it to compare :func:`spectral_density` with an exact spectrum (``eigvalsh`` of a dense
-    Hessian) or with an estimate's eigenvalues on the same grid and width.
+    Hessian) or with an estimate's eigenvalues on the same grid and width. With ``weights``
+    (e.g. ``LanczosResult.weights``) it is ``sum_i w_i N(t; lambda_i, width^2)`` instead.
 
     Args:
         eigs: (D,) eigenvalues, numpy or torch.
         grid: (points,) evaluation points.
         width: positive standard deviation.
+        weights: optional (D,) non-negative weights summing to 1; default ``1/D`` each.
 
     Returns:
         (points,) density of the kind of ``grid`` (float64).
 
     Raises:
-        ValueError: empty or non-finite eigenvalues, width not positive, grid not 1-D.
+        ValueError: empty or non-finite eigenvalues, width not positive, grid not 1-D, weights of
+            the wrong shape, negative or not summing to 1.
     """
     e = np.asarray(eigs.detach().cpu() if isinstance(eigs, torch.Tensor) else eigs, np.float64)
     e = e.reshape(-1)
@@ -837,5 +846,14 @@ def eigenvalue_density(eigs: Any, *, grid: Any, width: float) -> Any:
     g = np.asarray(grid.detach().cpu() if is_t else grid, dtype=np.float64)
     if g.ndim != 1:
         raise ValueError(f"grid must be 1-D; it has shape {g.shape}.")
-    d = _gaussian_mixture(g, e, np.full(e.size, 1.0 / e.size), float(width))
+    if weights is None:
+        w = np.full(e.size, 1.0 / e.size)
+    else:
+        w = np.asarray(weights, dtype=np.float64).reshape(-1)
+        if w.shape != e.shape or np.any(w < 0) or abs(w.sum() - 1) > 1e-8:
+            raise ValueError(
+                f"weights must be {e.size} non-negative numbers summing to 1; got shape "
+                f"{w.shape}, sum {w.sum():.6g}."
+            )
+    d = _gaussian_mixture(g, e, w, float(width))
     return torch.from_numpy(d) if is_t else d

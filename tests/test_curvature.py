@@ -215,6 +215,9 @@ def test_lanczos_top_eigenvalues(kind):
         what="residual norms ||A y - theta y||",
     )
     assert res.breakdown is None and res.steps == 30
+    assert abs(res.weights.sum() - 1) < 1e-12 and np.all(res.weights >= 0)
+    q1 = np.asarray(res.basis)[:, 0]  # Gauss quadrature: sum_i w_i theta_i = q1^T A q1
+    assert abs(res.weights @ vals - q1 @ A @ q1) < 1e-12 * eigs[0]
     if kind == "hvp":
         assert op.products == 30
 
@@ -389,3 +392,5 @@ def test_slq_bad_input():
         eigenvalue_density([np.nan], grid=np.linspace(0, 1, 5), width=0.1)
     with pytest.raises(ValueError, match="width"):
         eigenvalue_density([1.0], grid=np.linspace(0, 1, 5), width=0.0)
+    with pytest.raises(ValueError, match="summing to 1"):
+        eigenvalue_density([1.0, 2.0], grid=np.linspace(0, 1, 5), width=0.1, weights=[0.5, 0.6])
