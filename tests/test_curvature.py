@@ -72,6 +72,21 @@ def test_hvp_matches_torch_func_hessian(D):
     assert H.products == 0
 
 
+@pytest.mark.parametrize("mode", ["forward-over-reverse", "reverse-over-reverse"])
+def test_hvp_modes_agree_with_the_dense_hessian(mode):
+    f = random_mlp(8, (10,), activation="softplus", seed=4)
+    x = torch.linspace(-1, 2, 8, dtype=F64)
+    H = hvp(f, x, mode=mode)
+    V = torch.randn(8, 3, generator=torch.Generator().manual_seed(0), dtype=F64)
+    assert_close(H @ V, hessian(f)(x) @ V, rtol=1e-12, what=f"{mode} block")
+    assert_close(H @ V[:, 0], hessian(f)(x) @ V[:, 0], rtol=1e-12, what=f"{mode} vector")
+    assert 1.5 <= hvp_cost(f, x, mode=mode).hvp_in_gradients <= 4.5
+    with pytest.raises(ValueError, match="mode"):
+        hvp(f, x, mode="reverse")
+    with pytest.raises(ValueError, match="mode"):
+        hvp_cost(f, x, mode="reverse")
+
+
 def test_hvp_on_a_network_and_numpy_vectors():
     f = random_mlp(9, (12, 7), seed=2)
     x = torch.linspace(-1, 1, 9, dtype=F64)
@@ -233,6 +248,18 @@ def test_lanczos_relation_and_tridiagonal():
     assert abs(np.linalg.norm(R[:, -1]) - res.beta[-1]) < 1e-12
     full = lanczos(A, 40, seed=0)
     assert_close(full.values, np.sort(np.linalg.eigvalsh(A))[::-1], rtol=1e-12, what="k = D")
+
+
+def test_ritz_of_a_prefix_equals_a_shorter_run():
+    A, _ = separated(D=40, seed=3)
+    long = lanczos(A, 25, seed=2)
+    for j in (1, 7, 25):
+        short = lanczos(A, j, seed=2)
+        vals, w = long.ritz(j)
+        assert_close(vals, short.values, rtol=1e-12, what=f"Ritz values of the first {j} steps")
+        assert_close(w, short.weights, rtol=1e-10, atol=1e-14, what=f"weights, {j} steps")
+    with pytest.raises(ValueError, match="j=0"):
+        long.ritz(0)
 
 
 def test_lanczos_is_seeded_and_accepts_a_start_vector():
