@@ -70,5 +70,6 @@ def main() -> None:
             flops = hvp_cost(f, x, mode=mode).hvp_in_gradients
             print(f"{name:<33}{short:>8}{flops:>7.2f}{t_one / t_grad:>8.1f}{t_blk / t_grad:>16.1f}")
 
+
 if __name__ == "__main__":
     main()

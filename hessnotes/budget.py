@@ -169,8 +169,8 @@ def equal_budget(
     run of the largest length; a shorter run is its prefix, :meth:`LanczosResult.ritz`), and
     each estimator on the first ``B - 1`` of one set of secant pairs, taken from
     ``sample_cloud(x0, max(budgets) - 1, spread, seed=seed)`` against x0 (the pairs of
-    :func:`hessnotes.secant.secant_pairs`, with the gradients computed in one vmapped batch). Errors are
-    :func:`top_eigenvalue_error` against the exact spectrum.
+    :func:`hessnotes.secant.secant_pairs`, with the gradients computed in one vmapped batch).
+    Errors are :func:`top_eigenvalue_error` against the exact spectrum.
 
     Args:
         f: scalar torch function of a (D,) tensor.

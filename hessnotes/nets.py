@@ -272,16 +272,16 @@ def _trained(hidden: int, steps: int, lr: float, seed: int):
 def digits_mlp(hidden: int = 16, *, steps: int = 200, lr: float = 0.02, seed: int = 0) -> DigitsMLP:
     """Train a ``64 -> hidden (tanh) -> 10`` MLP on scikit-learn's digits; seeded, deterministic.
 
-    The data is ``sklearn.datasets.load_digits`` (1,797 8x8 images of handwritten digits, which
-    ship with scikit-learn; nothing is downloaded), pixels scaled to [0, 1]. A seeded permutation
-    splits it into 1,500 training and 297 test images. Weights start Gaussian with variance
-    ``1 / fan_in`` (biases 0) from a local ``torch.Generator``; training is full-batch Adam on the
-    mean cross-entropy, in float64. About a second on one core for the defaults, which reach a
-    test accuracy of about 0.98 (training loss about 0.013). Nothing global is changed for good: no ``torch.manual_seed``, no
-    deterministic-algorithms switch (full-batch float64 training on the CPU is repeatable as it
-    is); training runs on one thread (``torch.set_num_threads(1)``, restored afterwards), which
-    for these small matrices is several times faster than two threads on a busy machine. Results
-    are cached per argument set, so chapters that share the network train it once.
+    The data is ``sklearn.datasets.load_digits`` (1,797 8x8 images of handwritten digits, which ship
+    with scikit-learn; nothing is downloaded), pixels scaled to [0, 1]. A seeded permutation splits
+    it into 1,500 training and 297 test images. Weights start Gaussian with variance ``1 / fan_in``
+    (biases 0) from a local ``torch.Generator``; training is full-batch Adam on the mean cross-
+    entropy, in float64. About a second on one core for the defaults, which reach a test accuracy of
+    about 0.98 (training loss about 0.013). Nothing global is changed for good: no
+    ``torch.manual_seed``, no deterministic-algorithms switch (full-batch float64 training on the
+    CPU is repeatable as it is); training runs on one thread (``torch.set_num_threads(1)``, restored
+    afterwards), which for these small matrices is several times faster than two threads on a busy
+    machine. Results are cached per argument set, so chapters that share the network train it once.
 
     Args:
         hidden: width of the hidden layer (P = 75 h + 10 parameters).
