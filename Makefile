@@ -18,7 +18,7 @@ help:
 	@echo "make notebooks  re-execute every chapter in place (fresh, deterministic outputs)"
 	@echo "make serve      serve _build/html on http://127.0.0.1:8000"
 	@echo "make lint       ruff check + format check"
-	@echo "make bench      run the benchmarks (tables of ratios)"
+	@echo "make bench      run the benchmarks (tables of ratios; the site one needs make book)"
 
 venv: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
@@ -64,9 +64,11 @@ format: $(STAMP)
 	$(PY) -m ruff format hessnotes tests benchmarks book
 	$(PY) -m ruff check --fix hessnotes tests benchmarks book
 
-bench: $(STAMP)
+bench: $(STAMP) chromium
 	$(PY) benchmarks/bench_secant.py
 	$(PY) benchmarks/bench_kron.py
+	@test -f _build/html/index.html || $(MAKE) -s book
+	$(PY) benchmarks/bench_site.py _build/html
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -267,7 +267,10 @@ def catalogue_table(
     results: Mapping[str, Sequence[CheckResult]] | None = None,
     catalogue: Sequence[Identity] | None = None,
 ) -> str:
-    """The catalogue as a Markdown table: number, source, identity, kind, conditions, error.
+    """The catalogue as a Markdown table: number, identity, error, kind, conditions, source.
+
+    The key columns come first (what holds, and how well it was checked), so that on a narrow
+    screen the columns that scroll out of view are the bibliographic ones.
 
     Args:
         results: ``{name: results}`` from :func:`verify_all`; computed when omitted.
@@ -275,7 +278,7 @@ def catalogue_table(
 
     Returns:
         A Markdown table (MyST: ``$...$`` math, long identities broken with ``aligned``), one
-        row per entry. The last column is the largest relative error against autograd and
+        row per entry. The third column is the largest relative error against autograd and
         against central differences, formatted ``.1e`` and separated by ``<br>``.
 
     Raises:
@@ -285,7 +288,7 @@ def catalogue_table(
     cat = CATALOGUE if catalogue is None else catalogue
     res = verify_all(cat) if results is None else results
     rows = [
-        "| # | source | identity | kind | conditions | max rel. error (autograd; differences) |",
+        "| # | identity | max rel. error (autograd; differences) | kind | conditions | source |",
         "|---:|---|---|---|---|---|",
     ]
     for i, e in enumerate(cat, 1):
@@ -293,8 +296,8 @@ def catalogue_table(
         ad = max(r.error("autograd") for r in rs)
         fd = max(r.error("central differences") for r in rs)
         rows.append(
-            f"| {i} | {_cell(e.source)} | ${_display(e.latex)}$ | {e.kind} | {_cell(e.conditions)} "
-            f"| {ad:.1e};<br>{fd:.1e} |"
+            f"| {i} | ${_display(e.latex)}$ | {ad:.1e};<br>{fd:.1e} | {e.kind} "
+            f"| {_cell(e.conditions)} | {_cell(e.source)} |"
         )
     return "\n".join(rows)
 

@@ -241,7 +241,8 @@ def test_catalogue_table_rows_from_registry():
         assert line.startswith(f"| {i} |"), line
         assert e.latex[-12:] in line and e.kind in line  # long identities are broken at "="
         assert line.count("|") == 7, f"row {i} breaks the table: {line}"
-        assert re.search(r"\d\.\de[+-]\d\d;<br>\d\.\de[+-]\d\d \|$", line), line
+        assert re.search(r"\$ \| \d\.\de[+-]\d\d;<br>\d\.\de[+-]\d\d \| ", line), line
+        assert line.endswith(f"| {' '.join(e.source.split()) or '—'} |"), line
     with pytest.raises(KeyError):
         catalogue_table({}, cat)
 
