@@ -1495,9 +1495,9 @@ def check_hessian(
             if cmat is not None and len(shape) == 2 and 1 not in shape:
                 extra.append((
                     "row-major vec",
-                    "the closed form is the Hessian for the row-major vec (rows stacked; rel. "
-                    "error {e} after reordering); the book's vec stacks columns, e.g. B ⊗ A "
-                    "rather than A ⊗ B",
+                    "the closed form is the Hessian for the row-major vec (rows stacked): "
+                    "reordered, it matches autograd (rel. error {e}); the book's vec stacks "
+                    "columns, e.g. B ⊗ A rather than A ⊗ B",
                     lambda c, cm=cmat, V=V: row_major(cm) @ V,
                     "row-major vec",
                 ))  # fmt: skip
