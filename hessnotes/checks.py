@@ -439,14 +439,14 @@ def _not_detached(out: torch.Tensor, which: str, where: str) -> None:
         )
 
 
-def _fd_f(fx, z, where: str) -> torch.Tensor:
-    out = fx(z)
-    if not torch.isfinite(out).all():
+def _fd_finite(values: torch.Tensor, where: str, h: float, step: str) -> torch.Tensor:
+    """Differences are checked once, after they are all taken (no per-evaluation sync)."""
+    if not torch.isfinite(values).all():
         raise ValueError(
-            f"f returned NaN or Inf {where}: the point is within one difference step of the "
-            "edge of f's domain; move it further inside"
+            f"f returned NaN or Inf {where} at {step} (h = {h:.1e}): the point is within one "
+            "difference step of the edge of f's domain; move it further inside"
         )
-    return out
+    return values
 
 
 def _closed(fn, args, *, arg: str, what: str, where: str, dtype, device) -> torch.Tensor:
@@ -1129,19 +1129,14 @@ def check_gradient(
 
         def diffs(h, x0=x0, fx=fx, vs=vs, where=where):
             with torch.no_grad():
-                if not vs:
-                    flat = torch.zeros(numel, dtype=dtype, device=device)
-                    for i in range(numel):
-                        e = torch.zeros(numel, dtype=dtype, device=device)
-                        e[i] = h
-                        e = e.reshape(x0.shape)
-                        w = f"{where}, X ± h·E{i} (h = {h:.1e})"
-                        flat[i] = (_fd_f(fx, x0 + e, w) - _fd_f(fx, x0 - e, w)) / (2 * h)
-                    return flat.reshape(x0.shape)
-                w = f"{where}, X ± h·V (h = {h:.1e})"
-                return torch.stack(
-                    [(_fd_f(fx, x0 + h * v, w) - _fd_f(fx, x0 - h * v, w)) / (2 * h) for v in vs]
-                )
+                if not vs:  # every entry: steps h·E_i
+                    steps = (h * torch.eye(numel, dtype=dtype, device=device)).reshape(
+                        (numel, *x0.shape)
+                    )
+                    out = torch.stack([fx(x0 + e) - fx(x0 - e) for e in steps]) / (2 * h)
+                    return _fd_finite(out, where, h, "X ± h·E_i").reshape(x0.shape)
+                out = torch.stack([fx(x0 + h * v) - fx(x0 - h * v) for v in vs]) / (2 * h)
+                return _fd_finite(out, where, h, "X ± h·V")
 
         got_fd = torch.stack([(got * v).sum() for v in vs]) if vs else got
         fd, fd_atol = _differences(diffs, h, 1, got_fd, fd_rtol, atol, f0, dtype)
@@ -1301,17 +1296,10 @@ def check_jvp(
         ad_err = run.comps[-1].rel_error
 
         def diffs(h, xs=xs, ts=ts, where=where):
-            w = f"{where}, xs ± h·ts (h = {h:.1e})"
             with torch.no_grad():
-                plus = _f_out(f, [x + h * t for x, t in zip(xs, ts, strict=True)], w)
-                minus = _f_out(f, [x - h * t for x, t in zip(xs, ts, strict=True)], w)
-                for v in (plus, minus):
-                    if not torch.isfinite(v).all():
-                        raise ValueError(
-                            f"f returned NaN or Inf {w}: the point is within one difference "
-                            "step of the edge of f's domain; move it further inside"
-                        )
-                return (plus - minus) / (2 * h)
+                plus = _f_out(f, [x + h * t for x, t in zip(xs, ts, strict=True)], where)
+                minus = _f_out(f, [x - h * t for x, t in zip(xs, ts, strict=True)], where)
+            return _fd_finite((plus - minus) / (2 * h), where, h, "xs ± h·ts")
 
         h = max(_fd_step(xs[i], 1) for i in diff)
         fd, fd_atol = _differences(diffs, h, 1, got, fd_rtol, atol, f0, dtype)
@@ -1558,14 +1546,14 @@ def check_hessian(
         fx = fx_of(xs, where)
 
         def diffs(h, fx=fx, x0=x0, pairs=pairs, where=where):
-            w = f"{where}, x ± h·u ± h·v (h = {h:.1e})"
             with torch.no_grad():
-                return torch.stack([
-                    (_fd_f(fx, x0 + h * u + h * v, w) - _fd_f(fx, x0 + h * u - h * v, w)
-                     - _fd_f(fx, x0 - h * u + h * v, w) + _fd_f(fx, x0 - h * u - h * v, w))
+                out = torch.stack([
+                    (fx(x0 + h * u + h * v) - fx(x0 + h * u - h * v)
+                     - fx(x0 - h * u + h * v) + fx(x0 - h * u - h * v))
                     / (4 * h * h)
                     for u, v in pairs
                 ])  # fmt: skip
+            return _fd_finite(out, where, h, "x ± h·u ± h·v")
 
         with torch.no_grad():
             f0 = fx(x0)
