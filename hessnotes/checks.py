@@ -36,6 +36,11 @@ tolerances are (see :func:`default_tolerances`)::
 A central difference is accurate to about ε^(2/3) and a second-order one to about ε^(1/2), so
 each tolerance leaves a margin of ε^(-1/3) or ε^(-1/4) for constants, yet any slip that changes
 the answer by more than a few digits fails.
+The closed form and autograd run in the point's dtype. The central differences of a float32 check
+are taken in float64 when ``f`` runs in float64 (float32 differences are good to only about
+ε^(2/3) ≈ 2e-5), and in float32 otherwise; the roundoff ``ε|f|/h`` of the evaluations is added to
+their absolute tolerance, and a difference that misses is retaken with Richardson extrapolation
+(truncation O(h⁴)) before the check fails.
 
 **Fast at reader sizes.** Autograd gives the whole gradient in one reverse pass. Differences are
 taken along every entry for inputs of at most 100 entries, and otherwise along 20 seeded random
@@ -554,6 +559,11 @@ class CheckResult:
     def label(self) -> str:
         return f"{self.kind} of {self.name}" if self.name else self.kind
 
+    @property
+    def diagnosis_text(self) -> str:
+        """The printed diagnosis of a failed check (``""`` when passed), without the indent."""
+        return "\n".join(line[2:] for line in _diagnosis_lines(self.diagnosis))
+
     def _where(self) -> str:
         if self.at_given_point:
             return "at the given point"
@@ -968,6 +978,27 @@ def _tols(dtype, rtol, atol, fd_rtol, hessian=False):
     return rtol, atol, fd_rtol
 
 
+def _fd_inputs(f, xs: list[torch.Tensor], dtype) -> tuple[list[torch.Tensor], torch.dtype]:
+    """Inputs for the differences: float64 copies when the point is float32 and f runs in float64.
+
+    Central differences in float32 are good to only about ε^(2/3) ≈ 2e-5 (much less when |f| is
+    large), so they are taken in float64 where ``f`` allows it; the closed form and autograd stay
+    in the point's dtype. If ``f`` fails or does not return float64 there, the point's dtype is
+    used.
+    """
+    if dtype == torch.float64:
+        return xs, dtype
+    up = [x.to(torch.float64) for x in xs]
+    try:
+        with torch.no_grad():
+            out = f(*up)
+    except Exception:  # f is written for its dtype only (e.g. float32 constants): stay there
+        return xs, dtype
+    if isinstance(out, torch.Tensor) and out.dtype == torch.float64 and torch.isfinite(out).all():
+        return up, torch.float64
+    return xs, dtype
+
+
 def _differences(diffs, h, order, got, rtol, atol, f0, dtype):
     """Central differences at step h; if they miss ``got``, Richardson-extrapolated ones.
 
@@ -1119,18 +1150,19 @@ def check_gradient(
         ):  # fmt: skip
             return run.result()
         ad_err = run.comps[-1].rel_error
-        x0 = xs[wrt]
+        xf, fdt = _fd_inputs(f, xs, dtype)
+        x0 = xf[wrt]
         h = _fd_step(x0, 1)
 
-        def fx(z, xs=xs, where=where):
-            return _f_scalar(_f_out(f, _with(xs, wrt, z), where), "check_gradient")
+        def fx(z, xf=xf, where=where):
+            return _f_scalar(_f_out(f, _with(xf, wrt, z), where), "check_gradient")
 
         vs = [_unit_direction(spec, x0, gen) for _ in range(k_dirs)]
 
-        def diffs(h, x0=x0, fx=fx, vs=vs, where=where):
+        def diffs(h, x0=x0, fx=fx, vs=vs, where=where, fdt=fdt):
             with torch.no_grad():
                 if not vs:  # every entry: steps h·E_i
-                    steps = (h * torch.eye(numel, dtype=dtype, device=device)).reshape(
+                    steps = (h * torch.eye(numel, dtype=fdt, device=device)).reshape(
                         (numel, *x0.shape)
                     )
                     out = torch.stack([fx(x0 + e) - fx(x0 - e) for e in steps]) / (2 * h)
@@ -1138,8 +1170,9 @@ def check_gradient(
                 out = torch.stack([fx(x0 + h * v) - fx(x0 - h * v) for v in vs]) / (2 * h)
                 return _fd_finite(out, where, h, "X ± h·V")
 
-        got_fd = torch.stack([(got * v).sum() for v in vs]) if vs else got
-        fd, fd_atol = _differences(diffs, h, 1, got_fd, fd_rtol, atol, f0, dtype)
+        g = got.to(fdt)
+        got_fd = torch.stack([(g * v).sum() for v in vs]) if vs else g
+        fd, fd_atol = _differences(diffs, h, 1, got_fd, fd_rtol, atol, f0, fdt)
         if not _compare(
             run, p, got_fd, fd, reference="central differences", rtol=fd_rtol, atol=fd_atol,
             ctx=None, expected="the differences have shape", agrees_with_autograd=ad_err,
@@ -1295,16 +1328,20 @@ def check_jvp(
             return run.result()
         ad_err = run.comps[-1].rel_error
 
-        def diffs(h, xs=xs, ts=ts, where=where):
+        xf, fdt = _fd_inputs(f, xs, dtype)
+        tf = [t.to(fdt) for t in ts]
+
+        def diffs(h, xf=xf, tf=tf, where=where):
             with torch.no_grad():
-                plus = _f_out(f, [x + h * t for x, t in zip(xs, ts, strict=True)], where)
-                minus = _f_out(f, [x - h * t for x, t in zip(xs, ts, strict=True)], where)
+                plus = _f_out(f, [x + h * t for x, t in zip(xf, tf, strict=True)], where)
+                minus = _f_out(f, [x - h * t for x, t in zip(xf, tf, strict=True)], where)
             return _fd_finite((plus - minus) / (2 * h), where, h, "xs ± h·ts")
 
-        h = max(_fd_step(xs[i], 1) for i in diff)
-        fd, fd_atol = _differences(diffs, h, 1, got, fd_rtol, atol, f0, dtype)
+        h = max(_fd_step(xf[i], 1) for i in diff)
+        g = got.to(fdt)
+        fd, fd_atol = _differences(diffs, h, 1, g, fd_rtol, atol, f0, fdt)
         if not _compare(
-            run, p, got, fd, reference="central differences", rtol=fd_rtol, atol=fd_atol,
+            run, p, g, fd, reference="central differences", rtol=fd_rtol, atol=fd_atol,
             ctx=None, expected="the differences have shape", agrees_with_autograd=ad_err,
         ):  # fmt: skip
             return run.result()
@@ -1540,12 +1577,14 @@ def check_hessian(
         ad_err = run.comps[-1].rel_error
 
         # Second-order central differences on seeded direction pairs.
-        h = _fd_step(x0, 2)
-        pairs = [(_unit_direction(spec, x0, gen), _unit_direction(spec, x0, gen))
+        xf, fdt = _fd_inputs(f, xs, dtype)
+        xf0 = xf[wrt]
+        h = _fd_step(xf0, 2)
+        pairs = [(_unit_direction(spec, xf0, gen), _unit_direction(spec, xf0, gen))
                  for _ in range(probes)]  # fmt: skip
-        fx = fx_of(xs, where)
+        fx = fx_of(xf, where)
 
-        def diffs(h, fx=fx, x0=x0, pairs=pairs, where=where):
+        def diffs(h, fx=fx, x0=xf0, pairs=pairs, where=where):
             with torch.no_grad():
                 out = torch.stack([
                     (fx(x0 + h * u + h * v) - fx(x0 + h * u - h * v)
@@ -1556,15 +1595,17 @@ def check_hessian(
             return _fd_finite(out, where, h, "x ± h·u ± h·v")
 
         with torch.no_grad():
-            f0 = fx(x0)
+            f0 = fx(xf0)
+            pd = [(u.to(dtype), v.to(dtype)) for u, v in pairs]  # the closed form's dtype
             if form == "matrix":
                 cm = closed_matrix(xs, where)
-                gotb = torch.stack([_vec(u) @ cm @ _vec(v) for u, v in pairs])
+                gotb = torch.stack([_vec(u) @ cm @ _vec(v) for u, v in pd])
             elif form == "hvp":
-                gotb = torch.stack([(u * closed_hv(xs, where, v)).sum() for u, v in pairs])
+                gotb = torch.stack([(u * closed_hv(xs, where, v)).sum() for u, v in pd])
             else:
-                gotb = torch.stack([closed_b(xs, where, u, v) for u, v in pairs])
-        fd, fd_atol = _differences(diffs, h, 2, gotb, fd_rtol, atol, f0, dtype)
+                gotb = torch.stack([closed_b(xs, where, u, v) for u, v in pd])
+            gotb = gotb.to(fdt)
+        fd, fd_atol = _differences(diffs, h, 2, gotb, fd_rtol, atol, f0, fdt)
         if not _compare(
             run, p, gotb, fd, reference="central differences", rtol=fd_rtol, atol=fd_atol,
             ctx=None, expected="the differences have shape", agrees_with_autograd=ad_err,

@@ -480,7 +480,7 @@ def test_check_close_catches_and_names_the_worst_entry():
 # --------------------------------------------------------------------------------------------------
 # One calling convention: Domains, shapes and the reader's own point
 # --------------------------------------------------------------------------------------------------
-F32 = torch.float32
+F32, F64 = torch.float32, torch.float64
 
 
 def _point(shape, seed, dtype=T):
@@ -573,17 +573,20 @@ def test_default_tolerances_follow_machine_epsilon():
 def test_float32_point_is_checked_in_float32(kind):
     X = _point((5, 3), 9, F32)
     X = X if kind == "torch" else X.numpy()
-    seen = []
+    seen, seen_by_grad = [], []
 
     def f(X):
         seen.append(X.dtype)
         return torch.logdet(X.T @ X)
 
     def grad(X):
+        seen_by_grad.append(X.dtype)
         return 2 * X @ torch.linalg.inv(X.T @ X)
 
     r = check_gradient(f, grad, X, name="log det XᵀX")
-    assert r.passed and r.dtype == "float32" and set(seen) == {F32}
+    assert r.passed and r.dtype == "float32" and set(seen_by_grad) == {F32}
+    # Autograd runs at the float32 point; the differences are taken in float64 where f allows.
+    assert seen[0] == F32 and F64 in seen
     assert "float32, at the given point" in str(r)
     d = C.default_tolerances(F32)
     assert r.tol("autograd") == d["rtol"] and r.tol("central differences") == d["fd_rtol"]
@@ -594,6 +597,19 @@ def test_float32_point_is_checked_in_float32(kind):
         check_gradient(f, lambda X: grad(X).T @ X @ X.T, X)  # wrong, shape (3, 5)... transposed
     with pytest.raises(AssertionError, match=r"vs autograd \(float32\)"):
         check_gradient(f, lambda X: 1.001 * grad(X), X)  # 1e-3 off: above float32's rtol
+
+
+def test_float32_only_f_takes_its_differences_in_float32():
+    W = _point((3, 3), 13, F32)  # a float32 constant inside f: f fails on float64 inputs
+
+    def f(X):
+        return ((W @ X) ** 2).sum()
+
+    X = _point((3, 2), 14, F32)
+    r = check_gradient(f, lambda X: 2 * W.T @ W @ X, X)
+    assert r.passed and r.dtype == "float32"
+    r = check_gradient(f, lambda X: W.T @ W @ X, X, raises=False)
+    assert "factor" in _fitting(r)
 
 
 def test_float32_jvp_and_hessian_and_fixed_float64_inputs_are_cast():
