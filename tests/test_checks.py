@@ -504,6 +504,15 @@ def test_gradient_at_the_readers_own_torch_and_numpy_point():
     assert r.passed and r.n_points == 3 and not r.at_given_point
 
 
+def test_mixed_numpy_and_torch_inputs_work():
+    X = _point((3, 4), 15).numpy()
+    A = _fixed((4, 3), 16)  # torch, next to a numpy point
+    r = check_gradient(lambda X, A: torch.trace(A @ X), lambda X, A: A.T.numpy(), X, A)
+    assert r.passed and r.at_given_point
+    r = check_jvp(lambda X, A: A @ X, lambda X, A, H, dA: A @ H, X, A.numpy(), tangents=[None, 0])
+    assert r.passed
+
+
 def test_concrete_point_of_a_later_argument_and_domains_drawn_once():
     a, b = _point(3, 1), _point(2, 2)
     r = check_gradient(lambda X, a, b: a @ X @ b, lambda X, a, b: X @ b, general(3, 2), a, b, wrt=1)
@@ -740,6 +749,11 @@ def test_the_closed_form_is_blamed_for_its_own_shape_and_nan():
     assert "the closed form returned NaN at index (0,)" in str(r)
     r = check_hessian(lambda x: (x**2).sum(), lambda x, v: v[:2], (3,), form="hvp", raises=False)
     assert "the closed form returned shape (2,) for H v, expected (3,)" in str(r)
+    r = check_hessian(lambda x: (x**2).sum(), lambda x, u, v: u * v, (3,), form="bilinear",
+                      raises=False)  # fmt: skip
+    assert "returned shape (3,); with form='bilinear' it must return the scalar" in str(r)
+    r = check_hessian(lambda x: (x**2).sum(), lambda x: torch.eye(2), (3,), raises=False)
+    assert "the closed form has shape (2, 2), expected (3, 3)" in str(r)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -802,7 +816,7 @@ DIAGNOSES = [
     (
         "factor",
         lambda: check_gradient(_sq, lambda X: 3 * M53.T @ M53 @ X, general(3, 2), raises=False),
-        "c × the closed form matches autograd for the fitted c = 0.6667",
+        "c × the closed form matches autograd for the fitted c = 0.666667",
     ),
     (
         "symmetric input",
