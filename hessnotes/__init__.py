@@ -46,6 +46,7 @@ from hessnotes.kron import (
 )
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.nets import random_mlp, sample_cloud
+from hessnotes.provenance import provenance
 from hessnotes.secant import (
     EigenDerivation,
     MinRankInfo,
@@ -119,4 +120,6 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "scaling_gamma",
     "secant_pairs",
     "symmetric_residual",
+    # where a chapter's numbers came from (hessnotes.provenance)
+    "provenance",
 ]

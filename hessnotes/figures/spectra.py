@@ -14,7 +14,15 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hessnotes.figures._style import LINESTYLES, MARKERS, PALETTE, new_figure, styled
+from hessnotes.figures._style import (
+    LINESTYLES,
+    MARKERS,
+    PALETTE,
+    describe_spectrum,
+    new_figure,
+    set_alt,
+    styled,
+)
 
 __all__ = ["ESTIMATOR_STYLE", "plot_estimator_errors", "plot_spectra", "plot_timings"]
 
@@ -91,6 +99,15 @@ def plot_estimator_errors(
             ax.set_xlabel("number of pairs $n$")
         axs[0].set_ylabel(ylabel)
         axs[0].legend(fontsize=8)
+    parts = []
+    for title, errs in panels.items():
+        last = ", ".join(f"{k} {float(np.asarray(v)[-1]):.2g}" for k, v in errs.items())
+        parts.append(f"{title}: at n = {ns[-1]} the errors are {last}")
+    set_alt(
+        fig,
+        f"Relative error of each estimator against the number of pairs n from {ns[0]} to "
+        f"{ns[-1]}, log scale, {len(panels)} panels. " + "; ".join(parts) + ".",
+    )
     return fig
 
 
@@ -159,6 +176,14 @@ def plot_spectra(
         if title:
             ax.set_title(title)
         ax.legend(fontsize=8, loc="upper right")
+    described = [describe_spectrum("true H", t)] + [
+        f"{k}: breaks down" if ev is None else describe_spectrum(k, ev)
+        for k, ev in estimates.items()
+    ]
+    set_alt(
+        fig,
+        "Sorted eigenvalues of the true Hessian and of estimates. " + "; ".join(described) + ".",
+    )
     return fig
 
 
@@ -207,4 +232,12 @@ def plot_timings(
         if title:
             ax.set_title(title)
         ax.legend()
+    parts = []
+    for name, t in times.items():
+        t = np.asarray(t, dtype=np.float64)
+        ok = np.isfinite(t)
+        if ok.any():
+            slope = f", slope {slopes[name]:.1f}" if slopes and name in slopes else ""
+            parts.append(f"{name} up to D = {D[ok].max():.0e}{slope}")
+    set_alt(fig, "Log-log plot of time against the dimension D: " + "; ".join(parts) + ".")
     return fig
