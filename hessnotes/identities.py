@@ -4,7 +4,7 @@ Each :class:`Identity` holds a function written in torch, its closed-form deriva
 its inputs are drawn from and the conditions under which it holds. :func:`verify` runs the checks
 of :mod:`hessnotes.checks` on it, in float64, at several seeded points:
 
-* a **gradient** ``∇f`` is compared with reverse-mode autograd (``jacrev``, a VJP) and central
+* a **gradient** ``∇f`` is compared with reverse-mode autograd (one VJP) and central
   differences, and ``<∇f, V>`` with forward-mode autograd (``torch.func.jvp``) and central
   differences;
 * a **JVP** ``df[V]`` is compared with forward-mode autograd and central differences, and its
@@ -98,7 +98,7 @@ def _run(
         tangents = list(e.tangents) if e.tangents is not None else [None] * k
         out = [check_jvp(e.f, derivative, *e.inputs, tangents=tangents, **common)]
         # Reverse mode: the gradient of <W, f> is the adjoint of the JVP; assemble it from the
-        # closed form applied to basis directions and compare with jacrev and central differences.
+        # closed form applied to basis directions and compare with a VJP and central differences.
         w_dom = general(*_sample_output_shape(e))
 
         def phi(*a):

@@ -988,6 +988,20 @@ def test_default_check_at_100x80_catches_the_transposed_shape_and_a_wrong_autogr
     assert "differences along 20 random directions" in str(r.note)
 
 
+def test_default_check_at_100x100_on_symmetric_matrices_catches_the_symmetric_slips():
+    S = spd(N100, tangent="symmetric")
+    r = check_gradient(torch.logdet, lambda X: inv(X), S)
+    assert r.passed and "differences along 20 random directions" in r.note
+    r = check_gradient(
+        torch.logdet, lambda X: 2 * inv(X) - torch.diag(torch.diagonal(inv(X))), S, raises=False
+    )
+    assert "entrywise" in _fitting(r)
+    a, b = _point(N100, 38), _point(N100, 39)
+    r = check_gradient(lambda X: a @ X @ b, lambda X: torch.outer(a, b),
+                       symmetric(N100, tangent="symmetric"), raises=False)  # fmt: skip
+    assert "not symmetric" in _fitting(r)
+
+
 def test_large_jvp_and_hessian_defaults():
     X = _point((30, 20), 35)
     assert check_jvp(lambda X: X.T @ X, lambda X, H: H.T @ X + X.T @ H, X).passed
