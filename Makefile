@@ -51,13 +51,14 @@ chromium:
 
 notebooks: $(STAMP)
 	$(PY) .ci/execute-notebooks book/*.ipynb
+	$(PY) .ci/list-exercises
 
 serve:
 	@test -f _build/html/index.html || { echo "no site yet: run make book first"; exit 1; }
 	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory _build/html
 
 lint: $(STAMP)
-	$(PY) -m ruff check hessnotes tests benchmarks book .ci/execute-notebooks
+	$(PY) -m ruff check hessnotes tests benchmarks book .ci/execute-notebooks .ci/list-exercises
 	$(PY) -m ruff format --check hessnotes tests benchmarks book
 
 format: $(STAMP)
@@ -67,6 +68,7 @@ format: $(STAMP)
 bench: $(STAMP) chromium
 	$(PY) benchmarks/bench_secant.py
 	$(PY) benchmarks/bench_kron.py
+	$(PY) benchmarks/bench_checks.py
 	@test -f _build/html/index.html || $(MAKE) -s book
 	$(PY) benchmarks/bench_site.py _build/html
 

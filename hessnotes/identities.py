@@ -4,7 +4,7 @@ Each :class:`Identity` holds a function written in torch, its closed-form deriva
 its inputs are drawn from and the conditions under which it holds. :func:`verify` runs the checks
 of :mod:`hessnotes.checks` on it, in float64, at several seeded points:
 
-* a **gradient** ``∇f`` is compared with reverse-mode autograd (``jacrev``, a VJP) and central
+* a **gradient** ``∇f`` is compared with reverse-mode autograd (one VJP) and central
   differences, and ``<∇f, V>`` with forward-mode autograd (``torch.func.jvp``) and central
   differences;
 * a **JVP** ``df[V]`` is compared with forward-mode autograd and central differences, and its
@@ -92,13 +92,13 @@ def _run(
             return (g * a[k + e.wrt]).sum()
 
         tangents = [None if i == e.wrt else 0 for i in range(k)]
-        r2 = check_jvp(e.f, jvp, e.inputs, tangents, **common)
+        r2 = check_jvp(e.f, jvp, *e.inputs, tangents=tangents, **common)
         return (r1, r2)
     if e.form == "jvp":
         tangents = list(e.tangents) if e.tangents is not None else [None] * k
-        out = [check_jvp(e.f, derivative, e.inputs, tangents, **common)]
+        out = [check_jvp(e.f, derivative, *e.inputs, tangents=tangents, **common)]
         # Reverse mode: the gradient of <W, f> is the adjoint of the JVP; assemble it from the
-        # closed form applied to basis directions and compare with jacrev and central differences.
+        # closed form applied to basis directions and compare with a VJP and central differences.
         w_dom = general(*_sample_output_shape(e))
 
         def phi(*a):
@@ -122,7 +122,7 @@ def _run(
 
             out.append(check_gradient(phi, adjoint, *e.inputs, w_dom, wrt=i, **common))
         return tuple(out)
-    return (check_hessian(e.f, derivative, e.inputs[0], *e.inputs[1:], form=e.form, **common),)
+    return (check_hessian(e.f, derivative, *e.inputs, form=e.form, **common),)
 
 
 def verify(entry: Identity, *, points: int = 3, seed: int = 0) -> tuple[CheckResult, ...]:
