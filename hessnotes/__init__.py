@@ -61,6 +61,7 @@ from hessnotes.kron import (
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.nets import DigitsMLP, digits_mlp, random_mlp, sample_cloud
 from hessnotes.provenance import provenance
+from hessnotes.regularise import discrepancy_damping, noise_amplification, tikhonov_hessian
 from hessnotes.secant import (
     EigenDerivation,
     MinRankInfo,
@@ -134,6 +135,10 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "scaling_gamma",
     "secant_pairs",
     "symmetric_residual",
+    # noisy pairs: noise amplification and Tikhonov regularisation (hessnotes.regularise)
+    "discrepancy_damping",
+    "noise_amplification",
+    "tikhonov_hessian",
     # where a chapter's numbers came from (hessnotes.provenance)
     "provenance",
     # exact curvature: Hessian-vector products, Gauss–Newton, Lanczos (hessnotes.curvature)
