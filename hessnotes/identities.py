@@ -92,11 +92,11 @@ def _run(
             return (g * a[k + e.wrt]).sum()
 
         tangents = [None if i == e.wrt else 0 for i in range(k)]
-        r2 = check_jvp(e.f, jvp, e.inputs, tangents, **common)
+        r2 = check_jvp(e.f, jvp, *e.inputs, tangents=tangents, **common)
         return (r1, r2)
     if e.form == "jvp":
         tangents = list(e.tangents) if e.tangents is not None else [None] * k
-        out = [check_jvp(e.f, derivative, e.inputs, tangents, **common)]
+        out = [check_jvp(e.f, derivative, *e.inputs, tangents=tangents, **common)]
         # Reverse mode: the gradient of <W, f> is the adjoint of the JVP; assemble it from the
         # closed form applied to basis directions and compare with jacrev and central differences.
         w_dom = general(*_sample_output_shape(e))
@@ -122,7 +122,7 @@ def _run(
 
             out.append(check_gradient(phi, adjoint, *e.inputs, w_dom, wrt=i, **common))
         return tuple(out)
-    return (check_hessian(e.f, derivative, e.inputs[0], *e.inputs[1:], form=e.form, **common),)
+    return (check_hessian(e.f, derivative, *e.inputs, form=e.form, **common),)
 
 
 def verify(entry: Identity, *, points: int = 3, seed: int = 0) -> tuple[CheckResult, ...]:
