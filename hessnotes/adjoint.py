@@ -280,12 +280,14 @@ def implicit_adjoint_gradient(
 # --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RodProblem:
-    """``-(κ u′)′ + c u³ = 1`` on (0, 1), ``u(0) = u(1) = 0``, with ``log κ`` piecewise constant.
+    """``-(κ u′)′ + v u′ + c u³ = 1`` on (0, 1), ``u(0) = u(1) = 0``, ``log κ`` piecewise constant.
 
-    The rod is cut into ``P`` equal segments and ``κ = exp(p_k)`` on segment ``k``. Finite
-    differences on ``n`` interior nodes (spacing ``h = 1/(n+1)``) give the symmetric positive
-    definite tridiagonal ``A(p)`` (formed densely, as a black-box solver would receive it) and,
-    for ``c > 0``, the monotone nonlinear residual ``g(x, p) = A(p) x + c x³ - b``.
+    The rod is cut into ``P`` equal segments and ``κ = exp(p_k)`` on segment ``k``; ``v`` is a
+    constant flow speed (advection). Finite differences on ``n`` interior nodes (spacing
+    ``h = 1/(n+1)``, central differences for ``u′``) give the tridiagonal ``A(p)``, symmetric
+    positive definite when ``v = 0`` and non-symmetric otherwise (formed densely, as a black-box
+    solver would receive it) and, for ``c > 0``, the nonlinear residual
+    ``g(x, p) = A(p) x + c x³ - b`` (monotone, so with a unique solution, when ``v = 0``).
 
     The objective is a data misfit with a small penalty, ``f(x, p) = (h/2) ‖x - x_obs‖² +
     (α/2) ‖p‖²``, where ``x_obs`` solves the problem at the seeded "true" parameters ``p_true``.
@@ -297,6 +299,7 @@ class RodProblem:
         p_true: (P,) parameters that produced them.
         reaction: ``c``.
         alpha: ``α``.
+        advection: ``v``.
     """
 
     n: int
@@ -306,6 +309,7 @@ class RodProblem:
     p_true: torch.Tensor
     reaction: float
     alpha: float
+    advection: float
     _segment: torch.Tensor
 
     def conductivity(self, p: torch.Tensor) -> torch.Tensor:
@@ -319,7 +323,8 @@ class RodProblem:
         ``x_0 = x_{n+1} = 0``.
         """
         k = self.conductivity(p) * (self.n + 1) ** 2
-        return torch.diag(k[:-1] + k[1:]) - torch.diag(k[1:-1], 1) - torch.diag(k[1:-1], -1)
+        c = torch.full((self.n - 1,), 0.5 * self.advection * (self.n + 1), dtype=k.dtype)
+        return torch.diag(k[:-1] + k[1:]) - torch.diag(k[1:-1] - c, 1) - torch.diag(k[1:-1] + c, -1)
 
     def g(self, x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
         """Residual ``A(p) x + c x³ - b`` of the (for ``c > 0``) nonlinear equation."""
@@ -335,6 +340,7 @@ def rod_problem(
     n_params: int = 8,
     *,
     reaction: float = 0.0,
+    advection: float = 0.0,
     alpha: float = 1e-4,
     seed: int = 0,
 ) -> RodProblem:
@@ -358,12 +364,13 @@ def rod_problem(
     edges = (torch.arange(n + 1, dtype=torch.float64) + 0.5) / (n + 1)
     segment = torch.clamp((edges * n_params).long(), max=n_params - 1)
     b = torch.ones(n, dtype=torch.float64)
-    prob = RodProblem(n, n_params, b, torch.zeros_like(b), p_true, float(reaction), alpha, segment)
+    args = (float(reaction), alpha, float(advection), segment)
+    prob = RodProblem(n, n_params, b, torch.zeros_like(b), p_true, *args)
     if reaction == 0:
         x_obs = torch.linalg.solve(prob.A(p_true), b)
     else:
         x_obs = newton_root(prob.g, torch.zeros(n, dtype=torch.float64), p_true, tol=1e-13).x
-    return RodProblem(n, n_params, b, x_obs, p_true, float(reaction), alpha, segment)
+    return RodProblem(n, n_params, b, x_obs, p_true, *args)
 
 
 def sensitivity_timings(

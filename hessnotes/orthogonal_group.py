@@ -128,9 +128,10 @@ def polar(A: Any) -> tuple[Any, Any]:
     _square(a.detach(), "A")
     U, s, Vh = torch.linalg.svd(a)
     n = a.shape[0]
-    if float(s.min()) <= n * float(torch.finfo(a.dtype).eps) * float(s.max()):
+    sd = s.detach()
+    if float(sd.min()) <= n * float(torch.finfo(a.dtype).eps) * float(sd.max()):
         raise ValueError(
-            f"A is singular (σ_min = {float(s.min()):.2e}, σ_max = {float(s.max()):.2e}): its "
+            f"A is singular (σ_min = {float(sd.min()):.2e}, σ_max = {float(sd.max()):.2e}): its "
             "orthogonal polar factor is not unique"
         )
     return _out(numpy, U @ Vh, (Vh.mT * s) @ Vh)
