@@ -139,7 +139,7 @@ def _gap_matrix(vals: torch.Tensor, name: str, what: str, rtol: float) -> torch.
         gaps = diff.abs().masked_fill(~off, float("inf"))
         g = float(gaps.min())
         scale = max(float(vals.abs().max()), 1e-300)
-        if g <= rtol * scale:
+        if g <= rtol * scale or g == 0:
             i, j = divmod(int(gaps.argmin()), n)
             raise ValueError(
                 f"{what} {i} and {j} of {name} coincide ({float(vals[i]):.6g} and "
@@ -262,7 +262,8 @@ def svd_jvp(A: Any, dA: Any, *, gap_rtol: float | None = None) -> tuple[Any, Any
     U, s, V = svd_signed(a)
     m, p = a.shape
     rtol = 10 * max(m, p) * _eps(a) if gap_rtol is None else gap_rtol
-    F = _gap_matrix(s**2, "A", "squared singular values", rtol**2)
+    _gap_matrix(s, "A", "singular values", rtol)  # raises where two coincide
+    F = _gap_matrix(s**2, "A", "squared singular values", 0.0)
     S = torch.diag(s)
     P = U.T @ da @ V
     dU = U @ (F * (P @ S + S @ P.T))

@@ -177,13 +177,15 @@ def plot_avoided_crossing(
         a2.set_ylabel(r"$\|\mathrm{d}v_1/\mathrm{d}t\|$")
         a2.set_title("dotted: 1/δ")
         a1.legend(fontsize=8)
-    peaks = ", ".join(f"{sp[i].max():.3g} for δ = {d:g}" for i, d in enumerate(g))
+    peaks = ", ".join(
+        f"{sp[i].max():.3g} at t = {t[int(np.argmax(sp[i]))]:.2g} for δ = {d:g}"
+        for i, d in enumerate(g)
+    )
     set_alt(
         fig,
         f"Left: two eigenvalues of A + tB for t from {t.min():g} to {t.max():g} approach each "
-        f"other to within the gaps {', '.join(f'{d:g}' for d in g)} at t = 0 and turn away. "
-        f"Right, log scale: the speed of the first eigenvector peaks at t = 0 at {peaks}, about "
-        "1/δ each.",
+        f"other to within the gaps {', '.join(f'{d:g}' for d in g)} and turn away. Right, log "
+        f"scale: the speed of the first eigenvector peaks at {peaks}; dotted lines mark 1/δ.",
     )
     return fig
 
