@@ -70,6 +70,7 @@ bench: $(STAMP) chromium
 	$(PY) benchmarks/bench_kron.py
 	$(PY) benchmarks/bench_curvature.py
 	$(PY) benchmarks/bench_checks.py
+	$(PY) benchmarks/bench_calculus.py
 	@test -f _build/html/index.html || $(MAKE) -s book
 	$(PY) benchmarks/bench_site.py _build/html
 

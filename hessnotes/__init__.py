@@ -5,6 +5,26 @@ Plotting lives in :mod:`hessnotes.figures` and sliders in :mod:`hessnotes.widget
 where needed (they bring in matplotlib and ipywidgets).
 """
 
+from hessnotes.adjoint import (
+    AdjointResult,
+    RodProblem,
+    implicit_adjoint_gradient,
+    linear_adjoint_gradient,
+    linear_forward_gradient,
+    rod_problem,
+    sensitivity_timings,
+)
+from hessnotes.admodes import (
+    ModeTimes,
+    chain_flops,
+    crossover,
+    jacobian_flops,
+    jacobian_forward,
+    jacobian_reverse,
+    mode_sweep,
+    tanh_layers,
+    time_modes,
+)
 from hessnotes.checks import (
     CheckResult,
     Domain,
@@ -58,8 +78,11 @@ from hessnotes.kron import (
     unvec,
     vec,
 )
+from hessnotes.linmaps import adjoint_mismatch, jacobian_matrix, operator_matrix
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.nets import DigitsMLP, digits_mlp, random_mlp, sample_cloud
+from hessnotes.newton import NewtonRecord, convergence_order, newton_minimize, newton_root
+from hessnotes.orthogonal_group import polar, polar_jvp, skew, tangent_project
 from hessnotes.provenance import provenance
 from hessnotes.regularise import discrepancy_damping, noise_amplification, tikhonov_hessian
 from hessnotes.secant import (
@@ -74,6 +97,7 @@ from hessnotes.secant import (
     secant_pairs,
     symmetric_residual,
 )
+from hessnotes.spectral import eigh_jvp, eigh_signed, eigh_vjp, svd_jvp, svd_signed
 
 __version__ = "0.1.0"
 
@@ -102,6 +126,40 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "spd",
     "sym",
     "symmetric",
+    # the matrix-calculus course: linear maps, AD modes, factorizations, adjoints, Newton
+    # (hessnotes.linmaps, admodes, spectral, orthogonal_group, adjoint, newton)
+    "adjoint_mismatch",
+    "jacobian_matrix",
+    "operator_matrix",
+    "ModeTimes",
+    "chain_flops",
+    "crossover",
+    "jacobian_flops",
+    "jacobian_forward",
+    "jacobian_reverse",
+    "mode_sweep",
+    "tanh_layers",
+    "time_modes",
+    "eigh_jvp",
+    "eigh_signed",
+    "eigh_vjp",
+    "svd_jvp",
+    "svd_signed",
+    "polar",
+    "polar_jvp",
+    "skew",
+    "tangent_project",
+    "AdjointResult",
+    "RodProblem",
+    "implicit_adjoint_gradient",
+    "linear_adjoint_gradient",
+    "linear_forward_gradient",
+    "rod_problem",
+    "sensitivity_timings",
+    "NewtonRecord",
+    "convergence_order",
+    "newton_minimize",
+    "newton_root",
     # the identity catalogue (hessnotes.identities)
     "CATALOGUE",
     "Identity",
