@@ -242,8 +242,8 @@ def hvp(
     ``mode="reverse-over-reverse"`` computes the same product as ``v^T H`` (H is symmetric), the
     vector-Jacobian product of the gradient, ``torch.func.vjp(torch.func.grad(f), x)``: the
     gradient's graph is built once, at construction, and each product is one backward pass
-    through it. The FLOP counts are alike, but with torch 2.13 on the CPU forward mode runs
-    through Python decompositions and is 4-100 times slower in wall time
+    through it. The FLOP counts are alike, but with torch 2.13 on the CPU forward-over-reverse
+    measured 4-100 times slower in wall time than reverse-over-reverse on the book's networks
     (``benchmarks/bench_curvature.py``); choose reverse-over-reverse when time matters.
 
     Args:
