@@ -533,6 +533,7 @@ class _Op:
     feed_numpy: bool = False  # A wants numpy vectors (a numpy-backed LowRankSymmetric)
 
     def apply(self, q: torch.Tensor) -> torch.Tensor:
+        q = q.contiguous()  # a column of the basis is strided; some operators are slower on it
         v = q.numpy() if self.feed_numpy else q
         out = self.A @ v
         out_t = torch.from_numpy(np.asarray(out)) if self.feed_numpy else out
