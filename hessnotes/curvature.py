@@ -243,7 +243,7 @@ def hvp(
     vector-Jacobian product of the gradient, ``torch.func.vjp(torch.func.grad(f), x)``: the
     gradient's graph is built once, at construction, and each product is one backward pass
     through it. The FLOP counts are alike, but with torch 2.13 on the CPU forward-over-reverse
-    measured 4-100 times slower in wall time than reverse-over-reverse on the book's networks
+    measured 5-100 times slower in wall time than reverse-over-reverse on the book's networks
     (``benchmarks/bench_curvature.py``); choose reverse-over-reverse when time matters.
 
     Args:
