@@ -43,7 +43,7 @@ METHOD_STYLE: dict[str, dict[str, Any]] = {
     "Lanczos": {"color": PALETTE["purple"], "ls": LINESTYLES[4], "marker": MARKERS[4]},
     "exact": {"color": PALETTE["grey"], "ls": LINESTYLES[0], "marker": ""},
 }
-_OTHER = [PALETTE[k] for k in ("sky", "yellow", "green", "orange")]
+_OTHER = [PALETTE[k] for k in ("blue", "vermillion", "green", "sky")]
 
 
 def _style(name: str, i: int) -> dict[str, Any]:
