@@ -421,3 +421,13 @@ def test_slq_bad_input():
         eigenvalue_density([1.0], grid=np.linspace(0, 1, 5), width=0.0)
     with pytest.raises(ValueError, match="summing to 1"):
         eigenvalue_density([1.0, 2.0], grid=np.linspace(0, 1, 5), width=0.1, weights=[0.5, 0.6])
+
+
+def test_lanczos_in_float32():
+    A, eigs = separated(D=30, seed=5)
+    At = torch.from_numpy(A).float()
+    res = lanczos(At, 20, seed=0)
+    assert res.values.dtype == torch.float32 and res.vectors.dtype == torch.float32
+    assert_close(res.values[:5], eigs[:5], rtol=1e-5, what="float32 top 5 Ritz values")
+    res_np = lanczos(A.astype(np.float32), 20, seed=0)
+    assert res_np.values.dtype == np.float32

@@ -76,6 +76,9 @@ def test_digits_input_and_parameter_hessians():
     assert x0.shape == (64,) and f(x0).shape == ()
     H = hessian(f)(x0)
     torch.testing.assert_close(H, H.T, rtol=0, atol=1e-12)
+    # Every pixel enters through W_1 (4 x 64): the input Hessian has rank <= the hidden width.
+    ev = torch.linalg.eigvalsh(H).abs()
+    assert int((ev > 1e-10 * ev.max()).sum()) <= 4
     eps, e = 1e-5, torch.zeros(64, dtype=torch.float64)
     e[20] = eps
     fd = (grad(f)(x0 + e) - grad(f)(x0 - e)) / (2 * eps)
