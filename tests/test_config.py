@@ -186,3 +186,10 @@ def test_no_inline_formula_breaks_into_a_list_item(path: Path):
             if not line.strip():
                 inside = False
     assert not bad, f"{path.name}: move the operator to the end of the previous line: {bad}"
+
+
+def test_bibliography_has_no_repeated_keys():
+    """A repeated key makes pybtex drop every later entry (the build then misses citations)."""
+    keys = re.findall(r"^@\w+\{([^,\s]+),", (ROOT / "book/references.bib").read_text(), re.M)
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    assert not repeated, f"book/references.bib repeats {repeated}"
