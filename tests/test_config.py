@@ -188,14 +188,17 @@ def _tampered_notebook(path: Path) -> dict[int, bool]:
         ('print(f"error {5.4e-12:.1e}")', "error 5.3e-12\n", True),  # last digit
         ('print(f"error {5.4e-12:.1e}")', "error 5.4e-15\n", False),
         ('print(f"error {5.4e-12:.1e}")', "error 5.4e-09\n", False),
-        ('print(f"relative error {5.0e-01:.1e} exceeds rtol 1e-08")',
-         "relative error 5.0e-01 exceeds rtol 1e-06\n", False),  # tolerances are compared
+        (
+            'print(f"relative error {5.0e-01:.1e} exceeds rtol 1e-08")',
+            "relative error 5.0e-01 exceeds rtol 1e-06\n",
+            False,
+        ),  # tolerances are compared
     ]
     from hessnotes.checks import check_gradient, general
 
     fresh = str(check_gradient(lambda X: (X**2).sum(), lambda X: 2 * X, general(3, 2))) + "\n"
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     expect = {}
     for i, (src, stored, ok) in enumerate(cells):
         if stored is None:
@@ -220,13 +223,18 @@ def test_nbval_sanitizer_keeps_orders_of_magnitude_under_comparison(tmp_path):
 
     nb = tmp_path / "tampered.ipynb"
     expect = _tampered_notebook(nb)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-v", "--nbval", "--nbval-current-env",
-         "--nbval-sanitize-with", str(ROOT / ".ci" / "nbval-sanitize.cfg"),
-         "-p", "no:cacheprovider", "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path),
-         str(nb)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
+    cfg = ROOT / ".ci" / "nbval-sanitize.cfg"
+    nbval = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(cfg)]  # as in make
+    strict = [
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        "--rootdir",
+        str(tmp_path),
+        "-p",
+        "no:cacheprovider",
+    ]
+    cmd = [sys.executable, "-m", "pytest", "-v", *nbval, *strict, str(nb)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     outcome = dict(re.findall(r"::Cell (\d+) (PASSED|FAILED)", proc.stdout))
     assert len(outcome) == len(expect), proc.stdout[-3000:] + proc.stderr[-2000:]
     for i, ok in expect.items():
