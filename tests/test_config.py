@@ -240,3 +240,26 @@ def test_nbval_sanitizer_keeps_orders_of_magnitude_under_comparison(tmp_path):
     for i, ok in expect.items():
         got = outcome[str(i)] == "PASSED"
         assert got == ok, f"cell {i} {'failed' if ok else 'passed'}:\n{proc.stdout[-4000:]}"
+
+
+_LIST_MARKER = re.compile(r"\s*([-+*]|\d+\.)\s")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_inline_formula_breaks_into_a_list_item(path: Path):
+    """A line inside inline math that starts with "- " or "+ " becomes a Markdown list item, and
+    the reader sees raw TeX. Display math ($$ ... $$) is not affected."""
+    bad = []
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] != "markdown":
+            continue
+        text = re.sub(r"\$\$.*?\$\$", "", "".join(cell["source"]), flags=re.S)
+        inside = False
+        for line in text.split("\n"):
+            if inside and _LIST_MARKER.match(line):
+                bad.append(f"cell {i}: {line.strip()[:60]}")
+            if len(re.findall(r"(?<!\\)\$", line)) % 2:
+                inside = not inside
+            if not line.strip():
+                inside = False
+    assert not bad, f"{path.name}: move the operator to the end of the previous line: {bad}"
