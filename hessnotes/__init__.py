@@ -47,6 +47,20 @@ from hessnotes.checks import (
     sym,
     symmetric,
 )
+from hessnotes.curvature import (
+    CurvatureOperator,
+    CurvatureSplit,
+    HvpCost,
+    LanczosResult,
+    SpectralDensity,
+    eigenvalue_density,
+    gauss_newton,
+    gauss_newton_split,
+    hvp,
+    hvp_cost,
+    lanczos,
+    spectral_density,
+)
 from hessnotes.fd import central_difference, fd_error_curve, optimal_step
 from hessnotes.identities import CATALOGUE, Identity, verify, verify_all
 from hessnotes.kron import (
@@ -66,10 +80,11 @@ from hessnotes.kron import (
 )
 from hessnotes.linmaps import adjoint_mismatch, jacobian_matrix, operator_matrix
 from hessnotes.lowrank import LowRankSymmetric
-from hessnotes.nets import random_mlp, sample_cloud
+from hessnotes.nets import DigitsMLP, digits_mlp, random_mlp, sample_cloud
 from hessnotes.newton import NewtonRecord, convergence_order, newton_minimize, newton_root
 from hessnotes.orthogonal_group import polar, polar_jvp, skew, tangent_project
 from hessnotes.provenance import provenance
+from hessnotes.regularise import discrepancy_damping, noise_amplification, tikhonov_hessian
 from hessnotes.secant import (
     EigenDerivation,
     MinRankInfo,
@@ -178,6 +193,26 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "scaling_gamma",
     "secant_pairs",
     "symmetric_residual",
+    # noisy pairs: noise amplification and Tikhonov regularisation (hessnotes.regularise)
+    "discrepancy_damping",
+    "noise_amplification",
+    "tikhonov_hessian",
     # where a chapter's numbers came from (hessnotes.provenance)
     "provenance",
+    # exact curvature: Hessian-vector products, Gauss–Newton, Lanczos (hessnotes.curvature)
+    "CurvatureOperator",
+    "CurvatureSplit",
+    "HvpCost",
+    "LanczosResult",
+    "SpectralDensity",
+    "eigenvalue_density",
+    "gauss_newton",
+    "gauss_newton_split",
+    "hvp",
+    "hvp_cost",
+    "lanczos",
+    "spectral_density",
+    # networks on real data (hessnotes.nets)
+    "DigitsMLP",
+    "digits_mlp",
 ]
