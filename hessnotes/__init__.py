@@ -62,6 +62,7 @@ from hessnotes.curvature import (
     spectral_density,
 )
 from hessnotes.fd import central_difference, fd_error_curve, optimal_step
+from hessnotes.formulas import check_formula
 from hessnotes.identities import CATALOGUE, Identity, verify, verify_all
 from hessnotes.kron import (
     KroneckerApprox,
@@ -102,7 +103,7 @@ from hessnotes.spectral import eigh_jvp, eigh_signed, eigh_vjp, svd_jvp, svd_sig
 __version__ = "0.1.0"
 
 __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
-    # verifying derivatives (hessnotes.checks, hessnotes.fd)
+    # verifying derivatives and formulas (hessnotes.checks, hessnotes.fd, hessnotes.formulas)
     "CheckResult",
     "Domain",
     "Verdict",
@@ -110,6 +111,7 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "central_difference",
     "check_close",
     "check_error",
+    "check_formula",
     "check_gradient",
     "check_hessian",
     "check_jvp",
