@@ -1099,19 +1099,29 @@ def _build() -> tuple[Identity, ...]:
             source=_COOK.format(521),
         )
     )
+
+    def grad_quadratic_vec(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+        """Gradient of vec(X)ᵀ K vec(X) in X: unvec((K + Kᵀ) vec X)."""
+        return _unvec((K + K.T) @ _vec(X), tuple(X.shape))
+
     add(
         _grad(
             "aᵀXBXᵀc in vec form",
-            r"\nabla_X \vec(X)^\top (B^\top \kron ca^\top)\vec(X) = "
-            r"ac^\top X B^\top + ca^\top X B",
-            lambda X, B, a, c: _vec(X) @ kron(B.T, torch.outer(c, a)) @ _vec(X),
-            lambda X, B, a, c: torch.outer(a, c) @ X @ B.T + torch.outer(c, a) @ X @ B,
+            r"a^\top X B X^\top c = \vec(X)^\top (B^\top \kron ca^\top)\vec(X)",
+            lambda X, B, a, c: a @ X @ B @ X.T @ c,
+            lambda X, B, a, c: grad_quadratic_vec(X, kron(B.T, torch.outer(c, a))),
             [general(3, 2), general(2, 2), general(3), general(3)],
             t,
-            "the right side is the gradient of $a^\\top X B X^\\top c$, so the two quadratic "
-            "forms agree",
+            "any square $B$; both sides are quadratic forms in $X$, checked through their "
+            "gradients (equal gradients, equal forms: both vanish at $X = 0$)",
             kind=kv,
-            source="Cookbook (524), as formalised",
+            source="Cookbook (524)",
+            as_printed=lambda X, B, a, c: grad_quadratic_vec(X, kron(B, torch.outer(c, a))),
+            as_printed_latex=r"a^\top X B X^\top c = \vec(X)^\top (B \kron ca^\top)\vec(X)",
+            erratum="By $(B \\kron C)\\vec(X) = \\vec(CXB^\\top)$ the printed right side "
+            "equals $a^\\top X B^\\top X^\\top c$, which is $a^\\top X B X^\\top c$ only for "
+            "a symmetric $B$; the Lean formalisation states it with $B^\\top$. The entry compares "
+            "the gradients of the two sides, which are equal exactly when the quadratic forms are.",
         )
     )
     add(
@@ -1565,7 +1575,8 @@ def _build() -> tuple[Identity, ...]:
             lambda X: 2 * _Diag(X),
             [general(3, 3)],
             t,
-            "$X$ square; the seed codes $X$ times the diagonal entrywise, which has the same trace",
+            "$X$ square; the seed's broadcast `X * torch.diag(X)` scales column $j$ by $x_{jj}$, "
+            "which is the product $X \\operatorname{Diag}(X)$ itself",
             source="seed, Exercise 4",
         )
     )

@@ -73,7 +73,11 @@ class Kind:
 
 
 def eps_of(dtype: torch.dtype) -> float:
-    """Unit round-off of a torch floating dtype."""
+    """Machine epsilon of a torch floating dtype, ``torch.finfo(dtype).eps``.
+
+    The gap between 1 and the next larger float: 2⁻⁵² for float64, 2⁻²³ for float32. It is twice
+    the unit roundoff ``u`` (2⁻⁵³ for float64), the bound on the relative error of one rounding.
+    """
     return float(torch.finfo(dtype).eps)
 
 

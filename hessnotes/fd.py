@@ -4,10 +4,12 @@ For a smooth ``f`` and a direction ``v``, the central difference
 
     (f(x + h v) - f(x - h v)) / (2 h) = Df(x)[v] + (h² / 6) D³f(x)[v, v, v] + O(h⁴)
 
-has a *truncation* error of order ``h²``; evaluating ``f`` in a floating-point format with unit
-roundoff ``ε`` adds a *roundoff* error of order ``ε |f| / h``. Their sum is smallest near
-``h ≈ ε^(1/3)``, where the error is of order ``ε^(2/3)``. The functions here measure that V-shaped
-curve (see the chapter "Checking derivatives").
+has a *truncation* error of order ``h²``; evaluating ``f`` in a floating-point format with machine
+epsilon ``ε`` (``torch.finfo(dtype).eps``: 2⁻⁵² for float64, 2⁻²³ for float32; the unit roundoff
+is ``u = ε / 2``, 2⁻⁵³ for float64, in Higham's terms) adds a *roundoff* error of order
+``ε |f| / h``. Their sum is smallest near ``h ≈ ε^(1/3)``, where the error is of order
+``ε^(2/3)``. The functions here measure that V-shaped curve (see the chapter "Checking
+derivatives").
 """
 
 from __future__ import annotations
@@ -103,7 +105,10 @@ def fd_error_curve(
 
 
 def optimal_step(dtype: torch.dtype) -> float:
-    """The rule-of-thumb step ``ε^(1/3)`` for central differences in ``dtype`` (``ε`` its eps).
+    """The rule-of-thumb step ``ε^(1/3)`` for central differences in ``dtype``.
+
+    ``ε`` is the machine epsilon of ``dtype`` (``torch.finfo(dtype).eps``, 2⁻⁵² for float64), twice
+    the unit roundoff.
 
     Raises:
         ValueError: on a non-floating ``dtype``.

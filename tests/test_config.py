@@ -165,6 +165,83 @@ def test_all_exercises_page_is_generated_from_the_chapters_and_up_to_date():
         assert sum(lbl.startswith(f"ex-{path.stem}-") for lbl in labels) == n, path.name
 
 
+def _tampered_notebook(path: Path) -> dict[int, bool]:
+    """Write an executed notebook whose stored outputs were edited; return cell -> should pass.
+
+    Cell 0 prints a real verdict of hessnotes.checks; the others print one measured value each.
+    Each stored output is the fresh one with one number edited (or left alone).
+    """
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    verdict = (
+        "from hessnotes.checks import check_gradient, general\n"
+        "print(check_gradient(lambda X: (X**2).sum(), lambda X: 2 * X, general(3, 2)))"
+    )
+    cells = [  # (source, stored stdout, should pass)
+        (verdict, None, True),  # stored = fresh output, filled in below
+        (verdict, "tamper the central-difference error: 1e-11 -> 1e-08", False),
+        ('print(f"asymmetry {1.7e-16:.1e}")', "asymmetry 1.7e-16\n", True),
+        ('print(f"asymmetry {1.7e-16:.1e}")', "asymmetry 9.9e-16\n", True),  # rounding level
+        ('print(f"asymmetry {1.7e-16:.1e}")', "asymmetry 0.0e+00\n", True),  # rounding level
+        ('print(f"asymmetry {1.7e-16:.1e}")', "asymmetry 1.7e-03\n", False),
+        ('print(f"error {5.4e-12:.1e}")', "error 5.3e-12\n", True),  # last digit
+        ('print(f"error {5.4e-12:.1e}")', "error 5.4e-15\n", False),
+        ('print(f"error {5.4e-12:.1e}")', "error 5.4e-09\n", False),
+        (
+            'print(f"relative error {5.0e-01:.1e} exceeds rtol 1e-08")',
+            "relative error 5.0e-01 exceeds rtol 1e-06\n",
+            False,
+        ),  # tolerances are compared
+    ]
+    from hessnotes.checks import check_gradient, general
+
+    fresh = str(check_gradient(lambda X: (X**2).sum(), lambda X: 2 * X, general(3, 2))) + "\n"
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    expect = {}
+    for i, (src, stored, ok) in enumerate(cells):
+        if stored is None:
+            stored = fresh
+        elif stored.startswith("tamper"):
+            fd = re.search(r"central differences (\d\.\de-(\d\d))", fresh)
+            assert fd and int(fd.group(2)) < 13, fresh  # a value above rounding level
+            stored = fresh.replace(fd.group(1), f"{fd.group(1)[:-2]}{int(fd.group(2)) - 3:02d}")
+        cell = new_code_cell(src, execution_count=i + 1)
+        cell.outputs = [new_output("stream", name="stdout", text=stored)]
+        nb.cells.append(cell)
+        expect[i] = ok
+    nbformat.write(nb, path)
+    return expect
+
+
+def test_nbval_sanitizer_keeps_orders_of_magnitude_under_comparison(tmp_path):
+    """Strict nbval with .ci/nbval-sanitize.cfg: a stored value changed by orders of magnitude
+    fails; rounding-level noise (exponent <= -13, exact zeros) and last-digit changes pass."""
+    import subprocess
+    import sys
+
+    nb = tmp_path / "tampered.ipynb"
+    expect = _tampered_notebook(nb)
+    cfg = ROOT / ".ci" / "nbval-sanitize.cfg"
+    nbval = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(cfg)]  # as in make
+    strict = [
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        "--rootdir",
+        str(tmp_path),
+        "-p",
+        "no:cacheprovider",
+    ]
+    cmd = [sys.executable, "-m", "pytest", "-v", *nbval, *strict, str(nb)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    outcome = dict(re.findall(r"::Cell (\d+) (PASSED|FAILED)", proc.stdout))
+    assert len(outcome) == len(expect), proc.stdout[-3000:] + proc.stderr[-2000:]
+    for i, ok in expect.items():
+        got = outcome[str(i)] == "PASSED"
+        assert got == ok, f"cell {i} {'failed' if ok else 'passed'}:\n{proc.stdout[-4000:]}"
+
+
 _LIST_MARKER = re.compile(r"\s*([-+*]|\d+\.)\s")
 
 

@@ -294,3 +294,25 @@ def test_simple_spectrum_and_distinct_singular_values_domains():
     v = d.direction(gen)
     torch.testing.assert_close(v, v.T, rtol=0, atol=0)
     assert str(general(3, 2)) == "general 3×2"
+
+
+def test_cookbook_524_as_printed_is_the_form_with_b_transposed():
+    # vec(X)ᵀ(B ⊗ caᵀ)vec(X) = aᵀXBᵀXᵀc (the erratum), not aᵀXBXᵀc, for a non-symmetric B.
+    gen = torch.Generator().manual_seed(3)
+    X, B = torch.randn(4, 3, generator=gen, dtype=DT), torch.randn(3, 3, generator=gen, dtype=DT)
+    a, c = torch.randn(4, generator=gen, dtype=DT), torch.randn(4, generator=gen, dtype=DT)
+    vx = X.T.reshape(-1)
+    printed = vx @ torch.kron(B, torch.outer(c, a)) @ vx
+    corrected = vx @ torch.kron(B.T.contiguous(), torch.outer(c, a)) @ vx
+    torch.testing.assert_close(printed, a @ X @ B.T @ X.T @ c, rtol=1e-12, atol=0)
+    torch.testing.assert_close(corrected, a @ X @ B @ X.T @ c, rtol=1e-12, atol=0)
+    assert abs(printed - corrected) > 0.1 * abs(corrected)
+    assert "aᵀXBXᵀc in vec form" in {e.name for e in ERRATA}
+
+
+def test_seed_exercise_4_broadcast_is_the_matrix_product():
+    # torch.diag(X) is the vector of x_jj; X * d scales column j by x_jj: X Diag(X), exactly.
+    X = torch.randn(4, 4, generator=torch.Generator().manual_seed(4), dtype=DT)
+    d = torch.diag(X)
+    assert torch.equal(X * d, X @ torch.diag(d))
+    assert not torch.allclose(X * d, torch.diag(d) @ X)
