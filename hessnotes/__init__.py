@@ -25,6 +25,20 @@ from hessnotes.checks import (
     sym,
     symmetric,
 )
+from hessnotes.distributed import (
+    gloo_all_reduce_demo,
+    least_norm_distributed,
+    least_norm_from_gram,
+    least_norm_sharded,
+    sharded_gram,
+)
+from hessnotes.estimators import (
+    bfgs_skipping,
+    estimator_errors,
+    fit_estimators,
+    full_spectrum,
+    standard_estimators,
+)
 from hessnotes.fd import central_difference, fd_error_curve, optimal_step
 from hessnotes.identities import CATALOGUE, Identity, verify, verify_all
 from hessnotes.kron import (
@@ -44,6 +58,12 @@ from hessnotes.kron import (
 )
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.nets import random_mlp, sample_cloud
+from hessnotes.references import (
+    brute_force_symmetric_lstsq,
+    dense_least_norm,
+    procrustes_residual,
+    spd_with_spectrum,
+)
 from hessnotes.secant import (
     EigenDerivation,
     MinRankInfo,
@@ -56,6 +76,7 @@ from hessnotes.secant import (
     secant_pairs,
     symmetric_residual,
 )
+from hessnotes.timing import best_of, loglog_slope, time_vs_dimension
 
 __version__ = "0.1.0"
 
@@ -115,4 +136,25 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "scaling_gamma",
     "secant_pairs",
     "symmetric_residual",
+    # dense and brute-force references (hessnotes.references)
+    "brute_force_symmetric_lstsq",
+    "dense_least_norm",
+    "procrustes_residual",
+    "spd_with_spectrum",
+    # comparing estimators (hessnotes.estimators)
+    "bfgs_skipping",
+    "estimator_errors",
+    "fit_estimators",
+    "full_spectrum",
+    "standard_estimators",
+    # past one machine (hessnotes.distributed)
+    "gloo_all_reduce_demo",
+    "least_norm_distributed",
+    "least_norm_from_gram",
+    "least_norm_sharded",
+    "sharded_gram",
+    # timing helpers (hessnotes.timing)
+    "best_of",
+    "loglog_slope",
+    "time_vs_dimension",
 ]

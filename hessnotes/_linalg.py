@@ -37,6 +37,7 @@ import torch
 __all__ = [
     "Basis",
     "Kind",
+    "as_numpy64",
     "as_tensor",
     "check_finite",
     "check_matrix",
@@ -111,6 +112,18 @@ def as_tensor(a: Any, name: str) -> tuple[torch.Tensor, Kind]:
             f"precision are not supported). Cast it first, e.g. {name}.to(torch.float64)."
         )
     return t, Kind(is_np, t.dtype, t.device)
+
+
+def as_numpy64(a: Any, name: str) -> np.ndarray:
+    """A 2-D float array or tensor as a float64 numpy array (dense references and comparisons).
+
+    Raises:
+        ValueError: if ``a`` is not 2-D or not of a floating dtype.
+    """
+    a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+    if a.ndim != 2 or a.dtype.kind != "f":
+        raise ValueError(f"{name} must be a 2-D float array (D, n); got {a.dtype} {a.shape}.")
+    return a.astype(np.float64, copy=False)
 
 
 def check_finite(t: torch.Tensor, name: str) -> None:

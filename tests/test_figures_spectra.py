@@ -44,10 +44,29 @@ def test_plot_estimator_errors_on_given_axes_and_bad_input(pyplot):
         plot_estimator_errors(NS, {"p": {"a": NS}, "q": {"a": NS}}, axes=[ax])
 
 
+def test_plot_spectra_pads_sorts_and_fixes_limits(pyplot):
+    fig = plot_spectra(
+        {"true H": [3.0, 1.0, 2.0, 0.5], "estimate": np.array([-1.0, 2.5])},
+        dim=4,
+        ylim=(-2.0, 4.0),
+        title="n = 1",
+    )
+    ax = fig.axes[0]
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    np.testing.assert_array_equal(lines["true H"].get_ydata(), [3.0, 2.0, 1.0, 0.5])
+    np.testing.assert_array_equal(lines["estimate"].get_ydata(), [2.5, 0.0, 0.0, -1.0])
+    np.testing.assert_array_equal(lines["estimate"].get_xdata(), [1, 2, 3, 4])
+    assert ax.get_ylim() == (-2.0, 4.0) and ax.get_title() == "n = 1"
+    two = plot_spectra({"ref": [1.0, 2.0], "a": [1.0, 2.0], "b": [1.0, 2.0]}).axes[0]
+    xs = {ln.get_label(): ln.get_xdata() for ln in two.get_lines()}
+    np.testing.assert_allclose(xs["a"], [0.925, 1.925])  # side by side around the index
+    np.testing.assert_allclose(xs["b"], [1.075, 2.075])
+
+
 def test_plot_spectra_clips_counts_off_scale_and_marks_breakdowns(pyplot):
     true = np.array([3.0, 2.0, 1.0, 0.5, 0.0, -0.5])
     est = np.array([50.0, 2.0, 1.0, 0.0, 0.0, -0.4])  # one wild eigenvalue
-    fig = plot_spectra(true, {"min-rank": est, "BFGS(γ)": None}, title="n = 2")
+    fig = plot_spectra({"true H": true, "min-rank": est, "BFGS(γ)": None}, clip=True, title="n = 2")
     ax = fig.axes[0]
     assert ax.get_title() == "n = 2"
     labels = [ln.get_label() for ln in ax.get_lines()]
@@ -56,9 +75,22 @@ def test_plot_spectra_clips_counts_off_scale_and_marks_breakdowns(pyplot):
     assert lo == pytest.approx(-0.5 - 0.875) and hi == pytest.approx(3.0 + 0.875)
     line = next(ln for ln in ax.get_lines() if ln.get_label().startswith("min-rank"))
     assert line.get_ydata()[0] == pytest.approx(hi)  # clipped to the edge, still visible
+    assert line.get_color() == ESTIMATOR_STYLE["min-rank"]["color"]
     np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), true)  # true, descending
-    with pytest.raises(ValueError, match="eigenvalues"):
-        plot_spectra(true, {"x": est[:3]})
+    # without clip the wild eigenvalue is drawn where it is
+    free = plot_spectra({"true H": true, "min-rank": est}).axes[0]
+    assert free.get_ylim()[1] >= 50.0
+
+
+def test_plot_spectra_errors(pyplot):
+    with pytest.raises(ValueError, match="spectra is empty"):
+        plot_spectra({})
+    with pytest.raises(ValueError, match="more than dim=2"):
+        plot_spectra({"a": [1.0, 2.0, 3.0]}, dim=2)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        plot_spectra({"a": [1.0, np.nan]})
+    with pytest.raises(ValueError, match="reference"):
+        plot_spectra({"a": None, "b": [1.0]})
 
 
 def test_plot_timings_loglog_with_slopes_and_gaps(pyplot):
