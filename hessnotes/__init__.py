@@ -58,6 +58,7 @@ from hessnotes.kron import (
 )
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.nets import random_mlp, sample_cloud
+from hessnotes.provenance import provenance
 from hessnotes.references import (
     brute_force_symmetric_lstsq,
     dense_least_norm,
@@ -157,4 +158,6 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "best_of",
     "loglog_slope",
     "time_vs_dimension",
+    # where a chapter's numbers came from (hessnotes.provenance)
+    "provenance",
 ]

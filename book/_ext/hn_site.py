@@ -10,6 +10,11 @@
 3. The HTML manager finds its icon fonts relative to its require.js module URL, which resolves
    against the page unless require.js is told where the static files are. A one-line
    ``require.config({baseUrl})`` is placed just before the manager's script on each page.
+4. Alt text. ``hessnotes.figures`` functions put a description of what a figure shows into the
+   output's metadata (``{"image/png": {"alt": ...}}``); myst-nb 1.4 reads only ``width`` and
+   ``height`` from there. :func:`_render_image_with_alt` wraps its image renderer so that the text
+   becomes the ``<img alt>``. (myst-nb loads renderer plugins only from installed entry points, so a
+   local extension has to wrap the method.)
 """
 
 from __future__ import annotations
@@ -56,7 +61,24 @@ def _fix_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+def _render_image_with_alt(render_image):
+    def render(self, data):
+        nodes_ = render_image(self, data)
+        alt = data.output_metadata.get(data.mime_type, {}).get("alt")
+        if alt:
+            for node in nodes_:
+                node["alt"] = str(alt)
+        return nodes_
+
+    render.__wrapped__ = render_image
+    return render
+
+
 def setup(app):
+    from myst_nb.core.render import NbElementRenderer
+
+    if not hasattr(NbElementRenderer.render_image, "__wrapped__"):
+        NbElementRenderer.render_image = _render_image_with_alt(NbElementRenderer.render_image)
     # Priority 1: before every other script, so the shim sees each assignment to window.MathJax.
     app.add_js_file(None, body=MATHJAX2_HUB_SHIM, priority=1)
     app.connect("html-page-context", _fix_scripts, priority=900)

@@ -11,10 +11,21 @@ from contextlib import contextmanager
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["LINESTYLES", "MARKERS", "PALETTE", "new_figure", "styled"]
+__all__ = [
+    "LINESTYLES",
+    "MARKERS",
+    "PALETTE",
+    "alt_text",
+    "describe_curve",
+    "describe_spectrum",
+    "new_figure",
+    "set_alt",
+    "styled",
+]
 
 #: Okabe & Ito (2008) colours, distinguishable with the common colour-vision deficiencies. Black is
 #: left out so that lines stay visible when a reader's theme darkens the page.
@@ -80,3 +91,66 @@ def new_figure(
         return ax.figure, ax
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     return fig, ax
+
+
+# --------------------------------------------------------------------------------------------------
+# Alt text: every figure says in words what it shows
+# --------------------------------------------------------------------------------------------------
+_ALT = "_hessnotes_alt"
+
+
+def set_alt(fig: Figure, text: str) -> Figure:
+    """Attach alt text to ``fig`` (written from the data it shows) and return ``fig``.
+
+    The text travels with the figure when a notebook displays it: the figure gets an instance
+    ``_repr_mimebundle_`` that adds ``{"image/png": {"alt": text}}`` to the output's metadata
+    (IPython merges it with the PNG that the inline backend renders). The book's Sphinx extension
+    copies it into the page's ``<img alt>``. Nothing global changes; other figures are untouched.
+
+    Raises:
+        ValueError: if ``text`` is empty or only whitespace.
+    """
+    text = " ".join(str(text).split())
+    if not text:
+        raise ValueError("alt text is empty; describe what the figure shows")
+    setattr(fig, _ALT, text)
+
+    def _repr_mimebundle_(include=None, exclude=None):
+        return {}, {"image/png": {"alt": getattr(fig, _ALT)}}
+
+    fig._repr_mimebundle_ = _repr_mimebundle_
+    return fig
+
+
+def alt_text(fig: Figure) -> str | None:
+    """The alt text attached by :func:`set_alt`, or ``None``."""
+    return getattr(fig, _ALT, None)
+
+
+def describe_spectrum(name: str, eigs, *, rtol: float = 1e-10) -> str:
+    """``"true H: 12 eigenvalues (9 positive, 3 negative), from -1.2 to 4.5"``, for alt text.
+
+    An eigenvalue counts as zero when ``|e| <= rtol * max|e|``.
+    """
+    e = np.asarray(eigs, dtype=np.float64).reshape(-1)
+    if e.size == 0:
+        return f"{name}: no eigenvalues"
+    cut = rtol * float(np.abs(e).max())
+    counts = {
+        "positive": int((e > cut).sum()),
+        "negative": int((e < -cut).sum()),
+        "zero": int((np.abs(e) <= cut).sum()),
+    }
+    parts = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    return f"{name}: {e.size} eigenvalues ({parts}), from {e.min():.3g} to {e.max():.3g}"
+
+
+def describe_curve(name: str, x, y, *, xname: str = "x") -> str:
+    """``"float64 lowest at 6e-11 (x = 6e-06)"``: the minimum of a curve, for alt text."""
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    ok = np.isfinite(y) & (y > 0)
+    if not ok.any():
+        return f"{name}: no positive values"
+    j = np.flatnonzero(ok)[np.argmin(y[ok])]
+    return f"{name} lowest at {y[j]:.1e} ({xname} = {x[j]:.0e})"

@@ -11,7 +11,15 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hessnotes.figures._style import LINESTYLES, MARKERS, PALETTE, new_figure, styled
+from hessnotes.figures._style import (
+    LINESTYLES,
+    MARKERS,
+    PALETTE,
+    describe_curve,
+    new_figure,
+    set_alt,
+    styled,
+)
 
 __all__ = ["plot_central_difference", "plot_fd_error"]
 
@@ -104,6 +112,13 @@ def plot_fd_error(
         ax.set_ylabel("relative error")
         ax.set_title(title or "Central difference: truncation ∝ h², roundoff ∝ ε/h")
         ax.legend(fontsize=8, loc="lower right")
+    lows = "; ".join(describe_curve(k, h, e, xname="h") for k, e in series.items())
+    where = f", h = {current:.0e} marked" if current is not None else ""
+    set_alt(
+        fig,
+        f"Log-log plot of the relative error of a central difference against the step h, "
+        f"from {h.min():.0e} to {h.max():.0e}{where}: {lows}.",
+    )
     return fig
 
 
@@ -175,6 +190,12 @@ def plot_central_difference(
         ax.legend(fontsize=8, loc="lower center")
         if steps is not None:
             plot_fd_error(steps, errors, axes[1], optimal=optimal, current=h, title="error vs h")
+    right = "; right, the error against h with the current step marked" if steps is not None else ""
+    set_alt(
+        fig,
+        f"The function near x = {x0:g} with its tangent (slope {slope:.4f}) and the secant "
+        f"through x ± {h:.0e} (slope {fd:.4f}, off by {abs(fd - slope):.1e}){right}.",
+    )
     return fig
 
 

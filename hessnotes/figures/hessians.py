@@ -14,7 +14,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from hessnotes.figures._data import as_array
-from hessnotes.figures._style import MARKERS, PALETTE, new_figure, styled
+from hessnotes.figures._style import (
+    MARKERS,
+    PALETTE,
+    describe_spectrum,
+    new_figure,
+    set_alt,
+    styled,
+)
 from hessnotes.figures.spectra import _series, plot_spectra, series_style
 
 __all__ = ["plot_asymmetry_vs_spread", "plot_solution_comparison"]
@@ -107,6 +114,14 @@ def plot_asymmetry_vs_spread(
         ax.legend(fontsize=8, ncols=2)
         if title:
             ax.set_title(title)
+    pos = r[r > 0]
+    rng_ = f"from {pos.min():.1e} to {pos.max():.1e}" if pos.size else "all zero"
+    set_alt(
+        fig,
+        f"Log-log plot of the relative asymmetry of X^T Y against the spread of the points "
+        f"({s.min():.0e} to {s.max():.0e}), {r.shape[0]} lines, values {rng_}"
+        + (f", with a reference line of slope {reference_slope:g}." if reference_slope else "."),
+    )
     return fig
 
 
@@ -168,4 +183,13 @@ def plot_solution_comparison(
         ax2.grid(axis="x", visible=False)
         if title:
             fig.suptitle(title)
+    set_alt(
+        fig,
+        "Left, eigenvalues in descending order; right, Frobenius norms and ranks. "
+        + "; ".join(
+            f"{describe_spectrum(k, e)}; norm {norms[k]:.3f}, rank {ranks[k]}"
+            for k, e in series.items()
+        )
+        + ".",
+    )
     return fig

@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from hessnotes.figures._data import as_array
-from hessnotes.figures._style import MARKERS, PALETTE, new_figure, styled
+from hessnotes.figures._style import MARKERS, PALETTE, new_figure, set_alt, styled
 
 __all__ = ["plot_kron_sum_spectrum", "plot_kron_timing", "plot_rearrangement_singular_values"]
 
@@ -66,6 +66,7 @@ def plot_kron_timing(
                 f"to match ns of length {ns.size}."
             )
         series.append(t)
+    alt: list[str] = []
     with styled():
         fig, ax = new_figure(ax)
         specs = (
@@ -77,6 +78,7 @@ def plot_kron_timing(
             best = np.where(all_nan, np.nan, np.nanmin(np.where(np.isnan(t), np.inf, t), axis=1))
             hi = np.where(all_nan, np.nan, np.nanmax(np.where(np.isnan(t), -np.inf, t), axis=1))
             slope = _fit_slope(ns, best)
+            alt.append(f"{label}, fitted slope {slope:.2f} (theory {p})")
             ax.vlines(ns, best, hi, color=color, alpha=0.5, linewidth=1.2)
             ax.plot(
                 ns,
@@ -106,6 +108,11 @@ def plot_kron_timing(
         ax.set_ylabel("time per product [s]")
         ax.set_title(f"Product with a {k}-factor Kronecker product, best of repeats")
         ax.legend(fontsize=8)
+    set_alt(
+        fig,
+        f"Log-log plot of the time per product with a {k}-factor Kronecker product "
+        f"against n from {ns.min():g} to {ns.max():g}: " + "; ".join(alt) + ".",
+    )
     return fig
 
 
@@ -159,6 +166,12 @@ def plot_kron_sum_spectrum(
         head = f"{title}: " if title else ""
         ax.set_title(f"{head}N = {ev.size}, κ₂ = max|λ|/min|λ| = {cond:.3g}")
         ax.legend(fontsize=8)
+    about = f" ({title})" if title else ""
+    set_alt(
+        fig,
+        f"Histogram of the {ev.size} eigenvalues of a Kronecker sum{about}, "
+        f"from {ev.min():.3g} to {ev.max():.3g}; condition number {cond:.3g}.",
+    )
     return fig
 
 
@@ -206,4 +219,10 @@ def plot_rearrangement_singular_values(
         ax.set_ylabel("σ_k")
         ax.set_title("Kronecker-rank spectrum: singular values of R(A)")
         ax.legend(fontsize=8)
+    above = int((s > np.finfo(float).eps * top).sum())
+    set_alt(
+        fig,
+        f"Semilog stem plot of the {s.size} singular values of the rearrangement R(A): largest "
+        f"{s[0]:.3g}, {above} above the roundoff level ε σ₁, smallest {s[-1]:.1e}.",
+    )
     return fig

@@ -19,7 +19,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from hessnotes.figures._data import as_array
-from hessnotes.figures._style import LINESTYLES, MARKERS, PALETTE, new_figure, styled
+from hessnotes.figures._style import (
+    LINESTYLES,
+    MARKERS,
+    PALETTE,
+    describe_spectrum,
+    new_figure,
+    set_alt,
+    styled,
+)
 
 __all__ = [
     "ESTIMATOR_STYLE",
@@ -104,6 +112,15 @@ def plot_estimator_errors(
             ax.set_xlabel("number of pairs $n$")
         axs[0].set_ylabel(ylabel)
         axs[0].legend(fontsize=8)
+    parts = []
+    for title, errs in panels.items():
+        last = ", ".join(f"{k} {float(np.asarray(v)[-1]):.2g}" for k, v in errs.items())
+        parts.append(f"{title}: at n = {ns[-1]} the errors are {last}")
+    set_alt(
+        fig,
+        f"Relative error of each estimator against the number of pairs n from {ns[0]} to "
+        f"{ns[-1]}, log scale, {len(panels)} panels. " + "; ".join(parts) + ".",
+    )
     return fig
 
 
@@ -207,6 +224,14 @@ def plot_spectra(
         ax.legend(fontsize=8)
         if title:
             ax.set_title(title)
+    set_alt(
+        fig,
+        "Eigenvalues in descending order against their index. "
+        + "; ".join(
+            f"{k}: breaks down" if e is None else describe_spectrum(k, e) for k, e in series.items()
+        )
+        + ".",
+    )
     return fig
 
 
@@ -255,4 +280,12 @@ def plot_timings(
         if title:
             ax.set_title(title)
         ax.legend()
+    parts = []
+    for name, t in times.items():
+        t = np.asarray(t, dtype=np.float64)
+        ok = np.isfinite(t)
+        if ok.any():
+            slope = f", slope {slopes[name]:.1f}" if slopes and name in slopes else ""
+            parts.append(f"{name} up to D = {D[ok].max():.0e}{slope}")
+    set_alt(fig, "Log-log plot of time against the dimension D: " + "; ".join(parts) + ".")
     return fig
