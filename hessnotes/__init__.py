@@ -56,6 +56,7 @@ from hessnotes.kron import (
     unvec,
     vec,
 )
+from hessnotes.limited import LimitedMemoryHessian
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.nets import random_mlp, sample_cloud
 from hessnotes.provenance import provenance
@@ -123,8 +124,9 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "solve_sylvester_sym",
     "unvec",
     "vec",
-    # Hessians from gradient pairs (hessnotes.secant, hessnotes.lowrank, hessnotes.nets)
+    # Hessians from gradient pairs (secant, lowrank, limited, nets)
     "EigenDerivation",
+    "LimitedMemoryHessian",
     "LowRankSymmetric",
     "MinRankInfo",
     "bfgs_hessian",
