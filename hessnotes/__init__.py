@@ -56,7 +56,7 @@ from hessnotes.kron import (
     unvec,
     vec,
 )
-from hessnotes.limited import LimitedMemoryHessian
+from hessnotes.limited import LimitedMemoryHessian, QuasiNewtonRun, quasi_newton
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.nets import random_mlp, sample_cloud
 from hessnotes.provenance import provenance
@@ -129,11 +129,13 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "LimitedMemoryHessian",
     "LowRankSymmetric",
     "MinRankInfo",
+    "QuasiNewtonRun",
     "bfgs_hessian",
     "eigen_derivation_hessian",
     "least_change_hessian",
     "least_norm_hessian",
     "min_rank_hessian",
+    "quasi_newton",
     "random_mlp",
     "sample_cloud",
     "scaling_gamma",

@@ -35,6 +35,8 @@ Read ``H.Q`` or call ``H.to()`` right away to keep one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -43,7 +45,7 @@ from hessnotes._linalg import Kind, as_tensor, check_finite, check_tol, num, ran
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.secant import _bfgs_core, _least_norm_basis, _min_rank_core
 
-__all__ = ["LimitedMemoryHessian"]
+__all__ = ["LimitedMemoryHessian", "QuasiNewtonRun", "quasi_newton"]
 
 _METHODS = ("least_norm", "psb", "bfgs", "sr1")
 
@@ -252,6 +254,16 @@ class LimitedMemoryHessian:
         j, m = self._order[-1], self.memory
         return num(self._G[m + j, j] / self._G[j, j])
 
+    @property
+    def gram(self) -> torch.Tensor:
+        """The kept Gram matrix ``[S Y]^T [S Y]`` of the window (2n x 2n, float64, CPU), pairs
+        oldest first: what :meth:`update` maintains instead of recomputing it."""
+        if not self._order:
+            raise ValueError("no pairs yet: call update(s, y) first.")
+        m = self.memory
+        idx = torch.tensor(self._order + [m + t for t in self._order])
+        return self._G[idx][:, idx].clone()
+
     def window(self) -> tuple[Any, Any]:
         """(S, Y), each (D, n_pairs): the window, oldest pair first (copies, caller's kind)."""
         if not self._order:
@@ -297,3 +309,93 @@ class LimitedMemoryHessian:
         C = torch.empty_like(C_log)
         C[perm.unsqueeze(1), perm.unsqueeze(0)] = C_log
         return LowRankSymmetric._from_basis(basis, C, gamma, kind, lazy=True)
+
+
+@dataclass(frozen=True)
+class QuasiNewtonRun:
+    """The path of :func:`quasi_newton`, with every pair it produced.
+
+    Attributes:
+        xs: (D, K + 1) iterates ``x_0 ... x_K``, torch float64.
+        fs: (K + 1,) values ``f(x_k)``.
+        S, Y: (D, K) the pairs ``s_k = x_{k+1} - x_k`` and ``y_k = g_{k+1} - g_k``, in order.
+        n_skipped: pairs the BFGS safeguard left out of the model (see LimitedMemoryHessian).
+        converged: whether ``||grad f|| <= gtol`` was reached within ``max_iter`` steps.
+    """
+
+    xs: torch.Tensor
+    fs: torch.Tensor
+    S: torch.Tensor
+    Y: torch.Tensor
+    n_skipped: int
+    converged: bool
+
+
+def quasi_newton(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    x0: torch.Tensor,
+    *,
+    memory: int = 8,
+    max_iter: int = 200,
+    gtol: float = 1e-8,
+) -> QuasiNewtonRun:
+    """Minimise f by limited-memory BFGS steps ``p = -H^{-1} g`` with ``H`` the
+    :class:`LimitedMemoryHessian` (``"bfgs"``) of the last ``memory`` pairs.
+
+    The step solves with the compact low-rank form (:meth:`LowRankSymmetric.solve`, O(D m^2));
+    the first step is along ``-g / ||g||``. A backtracking (Armijo) line search halves the step
+    until ``f(x + t p) <= f(x) + 1e-4 t g^T p``. Gradients come from ``torch.func.grad``.
+
+    Args:
+        f: scalar function of a (D,) float64 tensor, differentiable by torch.
+        x0: (D,) starting point.
+        memory: m, the pairs kept.
+        max_iter: largest number of steps.
+        gtol: stop when ``||grad f(x)|| <= gtol``.
+
+    Returns:
+        A :class:`QuasiNewtonRun`.
+
+    Raises:
+        ValueError: x0 not 1-D float64, or a line search that fails to decrease f in 60 halvings.
+    """
+    from torch.func import grad
+
+    if not (isinstance(x0, torch.Tensor) and x0.ndim == 1 and x0.dtype == torch.float64):
+        raise ValueError("x0 must be a 1-D torch float64 tensor.")
+    g = grad(f)
+    x = x0.detach().clone()
+    lm = LimitedMemoryHessian("bfgs", memory=memory)
+    xs, fs, S, Y = [x], [f(x).detach()], [], []
+    gx, converged = g(x), False
+    for _ in range(max_iter):
+        if float(gx.norm()) <= gtol:
+            converged = True
+            break
+        p = -gx / gx.norm() if lm.n_pairs == 0 else -lm.hessian.solve(gx)
+        t, fx, slope = 1.0, fs[-1], float(gx @ p)
+        for _ in range(60):
+            if float(f(x + t * p)) <= float(fx) + 1e-4 * t * slope:
+                break
+            t /= 2
+        else:
+            raise ValueError("quasi_newton: the line search found no decrease in 60 halvings.")
+        xn = x + t * p
+        gn = g(xn)
+        s, y = xn - x, gn - gx
+        lm.update(s, y)
+        S.append(s)
+        Y.append(y)
+        x, gx = xn, gn
+        xs.append(x)
+        fs.append(f(x).detach())
+    else:
+        converged = float(gx.norm()) <= gtol
+    return QuasiNewtonRun(
+        xs=torch.stack(xs, 1),
+        fs=torch.stack(fs),
+        S=torch.stack(S, 1),
+        Y=torch.stack(Y, 1),
+        n_skipped=lm.n_skipped,
+        converged=converged,
+    )

@@ -8,6 +8,7 @@ import pytest
 
 from hessnotes.figures.spectra import (
     ESTIMATOR_STYLE,
+    plot_eigenvalue_tracks,
     plot_estimator_errors,
     plot_spectra,
     plot_timings,
@@ -105,3 +106,27 @@ def test_plot_timings_loglog_with_slopes_and_gaps(pyplot):
     assert len(lines["dense (slope 3.0)"].get_xdata()) == 1
     with pytest.raises(ValueError, match="shape"):
         plot_timings(D, {"x": [1.0]})
+
+
+def test_plot_eigenvalue_tracks_draws_every_track_and_describes_it(pyplot):
+    from hessnotes.figures import alt_text
+
+    steps = np.arange(5)
+    true = np.c_[np.linspace(10, 20, 5), np.linspace(5, 6, 5)]
+    est = {"BFGS(γ)": true * 0.9, "min-norm": np.r_[[np.nan, np.nan]][None].repeat(5, 0)}
+    fig = plot_eigenvalue_tracks(steps, true, est, title="path")
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and ax.get_title() == "path"
+    assert len(ax.get_lines()) == 2 + 2 * 2
+    labelled = {ln.get_label(): ln for ln in ax.get_lines() if not ln.get_label().startswith("_")}
+    assert set(labelled) == {"true $H$", "BFGS(γ)", "min-norm"}
+    np.testing.assert_array_equal(labelled["BFGS(γ)"].get_ydata(), 0.9 * true[:, 0])
+    assert labelled["BFGS(γ)"].get_color() == ESTIMATOR_STYLE["BFGS(γ)"]["color"]
+    text = alt_text(fig)
+    assert "largest 2 eigenvalues" in text and "from 10 to 20" in text and "BFGS(γ) 18" in text
+    one = plot_eigenvalue_tracks(steps, true[:, 0], {"x": true[:, 0]}, logy=False).axes[0]
+    assert one.get_yscale() == "linear" and one.get_ylabel() == "largest 1 eigenvalue"
+    with pytest.raises(ValueError, match="one row per step"):
+        plot_eigenvalue_tracks(steps[:3], true, {})
+    with pytest.raises(ValueError, match="expected"):
+        plot_eigenvalue_tracks(steps, true, {"x": true[:, :1]})

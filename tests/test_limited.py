@@ -221,3 +221,32 @@ def test_bad_input():
     with pytest.raises(ValueError, match="autograd cannot follow"):
         LimitedMemoryHessian().update(t, t)
     assert "pairs=1" in repr(lm) and "method='least_norm'" in repr(lm)
+
+
+def test_quasi_newton_on_a_quadratic_converges_and_records_its_pairs():
+    from hessnotes.limited import quasi_newton
+
+    rng = np.random.default_rng(9)
+    D = 10
+    B = rng.standard_normal((D, D))
+    A = torch.from_numpy(B @ B.T / D + np.eye(D))
+    b = torch.from_numpy(rng.standard_normal(D))
+    run = quasi_newton(
+        lambda x: 0.5 * x @ A @ x - b @ x, torch.zeros(D, dtype=torch.float64), memory=4, gtol=1e-10
+    )
+    assert run.converged and run.n_skipped == 0
+    assert_close(run.xs[:, -1], torch.linalg.solve(A, b), rtol=1e-8, what="minimiser")
+    assert_close(run.S, run.xs[:, 1:] - run.xs[:, :-1], rtol=1e-15, what="steps")
+    assert_close(run.Y, A @ run.S, rtol=1e-10, what="gradient differences of a quadratic")
+    assert bool((run.fs[1:] <= run.fs[:-1]).all()), "Armijo steps decrease f"
+    with pytest.raises(ValueError, match="1-D torch float64"):
+        quasi_newton(lambda x: x @ x, np.zeros(3))
+
+
+def test_gram_property_is_the_window_gram_matrix():
+    _, S, Y = stream(8, 6, seed=10)
+    lm = LimitedMemoryHessian("bfgs", memory=3)
+    for t in range(6):
+        lm.update(S[:, t], Y[:, t])
+    Z = np.c_[S[:, 3:], Y[:, 3:]]
+    assert_close(lm.gram, Z.T @ Z, rtol=1e-13, what="incremental Gram matrix")

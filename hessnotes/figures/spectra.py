@@ -31,6 +31,7 @@ from hessnotes.figures._style import (
 
 __all__ = [
     "ESTIMATOR_STYLE",
+    "plot_eigenvalue_tracks",
     "plot_estimator_errors",
     "plot_spectra",
     "plot_timings",
@@ -288,4 +289,92 @@ def plot_timings(
             slope = f", slope {slopes[name]:.1f}" if slopes and name in slopes else ""
             parts.append(f"{name} up to D = {D[ok].max():.0e}{slope}")
     set_alt(fig, "Log-log plot of time against the dimension D: " + "; ".join(parts) + ".")
+    return fig
+
+
+def plot_eigenvalue_tracks(
+    steps: Sequence[float],
+    true_top: Any,
+    estimates: Mapping[str, Any],
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+    logy: bool = True,
+    figsize: tuple[float, float] = (6.4, 3.4),
+) -> Figure:
+    """The largest eigenvalues of the true Hessian and of estimates along an optimisation path.
+
+    Each of the k tracks of the true Hessian is a grey line (the largest the darkest); each
+    estimate's k tracks share its colour and marker (:func:`series_style`), the largest solid, the
+    others dashed. NaN (no estimate yet) leaves a gap.
+
+    Args:
+        steps: (K,) iteration numbers.
+        true_top: (K, k) (or (K,)) largest eigenvalues of the true Hessian at each step,
+            descending along the second axis.
+        estimates: name -> (K, k) (or (K,)) the same for an estimate.
+        ax: Axes to draw on; a new Figure when ``None``.
+        title: the Axes title.
+        logy: logarithmic eigenvalue axis (the positive values only).
+        figsize: size of a new Figure.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        ValueError: if a track does not have ``len(steps)`` rows or k columns like ``true_top``.
+    """
+    x = as_array(steps).reshape(-1)
+    t = as_array(true_top)
+    t = t[:, None] if t.ndim == 1 else t
+    if t.ndim != 2 or t.shape[0] != x.size:
+        raise ValueError(f"true_top has shape {t.shape}; it needs ({x.size}, k), one row per step")
+    ests = {}
+    for name, e in estimates.items():
+        e = as_array(e)
+        e = e[:, None] if e.ndim == 1 else e
+        if e.shape != t.shape:
+            raise ValueError(f"estimates[{name!r}] has shape {e.shape}; expected {t.shape}")
+        ests[name] = e
+    k = t.shape[1]
+    with styled():
+        fig, ax = new_figure(ax, figsize=figsize)
+        for j in range(k):
+            ax.plot(
+                x,
+                t[:, j],
+                color=PALETTE["grey"],
+                lw=2.6 - 0.6 * j,
+                alpha=0.9 - 0.2 * j,
+                label="true $H$" if j == 0 else None,
+            )
+        for i, (name, e) in enumerate(ests.items()):
+            st = series_style(name, i)
+            for j in range(k):
+                ax.plot(
+                    x,
+                    e[:, j],
+                    color=st["color"],
+                    ls="-" if j == 0 else "--",
+                    lw=1.2,
+                    marker=st["marker"] if j == 0 else None,
+                    ms=3,
+                    markevery=max(1, x.size // 12),
+                    label=name if j == 0 else None,
+                )
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel("iteration $k$")
+        ax.set_ylabel(f"largest {k} eigenvalue" + ("s" if k > 1 else ""))
+        ax.legend(fontsize=8)
+        if title:
+            ax.set_title(title)
+    last = "; ".join(f"{name} {e[-1, 0]:.4g}" for name, e in [("true H", t), *ests.items()])
+    set_alt(
+        fig,
+        f"The largest {k} eigenvalues of the true Hessian (grey) and of {len(ests)} estimates "
+        f"({', '.join(ests)}) over {x.size} iterations; the true largest eigenvalue goes from "
+        f"{t[0, 0]:.4g} to {t[-1, 0]:.4g}. At the last iteration the largest eigenvalue is: "
+        f"{last}.",
+    )
     return fig
