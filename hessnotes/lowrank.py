@@ -488,9 +488,10 @@ class LowRankSymmetric:
         return self._converted(Kind(False, self._kind.dtype, dev))
 
     def _converted(self, kind: Kind) -> LowRankSymmetric:
-        Q = self._qt.to(dtype=kind.dtype, device=kind.device)
+        Q0 = self._q if self._q is not None else self._lazy.materialise()  # H itself unchanged
+        Q = Q0.to(dtype=kind.dtype, device=kind.device)
         lam = self._lam.to(dtype=kind.dtype, device=kind.device)
-        if Q.data_ptr() == self._qt.data_ptr():
+        if Q.data_ptr() == Q0.data_ptr() and Q0 is self._q:
             Q = Q.clone()  # a copy of its own: numpy views of one must not alias the other
         if lam.data_ptr() == self._lam.data_ptr():
             lam = lam.clone()
@@ -632,9 +633,10 @@ class _Lazy:
         now = [b._version for b in self._basis._blocks]
         if now != self._versions:
             raise RuntimeError(
-                "an input of this LowRankSymmetric (X or Y) was modified in place after it was "
-                "built, and H refers to it without a copy. Rebuild H from the new data, or read "
-                "H.Q once right after building it to give H its own copy."
+                "the data this LowRankSymmetric refers to without a copy (its X or Y, or the "
+                "window of a LimitedMemoryHessian) was modified in place after it was built. "
+                "Rebuild H from the new data, or read H.Q (or call H.to()) right after building "
+                "it to keep a copy."
             )
 
     def materialise(self) -> torch.Tensor:
