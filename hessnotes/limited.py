@@ -163,8 +163,6 @@ class LimitedMemoryHessian:
                     f"this LimitedMemoryHessian holds pairs of length {D} as "
                     f"{self._kind.describe()}; got s of length {st.shape[0]} as {ks.describe()}."
                 )
-        check_finite(st, "s")
-        check_finite(yt, "y")
         return st, yt, ks
 
     def update(self, s: Any, y: Any) -> bool:
@@ -184,6 +182,20 @@ class LimitedMemoryHessian:
                 (BFGS) or breakdown (SR1) condition.
         """
         st, yt, ks = self._check_pair(s, y)
+        if self.method == "sr1":  # its test needs the whole new Gram matrix before any write
+            pair = torch.stack([st, yt], dim=1)
+            own = (pair.T @ pair).to(device="cpu", dtype=torch.float64)
+        else:  # three inner products; the rest is read off the buffer after the write
+            ss, sy, yy = st @ st, st @ yt, yt @ yt
+            own = torch.stack([torch.stack([ss, sy]), torch.stack([sy, yy])]).to(
+                device="cpu", dtype=torch.float64
+            )
+        if not bool(torch.isfinite(own.diagonal()).all()):  # NaN or Inf show up here, for free
+            check_finite(st, "s")
+            check_finite(yt, "y")
+            raise ValueError("s or y is so large that its square overflows; rescale the pairs.")
+        if float(own[0, 0]) == 0.0:
+            raise ValueError("s is zero: a zero step carries no curvature information.")
         index = self.n_updates
         self.n_updates += 1
         m = self.memory
@@ -192,34 +204,48 @@ class LimitedMemoryHessian:
             self._Z = torch.zeros((2 * m, st.shape[0]), dtype=st.dtype, device=st.device)
         k = len(self._order)
         slot = self._order[0] if k == m else k
-        # inner products of the new pair with the rows in use (one O(D m) product)
-        pair = torch.stack([st, yt], dim=1)  # (D, 2)
+        order = [*self._order[1:], slot] if k == m else [*self._order, slot]
+        if self.method == "sr1":
+            P = self._products(pair, k)
+        else:
+            reason = self._violation(None, order, own)
+            if reason is not None:
+                return self._skip(index, reason)
+            self._Z[slot].copy_(st)  # in place, through torch: earlier estimates notice (_Lazy)
+            self._Z[m + slot].copy_(yt)
+            P = self._products(self._Z[slot::m].T, max(k, slot + 1))  # a view: no copy
+        G = self._G.clone()
+        G[slot, :], G[:, slot] = P[:, 0], P[:, 0]
+        G[m + slot, :], G[:, m + slot] = P[:, 1], P[:, 1]
+        G[slot, slot], G[m + slot, m + slot] = own[0, 0], own[1, 1]
+        G[slot, m + slot] = G[m + slot, slot] = own[0, 1]
+        if self.method == "sr1":
+            reason = self._violation(G, order, own)
+            if reason is not None:
+                return self._skip(index, reason)
+            self._Z[slot].copy_(st)
+            self._Z[m + slot].copy_(yt)
+        self._G, self._order, self._H = G, order, None
+        return True
+
+    def _products(self, pair: torch.Tensor, k: int) -> torch.Tensor:
+        """``[S Y]^T pair`` over the k slots in use, as a (2m, 2) float64 CPU tensor: the one
+        O(D m) product of an update (eq. (Gram) of the module docstring)."""
+        m = self.memory
         P = torch.zeros((2 * m, 2), dtype=torch.float64)
         if k == m:
             P[:] = (self._Z @ pair).to(device="cpu", dtype=torch.float64)
         elif k:
             P[:k] = (self._Z[:k] @ pair).to(device="cpu", dtype=torch.float64)
             P[m : m + k] = (self._Z[m : m + k] @ pair).to(device="cpu", dtype=torch.float64)
-        own = (pair.T @ pair).to(device="cpu", dtype=torch.float64)  # [[ss, sy], [ys, yy]]
-        if float(own[0, 0]) == 0.0:
-            raise ValueError("s is zero: a zero step carries no curvature information.")
-        G = self._G.clone()
-        G[slot, :], G[:, slot] = P[:, 0], P[:, 0]
-        G[m + slot, :], G[:, m + slot] = P[:, 1], P[:, 1]
-        G[slot, slot], G[m + slot, m + slot] = own[0, 0], own[1, 1]
-        G[slot, m + slot] = G[m + slot, slot] = own[0, 1]
-        order = [*self._order[1:], slot] if k == m else [*self._order, slot]
-        reason = self._violation(G, order, own)
-        if reason is not None:
-            if self.on_skip == "raise":
-                raise ValueError(f"LimitedMemoryHessian({self.method!r}): update {index}: {reason}")
-            self.n_skipped += 1
-            self.skipped.append(index)
-            return False
-        self._Z[slot].copy_(st)  # in place, through torch: earlier estimates notice (_Lazy)
-        self._Z[m + slot].copy_(yt)
-        self._G, self._order, self._H = G, order, None
-        return True
+        return P
+
+    def _skip(self, index: int, reason: str) -> bool:
+        if self.on_skip == "raise":
+            raise ValueError(f"LimitedMemoryHessian({self.method!r}): update {index}: {reason}")
+        self.n_skipped += 1
+        self.skipped.append(index)
+        return False
 
     def _violation(self, G: torch.Tensor, order: list[int], own: torch.Tensor) -> str | None:
         """Why the window ``order`` (with Gram matrix G) is not allowed, or None."""
@@ -320,7 +346,8 @@ class QuasiNewtonRun:
         fs: (K + 1,) values ``f(x_k)``.
         S, Y: (D, K) the pairs ``s_k = x_{k+1} - x_k`` and ``y_k = g_{k+1} - g_k``, in order.
         n_skipped: pairs the BFGS safeguard left out of the model (see LimitedMemoryHessian).
-        converged: whether ``||grad f|| <= gtol`` was reached within ``max_iter`` steps.
+        converged: whether ``||grad f|| <= gtol`` was reached within ``max_iter`` steps (a run
+            also stops when a step rounds to zero).
     """
 
     xs: torch.Tensor
@@ -383,14 +410,15 @@ def quasi_newton(
         xn = x + t * p
         gn = g(xn)
         s, y = xn - x, gn - gx
+        if not bool(s.any()):  # the step vanished in rounding: no further progress possible
+            break
         lm.update(s, y)
         S.append(s)
         Y.append(y)
         x, gx = xn, gn
         xs.append(x)
         fs.append(f(x).detach())
-    else:
-        converged = float(gx.norm()) <= gtol
+    converged = converged or float(gx.norm()) <= gtol
     return QuasiNewtonRun(
         xs=torch.stack(xs, 1),
         fs=torch.stack(fs),

@@ -232,10 +232,10 @@ def test_quasi_newton_on_a_quadratic_converges_and_records_its_pairs():
     A = torch.from_numpy(B @ B.T / D + np.eye(D))
     b = torch.from_numpy(rng.standard_normal(D))
     run = quasi_newton(
-        lambda x: 0.5 * x @ A @ x - b @ x, torch.zeros(D, dtype=torch.float64), memory=4, gtol=1e-10
+        lambda x: 0.5 * x @ A @ x - b @ x, torch.zeros(D, dtype=torch.float64), memory=4, gtol=1e-8
     )
     assert run.converged and run.n_skipped == 0
-    assert_close(run.xs[:, -1], torch.linalg.solve(A, b), rtol=1e-8, what="minimiser")
+    assert_close(run.xs[:, -1], torch.linalg.solve(A, b), rtol=1e-7, what="minimiser")
     assert_close(run.S, run.xs[:, 1:] - run.xs[:, :-1], rtol=1e-15, what="steps")
     assert_close(run.Y, A @ run.S, rtol=1e-10, what="gradient differences of a quadratic")
     assert bool((run.fs[1:] <= run.fs[:-1]).all()), "Armijo steps decrease f"
