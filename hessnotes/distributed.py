@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hessnotes._linalg import check_tol
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.secant import least_norm_hessian
 
@@ -120,6 +121,8 @@ def least_norm_from_gram(
         raise ValueError("G is zero: X and Y are zero, so there is nothing to estimate.")
     if rtol is None:
         rtol = 2 * n * float(torch.finfo(torch.float64).eps)
+    else:
+        rtol = check_tol(rtol, "rtol")
     keep = mu > rtol * mu[-1]
     mu, V = mu[keep], V[:, keep]
     W, R = V / mu.sqrt(), mu.sqrt()[:, None] * V.T

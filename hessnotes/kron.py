@@ -55,7 +55,7 @@ __all__ = [
 
 Array = Any  # np.ndarray | torch.Tensor
 _F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
-_FLOATS = frozenset({_F64, _F32, torch.float64, torch.float32})
+_T64, _T32 = torch.float64, torch.float32
 
 
 # --------------------------------------------------------------------------------------------------
@@ -70,8 +70,8 @@ def _as_array(x: Any, name: str, *, numeric: bool = True) -> Array:
     or float64 (the dtype policy of :func:`hessnotes._linalg.check_float_dtype`)."""
     arr = x if isinstance(x, (torch.Tensor, np.ndarray)) else np.asarray(x)
     if numeric:
-        dt = arr.dtype
-        if not (dt is _F64 or dt is _F32 or dt in _FLOATS):  # identity first: the common case
+        dt = arr.dtype  # identity tests first: the common case costs nothing
+        if not (dt is _F64 or dt is _F32 or dt is _T64 or dt is _T32):
             check_float_dtype(arr, name)
     return arr
 
@@ -91,8 +91,13 @@ def _same_kind(arrays: Sequence[Array], what: str) -> bool:
     share one dtype (no silent promotion, as everywhere in hessnotes)."""
     first = arrays[0]
     dt0, t0 = first.dtype, type(first)
-    if all(type(a) is t0 and a.dtype == dt0 for a in arrays) and t0 is np.ndarray:
-        return False  # the common numpy case, decided in one pass
+    if all(type(a) is t0 and a.dtype == dt0 for a in arrays):  # the common case, in one pass
+        if t0 is np.ndarray:
+            return False
+        if t0 is torch.Tensor:
+            dev0 = first.device
+            if all(a.device == dev0 for a in arrays):
+                return True
     kinds = {_is_torch(a) for a in arrays}
     if len(kinds) > 1:
         raise TypeError(
@@ -153,7 +158,7 @@ def _matrices(
         if type(a) is not np.ndarray and not isinstance(a, torch.Tensor):
             a = np.asarray(a)
         dt = a.dtype
-        if not (dt is _F64 or dt is _F32 or dt in _FLOATS):
+        if not (dt is _F64 or dt is _F32 or dt is _T64 or dt is _T32):
             check_float_dtype(a, labels[i] if labels else f"{name}[{i}]")
         shape = a.shape
         lab = None
@@ -312,9 +317,7 @@ def kron_matvec(factors: Sequence[Array], x: Array) -> Array:
             y = _kron_matvec(fs, x)
             fin = bool(torch.isfinite(y.sum()))
         else:
-            yn = _kron_matvec(
-                [a.detach().numpy() for a in fs] if is_t else fs, x.detach().numpy() if is_t else x
-            )
+            yn = _kron_matvec([a.numpy() for a in fs], x.numpy()) if is_t else _kron_matvec(fs, x)
             fin = math.isfinite(yn.sum())
             y = torch.from_numpy(yn) if is_t else yn
     if not fin:  # name the input that holds NaN or Inf (or let an overflow through)
@@ -325,16 +328,15 @@ def kron_matvec(factors: Sequence[Array], x: Array) -> Array:
 
 
 def _numpy_ok(fs: list[torch.Tensor], x: torch.Tensor) -> bool:
-    """True for CPU tensors that autograd does not track: they can go through numpy's BLAS."""
-    if x.device.type != "cpu":
-        return False
-    return not (torch.is_grad_enabled() and any(a.requires_grad for a in (*fs, x)))
+    """True for CPU tensors without requires_grad: they can go through numpy's BLAS (``.numpy()``
+    shares their memory). Tensors that require grad keep the differentiable torch route."""
+    return x.device.type == "cpu" and not (x.requires_grad or any(a.requires_grad for a in fs))
 
 
 def _kron_matvec_fast(fs: list[Array], x: Array, is_t: bool) -> Array:
     """:func:`_kron_matvec`, through numpy for CPU tensors that autograd does not track."""
     if is_t and _numpy_ok(fs, x):
-        out = _kron_matvec([a.detach().numpy() for a in fs], x.detach().numpy())
+        out = _kron_matvec([a.numpy() for a in fs], x.numpy())
         return torch.from_numpy(out)
     return _kron_matvec(fs, x)
 

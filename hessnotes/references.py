@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hessnotes._linalg import as_numpy64
+from hessnotes._linalg import as_numpy64, check_tol
 
 __all__ = [
     "brute_force_symmetric_lstsq",
@@ -80,6 +80,7 @@ def brute_force_symmetric_lstsq(X: Any, Y: Any, *, rcond: float = 1e-10) -> np.n
     Raises:
         ValueError: shapes differ, are not 2-D, or D > 12 (the basis has D(D+1)/2 elements).
     """
+    rcond = check_tol(rcond, "rcond")
     X, Y = _pair(X, Y)
     D = X.shape[0]
     if D > 12:
@@ -116,6 +117,7 @@ def procrustes_residual(X: Any, Y: Any, *, rtol: float = 1e-12) -> float:
     Raises:
         ValueError: shapes differ or are not 2-D.
     """
+    rtol = check_tol(rtol, "rtol")
     X, Y = _pair(X, Y)
     _, s, Vt = np.linalg.svd(X, full_matrices=True)
     r = int((s > rtol * s[0]).sum()) if s.size and s[0] > 0 else 0

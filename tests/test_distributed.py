@@ -100,3 +100,8 @@ def test_two_process_gloo_all_reduce():
     assert err["gram"] < 1e-13, f"all-reduced Gram matrix off by {err['gram']:.2e}"
     assert err["hv"] < 1e-10, f"distributed H v off by {err['hv']:.2e} (tol 1e-10)"
     assert time.perf_counter() - t0 < 30
+
+
+def test_least_norm_from_gram_validates_rtol():
+    with pytest.raises(ValueError, match="rtol must be finite and >= 0"):
+        least_norm_from_gram(np.eye(4), 2, rtol=float("nan"))

@@ -83,3 +83,12 @@ def test_dense_formula_matches_low_rank_and_torch():
     )
     with pytest.raises(ValueError, match="shape"):
         dense_least_norm(np.ones((4, 2)), np.ones((4, 3)))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1.0])
+def test_tolerances_are_validated(bad):
+    X = np.eye(4)[:, :2]
+    with pytest.raises(ValueError, match="rcond must be finite and >= 0"):
+        brute_force_symmetric_lstsq(X, X, rcond=bad)
+    with pytest.raises(ValueError, match="rtol must be finite and >= 0"):
+        procrustes_residual(X, X, rtol=bad)
