@@ -18,7 +18,7 @@ help:
 	@echo "make notebooks  re-execute every chapter in place (fresh, deterministic outputs)"
 	@echo "make serve      serve _build/html on http://127.0.0.1:8000"
 	@echo "make lint       ruff check + format check"
-	@echo "make bench      run the benchmarks (tables of ratios)"
+	@echo "make bench      run the benchmarks (tables of ratios; the site one needs make book)"
 
 venv: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
@@ -51,23 +51,28 @@ chromium:
 
 notebooks: $(STAMP)
 	$(PY) .ci/execute-notebooks book/*.ipynb
+	$(PY) .ci/list-exercises
 
 serve:
 	@test -f _build/html/index.html || { echo "no site yet: run make book first"; exit 1; }
 	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory _build/html
 
 lint: $(STAMP)
-	$(PY) -m ruff check hessnotes tests benchmarks book .ci/execute-notebooks
+	$(PY) -m ruff check hessnotes tests benchmarks book .ci/execute-notebooks .ci/list-exercises
 	$(PY) -m ruff format --check hessnotes tests benchmarks book
 
 format: $(STAMP)
 	$(PY) -m ruff format hessnotes tests benchmarks book
 	$(PY) -m ruff check --fix hessnotes tests benchmarks book
 
-bench: $(STAMP)
+bench: $(STAMP) chromium
 	$(PY) benchmarks/bench_secant.py
 	$(PY) benchmarks/bench_kron.py
 	$(PY) benchmarks/bench_limited.py
+	$(PY) benchmarks/bench_checks.py
+	$(PY) benchmarks/bench_calculus.py
+	@test -f _build/html/index.html || $(MAKE) -s book
+	$(PY) benchmarks/bench_site.py _build/html
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

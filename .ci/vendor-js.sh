@@ -4,7 +4,7 @@
 # Run by hand when bumping a version; the result is committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MATHJAX=3.2.2 REQUIREJS=2.3.4 HTMLMANAGER=1.0.6
+MATHJAX=3.2.2 REQUIREJS=2.3.4 HTMLMANAGER=1.0.15
 out=book/_vendor
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -22,8 +22,10 @@ cp -r "$mj/es5/output/chtml/fonts/woff-v2" "$out/mathjax/output/chtml/fonts/"
 rj="$tmp/requirejs-$REQUIREJS/package"
 cp "$rj/require.js" "$rj/package.json" "$out/requirejs/"  # MIT; the licence header is in require.js
 hm="$tmp/jupyter-widgets-html-manager-$HTMLMANAGER/package"
-cp "$hm/LICENSE" "$hmout/"
-# embed-amd.js, its lazily loaded chunks, their licence notice and the icon fonts it references.
-(cd "$hm/dist" && cp embed-amd.js ./*.embed.js embed.js.LICENSE.txt ./*.woff ./*.woff2 ./*.ttf \
+# 1.0.15 ships no LICENSE file; its package.json states the licence (BSD-3-Clause).
+cp "$hm/package.json" "$hmout/"
+# embed-amd.js (1.0.15 has no lazily loaded chunks), its licence notice and the icon fonts it
+# references (without them the pages request fonts that 404; browsers never ask for eot/svg).
+(cd "$hm/dist" && cp embed-amd.js embed.js.LICENSE.txt ./*.woff ./*.woff2 ./*.ttf \
     "$OLDPWD/$hmout/")
 echo "vendored into $out: $(du -sh "$out" | cut -f1)"

@@ -5,15 +5,37 @@ Plotting lives in :mod:`hessnotes.figures` and sliders in :mod:`hessnotes.widget
 where needed (they bring in matplotlib and ipywidgets).
 """
 
+from hessnotes.adjoint import (
+    AdjointResult,
+    RodProblem,
+    implicit_adjoint_gradient,
+    linear_adjoint_gradient,
+    linear_forward_gradient,
+    rod_problem,
+    sensitivity_timings,
+)
+from hessnotes.admodes import (
+    ModeTimes,
+    chain_flops,
+    crossover,
+    jacobian_flops,
+    jacobian_forward,
+    jacobian_reverse,
+    mode_sweep,
+    tanh_layers,
+    time_modes,
+)
 from hessnotes.checks import (
     CheckResult,
     Domain,
     Verdict,
+    attempt,
     check_close,
     check_error,
     check_gradient,
     check_hessian,
     check_jvp,
+    default_tolerances,
     distinct_singular_values,
     full_rank,
     general,
@@ -57,8 +79,11 @@ from hessnotes.kron import (
     vec,
 )
 from hessnotes.limited import LimitedMemoryHessian, QuasiNewtonRun, quasi_newton
+from hessnotes.linmaps import adjoint_mismatch, jacobian_matrix, operator_matrix
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.nets import random_mlp, sample_cloud
+from hessnotes.newton import NewtonRecord, convergence_order, newton_minimize, newton_root
+from hessnotes.orthogonal_group import polar, polar_jvp, skew, tangent_project
 from hessnotes.provenance import provenance
 from hessnotes.references import (
     brute_force_symmetric_lstsq,
@@ -78,6 +103,7 @@ from hessnotes.secant import (
     secant_pairs,
     symmetric_residual,
 )
+from hessnotes.spectral import eigh_jvp, eigh_signed, eigh_vjp, svd_jvp, svd_signed
 from hessnotes.timing import best_of, loglog_slope, time_vs_dimension
 
 __version__ = "0.1.0"
@@ -87,12 +113,14 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "CheckResult",
     "Domain",
     "Verdict",
+    "attempt",
     "central_difference",
     "check_close",
     "check_error",
     "check_gradient",
     "check_hessian",
     "check_jvp",
+    "default_tolerances",
     "distinct_singular_values",
     "fd_error_curve",
     "full_rank",
@@ -105,6 +133,40 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "spd",
     "sym",
     "symmetric",
+    # the matrix-calculus course: linear maps, AD modes, factorizations, adjoints, Newton
+    # (hessnotes.linmaps, admodes, spectral, orthogonal_group, adjoint, newton)
+    "adjoint_mismatch",
+    "jacobian_matrix",
+    "operator_matrix",
+    "ModeTimes",
+    "chain_flops",
+    "crossover",
+    "jacobian_flops",
+    "jacobian_forward",
+    "jacobian_reverse",
+    "mode_sweep",
+    "tanh_layers",
+    "time_modes",
+    "eigh_jvp",
+    "eigh_signed",
+    "eigh_vjp",
+    "svd_jvp",
+    "svd_signed",
+    "polar",
+    "polar_jvp",
+    "skew",
+    "tangent_project",
+    "AdjointResult",
+    "RodProblem",
+    "implicit_adjoint_gradient",
+    "linear_adjoint_gradient",
+    "linear_forward_gradient",
+    "rod_problem",
+    "sensitivity_timings",
+    "NewtonRecord",
+    "convergence_order",
+    "newton_minimize",
+    "newton_root",
     # the identity catalogue (hessnotes.identities)
     "CATALOGUE",
     "Identity",

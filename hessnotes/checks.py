@@ -1,46 +1,94 @@
 """Verify closed-form derivatives against autograd and central finite differences.
 
-Each ``check_*`` function evaluates a closed-form derivative at several seeded random points (3 by
-default), in float64, and compares it with two independent references:
+The three checkers share one calling convention::
 
-* **autograd** (``torch.func``): exact up to roundoff, so the tolerance is tight;
-* **central finite differences**: independent of torch's derivative rules, so a wrong autograd rule
-  cannot hide a wrong formula; its truncation error needs a looser tolerance.
+    check_gradient(f, grad, *inputs, wrt=0, ...)
+    check_jvp(f, jvp, *inputs, tangents=None, ...)
+    check_hessian(f, hess, *inputs, wrt=0, form="matrix" | "hvp" | "bilinear", ...)
 
-A comparison passes when ``max|a - b| <= atol + rtol * max|b|`` (a normwise test: it does not blow
-up on entries that happen to be tiny). The reported *relative error* is ``max|a - b| / max|b|``.
-On failure an :class:`AssertionError` names the point, the reference, the worst entry's index, both
-values and the tolerance. On success a :class:`CheckResult` is returned: it prints as a one-line
-verdict and renders as a small table in a notebook.
+Each input is a :class:`Domain` (``general(3, 2)``, ``spd(4)``, ...: redrawn at every seeded
+point), a shape tuple (a general domain), or a concrete tensor or numpy array (held as given). A
+concrete point for the argument that is differentiated means *check at this point*: the check
+runs once, there, and its verdict says so. ``f`` and the closed form are called with torch
+tensors (a numpy input is converted); the closed form may return a tensor or an array.
 
-Inputs are given as *domains*: :func:`general`, :func:`symmetric`, :func:`spd`, :func:`invertible`,
-:func:`full_rank`, :func:`orthogonal`, :func:`positive`, :func:`simple_spectrum`,
-:func:`distinct_singular_values`, or a plain shape tuple (general), or a
-fixed tensor/array (held constant at every point).
+Each check compares the closed form with two independent references:
+
+* **autograd** (reverse mode for gradients and Hessians, forward mode for JVPs): exact up to
+  roundoff, so the tolerance is tight;
+* **central finite differences**: independent of torch's derivative rules, so a wrong autograd
+  rule cannot hide a wrong formula; their truncation and roundoff errors need a looser tolerance.
+
+A comparison passes when ``max|a - b| <= atol + rtol * max|b|`` (normwise: tiny entries cannot
+upset it); the reported *relative error* is ``max|a - b| / max|b|``.
+
+**dtype follows the point.** The check runs in the dtype of the concrete differentiated input
+(else of the concrete inputs, else float64); domains are sampled in float64 and cast, and other
+concrete inputs are cast to it. With ``ε = torch.finfo(dtype).eps``, the machine epsilon
+(2⁻⁵² ≈ 2.2e-16 for float64, 2⁻²³ ≈ 1.2e-7 for float32; the unit roundoff is ε/2), the default
+tolerances are (see :func:`default_tolerances`)::
+
+    rtol = ε^(1/2)    against autograd            1.5e-08 (float64)   3.5e-04 (float32)
+    atol = ε^(3/4)    absolute floor               1.8e-12             6.4e-06
+    fd_rtol = ε^(1/3) first-order differences      6.1e-06             4.9e-03
+    fd_rtol = ε^(1/4) second-order differences     1.2e-04             1.9e-02
+
+A central difference is accurate to about ε^(2/3) and a second-order one to about ε^(1/2), so
+each tolerance leaves a margin of ε^(-1/3) or ε^(-1/4) for constants, yet any slip that changes
+the answer by more than a few digits fails.
+The closed form and autograd run in the point's dtype. The central differences of a float32 check
+are taken in float64 when ``f`` runs in float64 (float32 differences are good to only about
+ε^(2/3) ≈ 2e-5), and in float32 otherwise; the roundoff ``ε|f|/h`` of the evaluations is added to
+their absolute tolerance, and a difference that misses is retaken with Richardson extrapolation
+(truncation O(h⁴)) before the check fails.
+
+**Fast at reader sizes.** Autograd gives the whole gradient in one reverse pass. Differences are
+taken along every entry for inputs of at most 100 entries, and otherwise along 20 seeded random
+directions (each entry moved by about ``h``); Hessians are formed in full up to 100 entries and
+probed with Hessian-vector products above.
+
+**Refused**: ``points < 1``, an empty differentiated input, a closed form returning ``None``
+(``TypeError``), and inputs that are not a Domain, shape or array. **Blamed correctly**: ``f``
+returning NaN/Inf, a non-tensor, a detached result or the wrong shape raises ``ValueError`` or
+``TypeError`` naming ``f``; only a disagreement of the closed form is an ``AssertionError``.
+
+**Diagnosis.** When a closed form fails, the usual slips are tested against the reference and
+each is reported with its own computed error: the transpose, a wrong sign, a factor (2, ½ or
+fitted), the symmetric part only, a non-symmetric answer where a symmetric one is meant, the
+entrywise derivative of a symmetric matrix, a formula that holds only for symmetric inputs, a
+shape that is the transpose of the input's and, for Hessians, the row-major ``vec``.
+
+With ``raises=False`` a failed check returns its :class:`CheckResult` (printing ``✗`` with the
+diagnosis) instead of raising; :func:`attempt` wraps that for a reader's exercise cell.
 """
 
 from __future__ import annotations
 
 import html
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch.func import grad as _func_grad
 from torch.func import hessian as _hessian
-from torch.func import jacrev as _jacrev
 from torch.func import jvp as _jvp
 
 __all__ = [
     "CheckResult",
+    "Comparison",
     "Domain",
+    "Finding",
     "Verdict",
+    "attempt",
     "check_close",
     "check_error",
     "check_gradient",
     "check_hessian",
     "check_jvp",
+    "default_tolerances",
     "distinct_singular_values",
     "full_rank",
     "general",
@@ -54,6 +102,9 @@ __all__ = [
 ]
 
 _DTYPE = torch.float64
+_FULL = 100  # up to this many entries: difference every entry, form the whole Hessian
+_DIRECTIONS = 20  # above it: this many random difference directions (and Hessian probes >= 6)
+_WIDTH = 88  # printed lines stay within this many characters
 
 
 # --------------------------------------------------------------------------------------------------
@@ -199,34 +250,241 @@ def orthogonal(n: int) -> Domain:
     return Domain((n, n), "orthogonal")
 
 
-def _as_spec(spec) -> Domain | torch.Tensor:
-    if isinstance(spec, Domain):
-        return spec
-    if isinstance(spec, tuple) and all(isinstance(s, int) for s in spec):
-        return Domain(spec)
-    if isinstance(spec, int):
-        return Domain((spec,))
-    if isinstance(spec, np.ndarray | torch.Tensor | float):
-        return torch.as_tensor(spec, dtype=_DTYPE)
-    raise TypeError(
-        f"input spec {spec!r} is not a Domain, a shape tuple or a fixed array; "
-        "use e.g. spd(4), general(3, 2), (3, 2) or a tensor"
-    )
+def default_tolerances(dtype: torch.dtype = torch.float64) -> dict[str, float]:
+    """The default tolerances of the checks in ``dtype``, from its machine epsilon ``ε``.
 
+    ``ε = torch.finfo(dtype).eps`` is the machine epsilon (the gap between 1 and the next float:
+    2⁻⁵² for float64, 2⁻²³ for float32; the unit roundoff is ε/2).
 
-def _draw(specs, gen) -> list[torch.Tensor]:
-    return [s.sample(gen) if isinstance(s, Domain) else s.clone() for s in specs]
+    Returns:
+        ``{"rtol": ε^(1/2), "atol": ε^(3/4), "fd_rtol": ε^(1/3), "fd_rtol_hessian": ε^(1/4)}``:
+        against autograd, the absolute floor, against first-order central differences (accurate
+        to about ε^(2/3)), and against second-order ones (accurate to about ε^(1/2)).
 
-
-def _direction(spec, x, gen) -> torch.Tensor:
-    if isinstance(spec, Domain):
-        return spec.direction(gen)
-    t = torch.randn(x.shape, generator=gen, dtype=_DTYPE)
-    return t / torch.linalg.norm(t)
+    Raises:
+        ValueError: if ``dtype`` is not a real floating dtype.
+    """
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype={dtype!r}; give a real floating dtype such as torch.float32")
+    eps = float(torch.finfo(dtype).eps)
+    return {
+        "rtol": eps ** (1 / 2),
+        "atol": eps ** (3 / 4),
+        "fd_rtol": eps ** (1 / 3),
+        "fd_rtol_hessian": eps ** (1 / 4),
+    }
 
 
 # --------------------------------------------------------------------------------------------------
-# Comparison and results
+# Inputs: Domains, shapes and concrete arrays
+# --------------------------------------------------------------------------------------------------
+class _WrongShape(Exception):
+    """A closed form of the wrong shape, found deep inside a check: reported as a failure."""
+
+
+class _NotAttempted(TypeError):
+    """The closed form returned None (or raised NotImplementedError): nothing to check."""
+
+
+def _spec(s, i: int, role: str = "input"):
+    """A Domain, or a concrete tensor (not yet cast), for one input or tangent."""
+    if isinstance(s, Domain):
+        return s
+    if isinstance(s, tuple) and all(isinstance(k, int) and not isinstance(k, bool) for k in s):
+        return Domain(tuple(s))
+    if isinstance(s, torch.Tensor):
+        t = s.detach().clone()
+    elif isinstance(s, np.ndarray | np.number | float) and not isinstance(s, bool):
+        t = torch.from_numpy(np.array(s, copy=True))
+    elif isinstance(s, list | tuple) and any(isinstance(e, Domain | list | tuple) for e in s):
+        raise TypeError(
+            f"{role} {i} is a {type(s).__name__} of specs; the checkers take the inputs unpacked: "
+            "check_jvp(f, jvp, general(3), spd(3)), not check_jvp(f, jvp, [general(3), spd(3)])"
+        )
+    elif isinstance(s, int) and not isinstance(s, bool):
+        raise TypeError(
+            f"{role} {i} is the int {s}: give a shape as a tuple, ({s},), or a value as a "
+            f"tensor, torch.tensor({float(s)})"
+        )
+    else:
+        raise TypeError(
+            f"{role} {i} is {type(s).__name__}, not a Domain, a shape tuple or an array; "
+            "use e.g. spd(4), general(3, 2), (3, 2), a torch tensor or a numpy array"
+        )
+    if t.is_complex() or t.dtype == torch.bool:
+        raise TypeError(
+            f"{role} {i} has dtype {t.dtype}; the checks are for real inputs: give a "
+            "float32 or float64 array"
+        )
+    return t
+
+
+def _dtype_of(specs: list, diff: Sequence[int]) -> torch.dtype:
+    """The dtype of the check: the concrete differentiated inputs', else all concrete ones'."""
+    concrete = [(i, s) for i, s in enumerate(specs) if isinstance(s, torch.Tensor)]
+    floats = [(i, s.dtype) for i, s in concrete if s.dtype.is_floating_point]
+    lead = [(i, d) for i, d in floats if i in diff]
+    pick = lead or floats
+    if not pick:
+        return _DTYPE
+    kinds = {d for _, d in pick}
+    if len(kinds) > 1 and lead:
+        names = ", ".join(f"input {i} is {str(d).removeprefix('torch.')}" for i, d in lead)
+        raise ValueError(
+            f"the differentiated inputs differ in dtype ({names}); give them one dtype, "
+            "e.g. X.to(torch.float64)"
+        )
+    out = pick[0][1]
+    for _, d in pick[1:]:
+        out = torch.promote_types(out, d)
+    return out
+
+
+def _prepare(inputs: Sequence, diff_of: Callable[[list], list[int]], points, role: str = "input"):
+    """Parse inputs; return (specs cast to dtype, dtype, diff indices, n_points, at_given)."""
+    specs = [_spec(s, i, role) for i, s in enumerate(inputs)]
+    if not specs:
+        raise ValueError("no inputs given; pass one spec per argument of f, e.g. general(3, 2)")
+    diff = diff_of(specs)
+    dtype = _dtype_of(specs, diff)
+    devices = {s.device for s in specs if isinstance(s, torch.Tensor)}
+    if len(devices) > 1:
+        raise ValueError(f"inputs live on several devices {sorted(map(str, devices))}; move them")
+    specs = [s.to(dtype) if isinstance(s, torch.Tensor) else s for s in specs]
+    for i in diff:
+        shape = tuple(specs[i].shape)
+        if math.prod(shape) == 0:
+            raise ValueError(
+                f"input {i} has shape {shape}, no entries: a check over an empty input cannot "
+                "fail; give it at least one entry"
+            )
+    at_given = all(isinstance(specs[i], torch.Tensor) for i in diff)
+    if points is None:
+        n = 1 if at_given else 3
+    elif isinstance(points, bool) or not isinstance(points, int) or points < 1:
+        raise ValueError(
+            f"points={points!r}: a check at no points cannot fail; give points >= 1 (default 3)"
+        )
+    elif at_given and points != 1:
+        which = ", ".join(map(str, diff))
+        raise ValueError(
+            f"points={points}, but input {which} is a concrete point, so the check runs once, "
+            "at that point; drop points= or pass a Domain such as general(3, 2) instead"
+        )
+    else:
+        n = points
+    return specs, dtype, diff, n, at_given
+
+
+def _draw(specs, gen, dtype, device) -> list[torch.Tensor]:
+    return [
+        s.sample(gen).to(dtype=dtype, device=device) if isinstance(s, Domain) else s for s in specs
+    ]
+
+
+def _device(specs) -> torch.device:
+    for s in specs:
+        if isinstance(s, torch.Tensor):
+            return s.device
+    return torch.device("cpu")
+
+
+def _unit_direction(spec, x: torch.Tensor, gen) -> torch.Tensor:
+    """A seeded direction of unit Frobenius norm in the input's tangent space."""
+    if isinstance(spec, Domain) and tuple(spec.shape) == tuple(x.shape):
+        return spec.direction(gen).to(dtype=x.dtype, device=x.device)
+    t = torch.randn(tuple(x.shape), generator=gen, dtype=_DTYPE)
+    return (t / torch.linalg.norm(t)).to(dtype=x.dtype, device=x.device)
+
+
+def _check_tol(**tols) -> None:
+    for k, v in tols.items():
+        if not (isinstance(v, int | float) and not isinstance(v, bool) and v >= 0):
+            raise ValueError(f"{k}={v!r}; a tolerance is a number >= 0")
+
+
+def _positive_int(name: str, v) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"{name}={v!r}: give an integer >= 1 (0 would check nothing)")
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluating f and the closed form, blaming the right party
+# --------------------------------------------------------------------------------------------------
+def _f_out(f, args, where: str) -> torch.Tensor:
+    out = f(*args)
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(
+            f"f returned {type(out).__name__} {where}, not a torch tensor, so autograd cannot "
+            "differentiate it; write f with torch operations (no .item(), .numpy() or math.*)"
+        )
+    return out
+
+
+def _f_finite(out: torch.Tensor, where: str) -> None:
+    if not torch.isfinite(out).all():
+        bad = "NaN" if torch.isnan(out).any() else "Inf"
+        raise ValueError(
+            f"f returned {bad} {where}; is the point inside f's domain (e.g. log det needs "
+            "det > 0)? This is about f, not the closed form"
+        )
+
+
+def _f_scalar(out: torch.Tensor, checker: str) -> torch.Tensor:
+    if out.numel() != 1:
+        raise ValueError(
+            f"f returned shape {tuple(out.shape)}; {checker} needs a scalar function "
+            "(use check_jvp for array-valued functions)"
+        )
+    return out.reshape(())
+
+
+def _not_detached(out: torch.Tensor, which: str, where: str) -> None:
+    if not out.requires_grad:
+        raise ValueError(
+            f"f's result {where} is detached from {which}: autograd sees no dependence on it. "
+            "Does f call .detach(), .item(), .numpy() or torch.tensor(...) on its input? "
+            "Write f with torch operations on its arguments"
+        )
+
+
+def _fd_finite(values: torch.Tensor, where: str, h: float, step: str) -> torch.Tensor:
+    """Differences are checked once, after they are all taken (no per-evaluation sync)."""
+    if not torch.isfinite(values).all():
+        raise ValueError(
+            f"f returned NaN or Inf {where} at {step} (h = {h:.1e}): the point is within one "
+            "difference step of the edge of f's domain; move it further inside"
+        )
+    return values
+
+
+def _closed(fn, args, *, arg: str, what: str, where: str, dtype, device) -> torch.Tensor:
+    """Call the closed form; None (or NotImplementedError) means there is nothing to check."""
+    try:
+        out = fn(*args)
+    except NotImplementedError as e:
+        raise _NotAttempted(
+            f"{arg} raised NotImplementedError {where}: it must return {what}"
+        ) from e
+    if out is None:
+        raise _NotAttempted(
+            f"{arg} returned None {where}: it must return {what} (a check of None cannot fail)"
+        )
+    if isinstance(out, torch.Tensor):
+        t = out.detach()
+    elif isinstance(out, np.ndarray | np.number | float | int) and not isinstance(out, bool):
+        t = torch.as_tensor(np.asarray(out))
+    else:
+        raise TypeError(
+            f"{arg} returned {type(out).__name__} {where}, not an array or tensor; return {what}"
+        )
+    if t.is_complex():
+        raise TypeError(f"{arg} returned a complex array {where}; return {what} (real)")
+    return t.to(dtype=dtype, device=device)
+
+
+# --------------------------------------------------------------------------------------------------
+# Results
 # --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Comparison:
@@ -240,51 +498,114 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One tested slip of a failed check: a computed comparison, never a guess.
+
+    Attributes:
+        slip: ``"transposed shape"``, ``"transpose"``, ``"sign"``, ``"factor"``,
+            ``"transpose and factor"``, ``"symmetric part"``, ``"not symmetric"``,
+            ``"entrywise"``, ``"symmetric input"``, ``"row-major vec"``, ``"zero"`` or
+            ``"autograd"`` (the closed form agrees with autograd but not with differences).
+        error: relative error of the corrected closed form against the reference.
+        fits: whether that error is within the check's tolerance.
+        text: the sentence shown when it fits.
+        short: the label shown among the slips that do not fit.
+    """
+
+    slip: str
+    error: float
+    fits: bool
+    text: str
+    short: str = ""
+
+
+@dataclass(frozen=True)
 class CheckResult:
-    """Outcome of a passed check: one :class:`Comparison` per point and reference."""
+    """Outcome of a check: one :class:`Comparison` per point and reference.
+
+    A passed result prints as two lines: the kind, name, dtype and points, then the largest
+    relative errors and tolerances. A failed one (from ``raises=False``) prints ``✗`` with the
+    failure message and the diagnosis. ``bool(result)`` is ``result.passed``.
+    """
 
     kind: str
     name: str
     comparisons: tuple[Comparison, ...] = field(repr=False)
+    dtype: str = "float64"
+    n_points: int = 0
+    at_given_point: bool = False
+    note: str = ""
+    failure: str = ""
+    diagnosis: tuple[Finding, ...] = field(default=(), repr=False)
 
     def error(self, reference: str) -> float:
         """Largest relative error against ``"autograd"`` or ``"central differences"``."""
-        return max(c.rel_error for c in self.comparisons if c.reference == reference)
+        errs = [c.rel_error for c in self.comparisons if c.reference == reference]
+        if not errs:
+            raise KeyError(f"no comparison against {reference!r} was run")
+        return max(errs)
 
     def tol(self, reference: str) -> float:
         """Relative tolerance used against ``reference``."""
-        return max(c.tol for c in self.comparisons if c.reference == reference)
-
-    @property
-    def n_points(self) -> int:
-        return len({c.point for c in self.comparisons})
+        tols = [c.tol for c in self.comparisons if c.reference == reference]
+        if not tols:
+            raise KeyError(f"no comparison against {reference!r} was run")
+        return max(tols)
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.comparisons)
+        return not self.failure and all(c.passed for c in self.comparisons)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} of {self.name}" if self.name else self.kind
+
+    @property
+    def diagnosis_text(self) -> str:
+        """The printed diagnosis of a failed check (``""`` when passed), without the indent."""
+        return "\n".join(line[2:] for line in _diagnosis_lines(self.diagnosis))
+
+    def _where(self) -> str:
+        if self.at_given_point:
+            return "at the given point"
+        return f"{self.n_points} point{'s' if self.n_points != 1 else ''}"
 
     def _refs(self) -> list[str]:
         return list(dict.fromkeys(c.reference for c in self.comparisons))
 
-    def __str__(self) -> str:
-        parts = ", ".join(
-            f"{_fmt_err(self.error(r))} vs {r} (tol {_fmt_tol(self.tol(r))})" for r in self._refs()
-        )
+    def headline(self) -> str:
+        """First line(s) of the verdict: mark, what was checked, dtype, points (and how)."""
         mark = "✓" if self.passed else "✗"
-        label = f"{self.kind} of {self.name}" if self.name else self.kind
-        return f"{mark} {label}: max rel. error {parts}; {self.n_points} points"
+        line = f"{mark} {self.label}: {self.dtype}, {self._where()}"
+        if not self.note:
+            return line
+        if len(line) + len(self.note) + 2 <= _WIDTH:
+            return f"{line}; {self.note}"
+        return f"{line}\n  ({self.note})"
+
+    def __str__(self) -> str:
+        if not self.passed:
+            return f"✗ {self.failure}"
+        errs = ", ".join(
+            f"{r} {_fmt_err(self.error(r))} (tol {_fmt_tol(self.tol(r))})" for r in self._refs()
+        )
+        return f"{self.headline()}\n  max rel. error: {errs}"
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
+        if not self.passed:
+            return f"<pre>{html.escape(str(self))}</pre>"
         rows = "".join(
             f"<tr><td>{html.escape(r)}</td><td>{_fmt_err(self.error(r))}</td>"
-            f"<td>{_fmt_tol(self.tol(r))}</td><td>{'pass' if self.passed else 'FAIL'}</td></tr>"
+            f"<td>{_fmt_tol(self.tol(r))}</td><td>pass</td></tr>"
             for r in self._refs()
         )
-        title = html.escape(str(self).split(":")[0])
         return (
-            f"<table><caption>{title}, {self.n_points} points</caption>"
+            f"<table><caption>{html.escape(self.headline().replace(chr(10), ' '))}</caption>"
             "<tr><th>reference</th><th>max rel. error</th><th>tolerance</th><th>verdict</th></tr>"
             f"{rows}</table>"
         )
@@ -300,51 +621,415 @@ def _fmt_tol(t: float) -> str:
     return f"{t:.0e}"
 
 
-def _compare(
-    got: torch.Tensor, want: torch.Tensor, *, rtol: float, atol: float, where: str
-) -> tuple[float, bool]:
-    got = torch.as_tensor(got, dtype=_DTYPE).detach()
-    want = torch.as_tensor(want, dtype=_DTYPE).detach()
-    if got.shape != want.shape:
-        raise AssertionError(
-            f"{where}: the closed form has shape {tuple(got.shape)} but the reference has shape "
-            f"{tuple(want.shape)}; return the derivative in the shape of the input"
-        )
-    if not torch.isfinite(got).all():
-        raise AssertionError(f"{where}: the closed form returned NaN or Inf")
+def _fmt_val(v: float) -> str:
+    return f"{v:.8g}"
+
+
+def _wrap(text: str, first: str = "  ", rest: str = "    ") -> list[str]:
+    return textwrap.wrap(
+        text, width=_WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+    )
+
+
+class _Run:
+    """Bookkeeping of one check: comparisons so far, and how a failure is reported."""
+
+    def __init__(self, kind, name, dtype, n_points, at_given, raises, note=""):
+        self.kind, self.name, self.n_points, self.at_given = kind, name, n_points, at_given
+        self.dtype = str(dtype).removeprefix("torch.")
+        self.raises, self.note = raises, note
+        self.comps: list[Comparison] = []
+        self.failed: CheckResult | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} of {self.name}" if self.name else self.kind
+
+    def where(self, p: int) -> str:
+        return "at the given point" if self.at_given else f"at point {p}"
+
+    def point(self, p: int) -> str:
+        return "the given point" if self.at_given else f"point {p} of {self.n_points}"
+
+    def result(self) -> CheckResult:
+        if self.failed is not None:
+            return self.failed
+        return CheckResult(
+            self.kind, self.name, tuple(self.comps), self.dtype, self.n_points, self.at_given,
+            self.note,
+        )  # fmt: skip
+
+    def ok(self, p, reference, rel, tol) -> None:
+        self.comps.append(Comparison(p, reference, rel, tol, True))
+
+    def fail(self, p, reference, rel, tol, lines: list[str], findings: Sequence[Finding]) -> None:
+        """Record (raises=False) or raise (raises=True) a failed comparison with its diagnosis."""
+        self.comps.append(Comparison(p, reference, rel, tol, False))
+        head = f"{self.label}, {self.point(p)}, vs {reference} ({self.dtype}):"
+        body = [head, *lines, *_diagnosis_lines(findings)]
+        msg = "\n".join(body)
+        if self.raises:
+            raise AssertionError(msg)
+        self.failed = CheckResult(
+            self.kind, self.name, tuple(self.comps), self.dtype, self.n_points, self.at_given,
+            self.note, msg, tuple(findings),
+        )  # fmt: skip
+
+
+def _diagnosis_lines(findings: Sequence[Finding]) -> list[str]:
+    if not findings:
+        return []
+    fits = [f for f in findings if f.fits]
+    if fits:
+        out = []
+        for f in fits:
+            out += _wrap(f.text, "  diagnosis: ", "    ")
+        return out
+    tried = ", ".join(f"{f.short} {_fmt_err(f.error)}" for f in findings if f.short)
+    if not tried:
+        return []
+    return _wrap(
+        f"none of the usual slips fits (rel. error after each fix: {tried})",
+        "  diagnosis: ",
+        "    ",
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Comparing and diagnosing
+# --------------------------------------------------------------------------------------------------
+def _err(got: torch.Tensor, want: torch.Tensor) -> tuple[float, float, float]:
+    """(relative error, max |got - want|, max |want|), normwise over all entries."""
     diff = (got - want).abs()
-    scale = want.abs().max().item() if want.numel() else 0.0
-    worst = diff.max().item() if diff.numel() else 0.0
-    rel = worst / scale if scale > 0 else worst
-    ok = worst <= atol + rtol * scale
-    if not ok:
-        idx = np.unravel_index(int(torch.argmax(diff)), tuple(got.shape)) if got.ndim else ()
-        idx = tuple(int(i) for i in idx)
-        raise AssertionError(
-            f"{where}: max |closed form - reference| = {worst:.3e} at index {idx} "
-            f"(closed form {got[idx].item():.10g}, reference {want[idx].item():.10g}); "
-            f"relative error {rel:.3e} exceeds tolerance rtol={rtol:g} (atol={atol:g}, "
-            f"scale max|reference| = {scale:.3e})"
+    worst = float(diff.max()) if diff.numel() else 0.0
+    scale = float(want.abs().max()) if want.numel() else 0.0
+    if math.isnan(worst):
+        worst = math.inf
+    return (worst / scale if scale > 0 else worst), worst, scale
+
+
+def _within(got, want, rtol, atol) -> tuple[float, bool]:
+    rel, worst, scale = _err(got, want)
+    return rel, worst <= atol + rtol * scale
+
+
+def _is_sym(a: torch.Tensor, rtol: float) -> bool:
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        return False
+    return float((a - a.T).abs().max()) <= rtol * max(float(a.abs().max()), 1e-300)
+
+
+def _named_factor(c: float) -> str | None:
+    for k, s in ((2.0, "2"), (0.5, "½"), (-2.0, "−2"), (-0.5, "−½"), (4.0, "4"), (0.25, "¼")):
+        if abs(c - k) <= 1e-3 * abs(k):
+            return s
+    return None
+
+
+@dataclass
+class _Ctx:
+    """What a diagnosis may use besides the closed form and the reference."""
+
+    ref_name: str = "autograd"
+    rtol: float = 1e-8
+    atol: float = 0.0
+    shape_of: str = "input 0"  # what the closed form's shape must equal
+    sym_hint: str = "the answer must be symmetric here"
+    recheck: Callable[[int], tuple[torch.Tensor, torch.Tensor] | None] | None = None
+    square_inputs: Sequence[int] = ()
+    extra: Sequence[tuple[str, str, Callable[[torch.Tensor], torch.Tensor], str]] = ()
+    allow_transpose: bool = True
+    entrywise: bool = False  # test the entrywise derivative of a symmetric matrix (gradients)
+
+
+def _diagnose(got: torch.Tensor, want: torch.Tensor, ctx: _Ctx) -> list[Finding]:
+    """Test the usual slips of ``got`` against ``want``; each with its computed error."""
+    out: list[Finding] = []
+    rtol, atol, ref = ctx.rtol, ctx.atol, ctx.ref_name
+
+    def test(slip, cand, text, short) -> Finding:
+        e, ok = _within(cand, want, rtol, atol)
+        f = Finding(slip, e, ok, text.replace("{e}", _fmt_err(e)), short)
+        out.append(f)
+        return f
+
+    c = got
+    if tuple(got.shape) != tuple(want.shape):
+        if got.ndim == 2 and tuple(got.shape[::-1]) == tuple(want.shape):
+            f = test(
+                "transposed shape",
+                got.T,
+                f"{tuple(got.shape)} is the transpose of {ctx.shape_of}'s shape; the transpose "
+                f"of the closed form matches {ref} (rel. error {{e}})",
+                "transpose",
+            )
+            if f.fits:
+                return out
+            c = got.T
+        else:
+            return out
+    if not torch.isfinite(c).all():
+        return out
+    cc = float((c * c).sum())
+    if cc == 0.0:
+        out.append(Finding("zero", _err(c, want)[0], False, "", ""))
+        return out
+    square = c.ndim == 2 and c.shape[0] == c.shape[1] and c.shape[0] > 1
+    if square and ctx.allow_transpose and not _is_sym(c, rtol):
+        test(
+            "transpose",
+            c.T,
+            f"the transpose of the closed form matches {ref} (rel. error {{e}}): a transpose "
+            "is missing or extra",
+            "transpose",
         )
-    return rel, ok
+    sign = test(
+        "sign",
+        -c,
+        f"−1 × the closed form matches {ref} (rel. error {{e}}): the sign is wrong",
+        "sign",
+    )
+    k = float((c * want).sum()) / cc  # the least-squares factor: min_k |k C - R|
+    name = _named_factor(k)
+    if not sign.fits:
+        if name:
+            why = {
+                "2": "a factor 2 is missing",
+                "½": "the closed form is twice the right answer",
+                "−2": "the sign is wrong and a factor 2 is missing",
+                "−½": "the sign is wrong and the closed form is twice too large",
+                "4": "a factor 4 is missing",
+                "¼": "the closed form is four times the right answer",
+            }[name]
+            text = f"{name} × the closed form matches {ref} (rel. error {{e}}): {why}"
+        else:
+            text = (
+                f"c × the closed form matches {ref} for the fitted c = {k:.6g} "
+                "(rel. error {e}): a constant factor is off"
+            )
+        test("factor", k * c, text, f"factor {k:.3g}")
+    if square and ctx.allow_transpose and not _is_sym(c, rtol):
+        kt = float((c.T * want).sum()) / cc
+        if abs(kt - 1) > 1e-3:
+            nm = _named_factor(kt) or f"{kt:.4g}"
+            test(
+                "transpose and factor",
+                kt * c.T,
+                f"{nm} × the transpose of the closed form matches {ref} (rel. error {{e}})",
+                "",
+            )
+    for slip, text, fn, short in ctx.extra:
+        test(slip, fn(c), text, short)
+    if square and _is_sym(want, rtol) and not _is_sym(c, rtol):
+        test(
+            "not symmetric",
+            (c + c.T) / 2,
+            "the symmetric part (C + Cᵀ)/2 of the closed form C matches "
+            f"{ref} (rel. error {{e}}), but C is not symmetric: {ctx.sym_hint}",
+            "symmetric part",
+        )
+    if square and ctx.entrywise and _is_sym(want, rtol):
+        dg = torch.diag(torch.diagonal(c))
+        if float((dg - c).abs().max()) > 0:
+            test(
+                "entrywise",
+                (c + dg) / 2,
+                "(C + Diag(C))/2 matches "
+                f"{ref} (rel. error {{e}}): the closed form C is the entrywise derivative "
+                "2 sym(G) − Diag(G) of a symmetric matrix (a table's rule); the gradient on "
+                "the symmetric matrices is sym(G) = (G + Gᵀ)/2",
+                "entrywise",
+            )
+    if square and not _is_sym(want, rtol) and _is_sym(c, rtol):
+        e, ok = _within(c, (want + want.T) / 2, rtol, atol)
+        out.append(
+            Finding(
+                "symmetric part",
+                e,
+                ok,
+                "the closed form is the symmetric part (R + Rᵀ)/2 of the right answer R "
+                f"(rel. error {_fmt_err(e)}), but R is not symmetric here: the general "
+                "formula is needed",
+                "only the symmetric part",
+            )
+        )
+    if ctx.recheck is not None:
+        for i in ctx.square_inputs:
+            try:
+                pair = ctx.recheck(i)
+            except (ValueError, TypeError, RuntimeError, AssertionError):
+                pair = None
+            if pair is None:
+                continue
+            g2, w2 = pair
+            if tuple(g2.shape) != tuple(w2.shape):
+                continue
+            e, ok = _within(g2, w2, rtol, atol)
+            out.append(
+                Finding(
+                    "symmetric input",
+                    e,
+                    ok,
+                    f"the closed form is right when input {i} is symmetric (rel. error "
+                    f"{_fmt_err(e)} with input {i} replaced by its symmetric part), but input "
+                    f"{i} is not symmetric here: the formula assumes a symmetric matrix",
+                    f"symmetric input {i}",
+                )
+            )
+    return out
+
+
+def _worst_line(got: torch.Tensor, want: torch.Tensor) -> str:
+    diff = (got - want).abs()
+    diff = torch.where(torch.isnan(diff), torch.full_like(diff, math.inf), diff)
+    if got.ndim:
+        idx = tuple(int(i) for i in np.unravel_index(int(torch.argmax(diff)), tuple(got.shape)))
+    else:
+        idx = ()
+    return (
+        f"  worst entry {idx}: closed form {_fmt_val(float(got[idx]))}, reference "
+        f"{_fmt_val(float(want[idx]))}"
+    )
+
+
+def _compare(
+    run: _Run,
+    p: int,
+    got: torch.Tensor,
+    want: torch.Tensor,
+    *,
+    reference: str,
+    rtol: float,
+    atol: float,
+    ctx: _Ctx | None,
+    expected: str,
+    agrees_with_autograd: float | None = None,
+) -> bool:
+    """Compare; on failure diagnose and record or raise. Returns whether it passed."""
+    if tuple(got.shape) != tuple(want.shape):
+        lines = _wrap(
+            f"the closed form has shape {tuple(got.shape)}, but {expected} {tuple(want.shape)}"
+        )
+        findings = _diagnose(got, want, ctx) if ctx is not None else []
+        run.fail(p, reference, math.inf, rtol, lines, findings)
+        return False
+    if not torch.isfinite(got).all():
+        bad = "NaN" if torch.isnan(got).any() else "Inf"
+        nz = torch.nonzero(~torch.isfinite(got))
+        idx = tuple(int(i) for i in nz[0]) if got.ndim else ()
+        lines = _wrap(
+            f"the closed form returned {bad} at index {idx}, where f and {reference} are "
+            "finite: it is the closed form that breaks down here"
+        )
+        run.fail(p, reference, math.inf, rtol, lines, [])
+        return False
+    rel, ok = _within(got, want, rtol, atol)
+    if ok:
+        run.ok(p, reference, rel, rtol)
+        return True
+    scale = float(want.abs().max())
+    lines = [
+        f"  max rel. error {_fmt_err(rel)} exceeds rtol {_fmt_tol(rtol)} (atol {_fmt_tol(atol)}; "
+        f"max |reference| {_fmt_val(scale)})",
+        _worst_line(got, want),
+    ]
+    if agrees_with_autograd is not None:
+        findings = [
+            Finding(
+                "autograd",
+                agrees_with_autograd,
+                True,
+                f"the closed form agrees with autograd (rel. error "
+                f"{_fmt_err(agrees_with_autograd)}) but not with central differences: "
+                "autograd's derivative of f may itself be wrong (a custom autograd.Function?), "
+                "or f is not smooth near this point",
+            )
+        ]
+    else:
+        findings = _diagnose(got, want, ctx) if ctx is not None else []
+    run.fail(p, reference, rel, rtol, lines, findings)
+    return False
+
+
+def _square_nonsym(xs, idx) -> list[int]:
+    out = []
+    for i in idx:
+        x = xs[i]
+        if x.ndim == 2 and x.shape[0] == x.shape[1] and x.shape[0] > 1:
+            if float((x - x.T).abs().max()) > 0:
+                out.append(i)
+    return out
+
+
+def _with(xs, i, z):
+    return [*xs[:i], z, *xs[i + 1 :]]
 
 
 def _fd_step(x: torch.Tensor, order: int) -> float:
-    """Central-difference step: eps^(1/3) for first, eps^(1/4) for second derivatives, scaled."""
-    eps = torch.finfo(_DTYPE).eps
-    scale = max(1.0, x.abs().max().item())
+    """Central-difference step: ε^(1/3) for first, ε^(1/4) for second derivatives, scaled."""
+    eps = float(torch.finfo(x.dtype).eps)
+    scale = max(1.0, float(x.abs().max()))
     return scale * eps ** (1 / 3 if order == 1 else 1 / 4)
 
 
-def _scalar(f, args) -> torch.Tensor:
-    out = f(*args)
-    out = torch.as_tensor(out)
-    if out.numel() != 1:
-        raise ValueError(
-            f"f returned shape {tuple(out.shape)}; check_gradient and check_hessian need a scalar "
-            "function (use check_jvp for array-valued functions)"
-        )
-    return out.reshape(())
+def _tols(dtype, rtol, atol, fd_rtol, hessian=False):
+    d = default_tolerances(dtype)
+    rtol = d["rtol"] if rtol is None else rtol
+    atol = d["atol"] if atol is None else atol
+    fd_default = d["fd_rtol_hessian"] if hessian else d["fd_rtol"]
+    fd_rtol = fd_default if fd_rtol is None else fd_rtol
+    _check_tol(rtol=rtol, atol=atol, fd_rtol=fd_rtol)
+    return rtol, atol, fd_rtol
+
+
+def _fd_inputs(f, xs: list[torch.Tensor], dtype) -> tuple[list[torch.Tensor], torch.dtype]:
+    """Inputs for the differences: float64 copies when the point is float32 and f runs in float64.
+
+    Central differences in float32 are good to only about ε^(2/3) ≈ 2e-5 (much less when |f| is
+    large), so they are taken in float64 where ``f`` allows it; the closed form and autograd stay
+    in the point's dtype. If ``f`` fails or does not return float64 there, the point's dtype is
+    used.
+    """
+    if dtype == torch.float64:
+        return xs, dtype
+    up = [x.to(torch.float64) for x in xs]
+    try:
+        with torch.no_grad():
+            out = f(*up)
+    except Exception:  # f is written for its dtype only (e.g. float32 constants): stay there
+        return xs, dtype
+    if isinstance(out, torch.Tensor) and out.dtype == torch.float64 and torch.isfinite(out).all():
+        return up, torch.float64
+    return xs, dtype
+
+
+def _differences(diffs, h, order, got, rtol, atol, f0, dtype):
+    """Central differences at step h; if they miss ``got``, Richardson-extrapolated ones.
+
+    Roundoff in the evaluations of f is about ``ε |f| / h`` (``/ h²`` for second order): it is
+    added to ``atol``, so a large ``|f|`` cannot fail a right answer. If the plain difference
+    misses, truncation may dominate (an ill-conditioned f): ``(4 D(h/2) - D(h)) / 3`` has
+    truncation error O(h⁴) and is compared instead (cost only on that path).
+
+    Returns:
+        (the differences, the absolute tolerance that goes with them).
+    """
+    eps = float(torch.finfo(dtype).eps)
+    roundoff = (8 if order == 1 else 16) * eps * float(f0.abs().max()) / h**order
+    fd = diffs(h)
+    fd_atol = atol + roundoff
+    if tuple(got.shape) != tuple(fd.shape) or _within(got, fd, rtol, fd_atol)[1]:
+        return fd, fd_atol
+    amplify = 3.0 if order == 1 else 17 / 3  # (4 · 2^order + 1) / 3
+    return (4 * diffs(h / 2) - fd) / 3, atol + amplify * roundoff
+
+
+def _vec(a: torch.Tensor) -> torch.Tensor:
+    return a.T.reshape(-1) if a.ndim == 2 else a.reshape(-1)
+
+
+def _unvec(v: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    return v.reshape(tuple(reversed(shape))).T if len(shape) == 2 else v.reshape(shape)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -355,264 +1040,634 @@ def check_gradient(
     grad: Callable[..., torch.Tensor],
     *inputs,
     wrt: int = 0,
-    points: int = 3,
+    points: int | None = None,
     seed: int = 0,
-    rtol: float = 1e-9,
-    atol: float = 1e-12,
-    fd_rtol: float = 1e-6,
+    rtol: float | None = None,
+    atol: float | None = None,
+    fd_rtol: float | None = None,
     fd_directions: int | None = None,
     name: str = "",
+    raises: bool = True,
 ) -> CheckResult:
     """Check ``grad(*xs)`` against the gradient of the scalar ``f(*xs)`` in ``xs[wrt]``.
 
     Args:
         f: scalar function of the inputs, written in torch.
-        grad: closed-form gradient, same arguments as ``f``; returns an array of the shape of
-            ``xs[wrt]`` (the gradient has the shape of its argument).
-        *inputs: one spec per argument: a :class:`Domain` (e.g. ``spd(4)``), a shape tuple, or a
-            fixed array held constant at every point.
+        grad: closed-form gradient, same arguments as ``f``; returns a tensor or array of the
+            shape of ``xs[wrt]`` (the gradient has the shape of its argument).
+        *inputs: one per argument of ``f``: a :class:`Domain` (e.g. ``spd(4)``, redrawn at
+            every point), a shape tuple, or a concrete tensor or numpy array. A concrete
+            ``inputs[wrt]`` means "check at this point" (one point, said in the verdict).
         wrt: index of the argument to differentiate.
-        points: number of seeded random points.
+        points: number of seeded random points; default 3, or 1 at a concrete point.
         seed: seed of the ``torch.Generator`` that draws points and directions.
-        rtol, atol: tolerance against autograd (``torch.func.jacrev``).
-        fd_rtol: tolerance against central differences. With ``fd_directions=None`` every entry is
-            differenced (``2 * numel`` evaluations); otherwise that many random directions ``V`` are
-            used and ``<G, V>`` is compared with ``(f(X + hV) - f(X - hV)) / 2h``.
+        rtol, atol: tolerance against autograd (one reverse pass); default from the dtype's
+            machine epsilon ε: ``rtol = ε^(1/2)``, ``atol = ε^(3/4)`` (module docstring).
+        fd_rtol: tolerance against central differences, default ``ε^(1/3)``.
+        fd_directions: ``None`` differences every entry when ``xs[wrt]`` has at most 100 of
+            them (``2 * numel`` evaluations) and 20 seeded random directions ``V`` otherwise;
+            an integer asks for that many directions. Along directions ``<G, V>`` is compared
+            with ``(f(X + hV) - f(X - hV)) / 2h``.
         name: label for the verdict.
+        raises: if False, a failed check returns its :class:`CheckResult` (``✗`` and the
+            diagnosis) instead of raising ``AssertionError``.
 
     Returns:
-        CheckResult; it prints as a one-line verdict.
+        CheckResult; it prints as a two-line verdict naming the dtype and the points.
 
     Raises:
-        AssertionError: where the closed form disagrees with a reference beyond tolerance.
+        AssertionError: where the closed form disagrees with a reference beyond tolerance (and
+            ``raises=True``); the message names the point, the reference, the worst entry, both
+            values, the tolerance and a diagnosis of the usual slips.
+        ValueError: on ``points < 1``, an empty ``xs[wrt]``, a bad ``wrt``, or when ``f``
+            returns NaN/Inf, a non-scalar or a detached result (f is blamed, not ``grad``).
+        TypeError: if ``grad`` returns None (nothing to check) or a non-array, or an input is
+            not a Domain, a shape or an array.
 
     When the input's domain has ``tangent="symmetric"``, the reference gradient is projected onto
     the symmetric matrices (``sym(G)``) and differences are taken along symmetric directions: that
-    checks the gradient *on* the symmetric manifold, which must itself be a symmetric matrix.
+    checks the gradient *on* the symmetric matrices, which must itself be a symmetric matrix.
     """
-    specs = [_as_spec(s) for s in inputs]
-    if not 0 <= wrt < len(specs):
-        raise ValueError(f"wrt={wrt} but only {len(specs)} inputs were given")
-    if not isinstance(specs[wrt], Domain):
-        raise ValueError(f"input {wrt} is fixed; the argument to differentiate needs a Domain")
-    dom: Domain = specs[wrt]
+    if isinstance(wrt, bool) or not isinstance(wrt, int) or not 0 <= wrt < len(inputs):
+        raise ValueError(f"wrt={wrt!r} but only {len(inputs)} inputs were given (0-based)")
+    if fd_directions is not None:
+        _positive_int("fd_directions", fd_directions)
+    specs, dtype, _, n, at_given = _prepare(inputs, lambda s: [wrt], points)
+    rtol, atol, fd_rtol = _tols(dtype, rtol, atol, fd_rtol)
+    spec = specs[wrt]
+    dom = spec if isinstance(spec, Domain) else None
+    symmetric_tangent = dom is not None and dom.tangent == "symmetric"
+    numel = math.prod(spec.shape)
+    if fd_directions is not None:
+        k_dirs = fd_directions
+    elif numel > _FULL:
+        k_dirs = _DIRECTIONS
+    elif symmetric_tangent:
+        k_dirs = 2 * numel  # symmetric directions: as many as entries, twice over
+    else:
+        k_dirs = 0  # every entry
+    note = f"differences along {k_dirs} random directions" if k_dirs else ""
+    device = _device(specs)
+    run = _Run("gradient", name, dtype, n, at_given, raises, note)
     gen = torch.Generator().manual_seed(seed)
-    comps: list[Comparison] = []
-    for p in range(points):
-        xs = _draw(specs, gen)
+    project = dom.project if dom is not None else (lambda g: g)
+    want_shape = tuple(spec.shape)
+    what = f"the gradient, an array of shape {want_shape} (the shape of input {wrt})"
 
-        def fx(x, xs=xs):
-            return _scalar(f, [*xs[:wrt], x, *xs[wrt + 1 :]])
+    def reference(xs, where):
+        x = xs[wrt].detach().requires_grad_(True)
+        with torch.enable_grad():
+            out = _f_scalar(_f_out(f, _with(xs, wrt, x), where), "check_gradient")
+            _f_finite(out, where)
+            _not_detached(out, f"input {wrt}", where)
+            (g,) = torch.autograd.grad(out, x, allow_unused=True)
+        if g is None:  # f's graph does not reach the input
+            _not_detached(out.detach(), f"input {wrt}", where)
+        if not torch.isfinite(g).all():
+            raise ValueError(
+                f"autograd's gradient of f is NaN or Inf {where} although f is finite: f is "
+                "not differentiable there (sqrt or abs at 0?); move the point"
+            )
+        return project(g.detach()), out.detach()
 
-        got = torch.as_tensor(grad(*xs), dtype=_DTYPE)
-        ref = dom.project(_jacrev(fx)(xs[wrt]))
-        where = f"gradient{' of ' + name if name else ''}, point {p}, vs autograd"
-        rel, ok = _compare(got, ref, rtol=rtol, atol=atol, where=where)
-        comps.append(Comparison(p, "autograd", rel, rtol, ok))
+    for p in range(n):
+        xs = _draw(specs, gen, dtype, device)
+        where = run.where(p)
+        ref, f0 = reference(xs, where)
+        got = _closed(grad, xs, arg="grad", what=what, where=where, dtype=dtype, device=device)
 
-        x0 = xs[wrt]
+        def recheck(i, xs=xs, where=where):
+            xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
+            r2, _ = reference(xs2, where)
+            g2 = _closed(grad, xs2, arg="grad", what=what, where=where, dtype=dtype, device=device)
+            return g2, r2
+
+        ctx = _Ctx(
+            rtol=rtol, atol=atol, shape_of=f"input {wrt}",
+            sym_hint="on the symmetric matrices the gradient is sym(G) = (G + Gᵀ)/2"
+            if symmetric_tangent else "the gradient is symmetric here",
+            recheck=recheck, square_inputs=_square_nonsym(xs, range(len(xs))), entrywise=True,
+        )  # fmt: skip
+        if not _compare(
+            run, p, got, ref, reference="autograd", rtol=rtol, atol=atol, ctx=ctx,
+            expected=f"the gradient has the shape of input {wrt},",
+        ):  # fmt: skip
+            return run.result()
+        ad_err = run.comps[-1].rel_error
+        xf, fdt = _fd_inputs(f, xs, dtype)
+        x0 = xf[wrt]
         h = _fd_step(x0, 1)
-        with torch.no_grad():
-            if fd_directions is None and dom.tangent == "general":
-                fd = torch.zeros_like(x0).reshape(-1)
-                for i in range(x0.numel()):
-                    e = torch.zeros_like(fd)
-                    e[i] = h
-                    e = e.reshape(x0.shape)
-                    fd[i] = (fx(x0 + e) - fx(x0 - e)) / (2 * h)
-                fd = fd.reshape(x0.shape)
-                got_fd = got
-            else:
-                k = fd_directions or 2 * x0.numel()
-                vs = [dom.direction(gen) for _ in range(k)]
-                fd = torch.stack([(fx(x0 + h * v) - fx(x0 - h * v)) / (2 * h) for v in vs])
-                got_fd = torch.stack([(got * v).sum() for v in vs])
-        where = f"gradient{' of ' + name if name else ''}, point {p}, vs central differences"
-        rel, ok = _compare(got_fd, fd, rtol=fd_rtol, atol=atol, where=where)
-        comps.append(Comparison(p, "central differences", rel, fd_rtol, ok))
-    return CheckResult("gradient", name, tuple(comps))
+
+        def fx(z, xf=xf, where=where):
+            return _f_scalar(_f_out(f, _with(xf, wrt, z), where), "check_gradient")
+
+        vs = [_unit_direction(spec, x0, gen) for _ in range(k_dirs)]
+
+        def diffs(h, x0=x0, fx=fx, vs=vs, where=where, fdt=fdt):
+            with torch.no_grad():
+                if not vs:  # every entry: steps h·E_i
+                    steps = (h * torch.eye(numel, dtype=fdt, device=device)).reshape(
+                        (numel, *x0.shape)
+                    )
+                    out = torch.stack([fx(x0 + e) - fx(x0 - e) for e in steps]) / (2 * h)
+                    return _fd_finite(out, where, h, "X ± h·E_i").reshape(x0.shape)
+                out = torch.stack([fx(x0 + h * v) - fx(x0 - h * v) for v in vs]) / (2 * h)
+                return _fd_finite(out, where, h, "X ± h·V")
+
+        g = got.to(fdt)
+        got_fd = torch.stack([(g * v).sum() for v in vs]) if vs else g
+        fd, fd_atol = _differences(diffs, h, 1, got_fd, fd_rtol, atol, f0, fdt)
+        if not _compare(
+            run, p, got_fd, fd, reference="central differences", rtol=fd_rtol, atol=fd_atol,
+            ctx=None, expected="the differences have shape", agrees_with_autograd=ad_err,
+        ):  # fmt: skip
+            return run.result()
+    return run.result()
 
 
 def check_jvp(
     f: Callable[..., torch.Tensor],
     jvp: Callable[..., torch.Tensor],
-    inputs: Sequence,
+    *inputs,
     tangents: Sequence | None = None,
-    *,
-    points: int = 3,
+    points: int | None = None,
     seed: int = 0,
-    rtol: float = 1e-9,
-    atol: float = 1e-12,
-    fd_rtol: float = 1e-6,
+    rtol: float | None = None,
+    atol: float | None = None,
+    fd_rtol: float | None = None,
     name: str = "",
+    raises: bool = True,
 ) -> CheckResult:
     """Check a closed-form Jacobian-vector product (directional derivative) of ``f``.
 
     Args:
         f: function of ``k`` inputs, array-valued or scalar, written in torch.
-        jvp: closed form called as ``jvp(*xs, *ts)`` with the ``k`` points then the ``k`` tangents;
-            returns ``d f = lim (f(xs + h ts) - f(xs)) / h`` in the shape of ``f``'s output.
-        inputs: one spec per argument (see :func:`check_gradient`).
-        tangents: one spec per argument for the directions: a :class:`Domain` or shape, ``None``
-            for a random direction in the input's tangent space, or ``0`` to hold that input fixed.
-            Default: ``None`` for every argument.
-        points, seed, rtol, atol, fd_rtol, name: as in :func:`check_gradient`.
+        jvp: closed form called as ``jvp(*xs, *ts)`` with the ``k`` points then the ``k``
+            tangents; returns ``df = lim (f(xs + h ts) - f(xs)) / h`` in the shape of ``f``'s
+            output.
+        *inputs: one per argument, as in :func:`check_gradient`.
+        tangents: one per input: ``None`` for a seeded random direction in the input's tangent
+            space, ``0`` to hold that input fixed (its tangent is zero), a :class:`Domain` or
+            shape to sample it, or a concrete tensor/array of the input's shape. Default: ``None``
+            for every input. The inputs with a non-zero tangent are the differentiated ones; if
+            they are all concrete, the check runs once, at that point.
+        points, seed, rtol, atol, fd_rtol, name, raises: as in :func:`check_gradient`.
 
     Returns:
         CheckResult.
 
     Raises:
         AssertionError: where the closed form disagrees with ``torch.func.jvp`` or with central
-            differences beyond tolerance.
+            differences beyond tolerance (and ``raises=True``), with a diagnosis.
+        ValueError: on ``points < 1``, empty inputs, every tangent 0, a tangent of the wrong
+            shape, or when ``f`` returns NaN/Inf, an empty or a detached result.
+        TypeError: if ``jvp`` returns None or a non-array, or an input is not a Domain, shape
+            or array.
     """
-    specs = [_as_spec(s) for s in inputs]
-    tspecs = list(tangents) if tangents is not None else [None] * len(specs)
-    if len(tspecs) != len(specs):
-        raise ValueError(f"got {len(specs)} inputs but {len(tspecs)} tangents; give one per input")
+    k = len(inputs)
+    if tangents is None:
+        tspecs = [None] * k
+    else:
+        if isinstance(tangents, Domain | torch.Tensor | np.ndarray) or not isinstance(
+            tangents, Sequence
+        ):
+            raise TypeError(
+                f"tangents={type(tangents).__name__}; give a list with one entry per input "
+                "(None for random, 0 for fixed), e.g. tangents=[None, 0]"
+            )
+        tspecs = list(tangents)
+        if len(tspecs) != k:
+            raise ValueError(
+                f"got {k} inputs but {len(tspecs)} tangents; give one per input (None or 0)"
+            )
+
+    def is_zero(t) -> bool:
+        return isinstance(t, int | float) and not isinstance(t, bool) and t == 0
+
+    def diff_of(specs):
+        d = [i for i, t in enumerate(tspecs) if not is_zero(t)]
+        if not d:
+            raise ValueError(
+                "every tangent is 0: nothing varies, so the check cannot fail; give at least "
+                "one input a direction (None for a random one)"
+            )
+        return d
+
+    specs, dtype, diff, n, at_given = _prepare(inputs, diff_of, points)
+    rtol, atol, fd_rtol = _tols(dtype, rtol, atol, fd_rtol)
+    device = _device(specs)
+    tparsed = []
+    for i, t in enumerate(tspecs):
+        if t is None or is_zero(t):
+            tparsed.append(t)
+            continue
+        ts = _spec(t, i, "tangent")
+        if isinstance(ts, torch.Tensor):
+            ts = ts.to(dtype=dtype, device=device)
+        if tuple(ts.shape) != tuple(specs[i].shape):
+            raise ValueError(
+                f"tangent {i} has shape {tuple(ts.shape)} but input {i} has shape "
+                f"{tuple(specs[i].shape)}; a tangent has the shape of its input"
+            )
+        tparsed.append(ts)
+    run = _Run("JVP", name, dtype, n, at_given, raises)
     gen = torch.Generator().manual_seed(seed)
-    comps: list[Comparison] = []
-    for p in range(points):
-        xs = _draw(specs, gen)
+    which = "inputs " + ", ".join(map(str, diff)) if len(diff) > 1 else f"input {diff[0]}"
+
+    def reference(xs, ts, where):
+        req = [x.detach().requires_grad_(i in diff) for i, x in enumerate(xs)]
+        with torch.enable_grad():
+            out = _f_out(f, req, where)
+            _f_finite(out, where)
+            if out.numel() == 0:
+                raise ValueError(
+                    f"f returned an empty tensor (shape {tuple(out.shape)}) {where}: there is "
+                    "nothing to compare, so the check cannot fail"
+                )
+            _not_detached(out, which, where)
+        _, ref = _jvp(lambda *a: f(*a), tuple(xs), tuple(ts))
+        ref = ref.detach()
+        if not torch.isfinite(ref).all():
+            raise ValueError(
+                f"autograd's JVP of f is NaN or Inf {where} although f is finite: f is not "
+                "differentiable there; move the point"
+            )
+        return ref, out.detach()
+
+    for p in range(n):
+        xs = _draw(specs, gen, dtype, device)
         ts = []
-        for s, t, x in zip(specs, tspecs, xs, strict=True):
-            if isinstance(t, int | float) and t == 0:
+        for s, t, x in zip(specs, tparsed, xs, strict=True):
+            if is_zero(t):
                 ts.append(torch.zeros_like(x))
             elif t is None:
-                ts.append(_direction(s, x, gen))
+                ts.append(_unit_direction(s, x, gen))
+            elif isinstance(t, Domain):
+                ts.append(t.sample(gen).to(dtype=dtype, device=device))
             else:
-                ts.append(_as_spec(t).sample(gen))
-        got = torch.as_tensor(jvp(*xs, *ts), dtype=_DTYPE)
-        _, ref = _jvp(lambda *a: torch.as_tensor(f(*a)), tuple(xs), tuple(ts))
-        where = f"JVP{' of ' + name if name else ''}, point {p}, vs autograd"
-        rel, ok = _compare(got, ref, rtol=rtol, atol=atol, where=where)
-        comps.append(Comparison(p, "autograd", rel, rtol, ok))
-        h = max(_fd_step(x, 1) for x in xs)
-        with torch.no_grad():
-            plus = torch.as_tensor(f(*[x + h * t for x, t in zip(xs, ts, strict=True)]))
-            minus = torch.as_tensor(f(*[x - h * t for x, t in zip(xs, ts, strict=True)]))
-            fd = (plus - minus) / (2 * h)
-        where = f"JVP{' of ' + name if name else ''}, point {p}, vs central differences"
-        rel, ok = _compare(got, fd, rtol=fd_rtol, atol=atol, where=where)
-        comps.append(Comparison(p, "central differences", rel, fd_rtol, ok))
-    return CheckResult("JVP", name, tuple(comps))
+                ts.append(t)
+        where = run.where(p)
+        ref, f0 = reference(xs, ts, where)
+        what = f"df, an array of the shape of f's output {tuple(ref.shape)}"
+        got = _closed(jvp, [*xs, *ts], arg="jvp", what=what, where=where, dtype=dtype,
+                      device=device)  # fmt: skip
+
+        def recheck(i, xs=xs, ts=ts, where=where, what=what):
+            xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
+            ts2 = _with(ts, i, (ts[i] + ts[i].T) / 2)
+            r2, _ = reference(xs2, ts2, where)
+            g2 = _closed(jvp, [*xs2, *ts2], arg="jvp", what=what, where=where, dtype=dtype,
+                         device=device)  # fmt: skip
+            return g2, r2
+
+        ctx = _Ctx(
+            rtol=rtol, atol=atol, shape_of="f's output",
+            sym_hint="the JVP of a symmetric-valued f is symmetric",
+            recheck=recheck, square_inputs=_square_nonsym(xs, range(len(xs))),
+        )  # fmt: skip
+        if not _compare(
+            run, p, got, ref, reference="autograd", rtol=rtol, atol=atol, ctx=ctx,
+            expected="f's output has shape",
+        ):  # fmt: skip
+            return run.result()
+        ad_err = run.comps[-1].rel_error
+
+        xf, fdt = _fd_inputs(f, xs, dtype)
+        tf = [t.to(fdt) for t in ts]
+
+        def diffs(h, xf=xf, tf=tf, where=where):
+            with torch.no_grad():
+                plus = _f_out(f, [x + h * t for x, t in zip(xf, tf, strict=True)], where)
+                minus = _f_out(f, [x - h * t for x, t in zip(xf, tf, strict=True)], where)
+            return _fd_finite((plus - minus) / (2 * h), where, h, "xs ± h·ts")
+
+        h = max(_fd_step(xf[i], 1) for i in diff)
+        g = got.to(fdt)
+        fd, fd_atol = _differences(diffs, h, 1, g, fd_rtol, atol, f0, fdt)
+        if not _compare(
+            run, p, g, fd, reference="central differences", rtol=fd_rtol, atol=fd_atol,
+            ctx=None, expected="the differences have shape", agrees_with_autograd=ad_err,
+        ):  # fmt: skip
+            return run.result()
+    return run.result()
 
 
 def check_hessian(
     f: Callable[..., torch.Tensor],
     hess: Callable[..., torch.Tensor],
-    x,
-    *fixed,
+    *inputs,
+    wrt: int = 0,
     form: str = "matrix",
-    points: int = 3,
+    points: int | None = None,
     seed: int = 0,
-    rtol: float = 1e-9,
-    atol: float = 1e-12,
-    fd_rtol: float = 1e-5,
+    rtol: float | None = None,
+    atol: float | None = None,
+    fd_rtol: float | None = None,
     probes: int = 6,
     name: str = "",
+    raises: bool = True,
 ) -> CheckResult:
-    """Check a closed-form second derivative of the scalar ``f(x, *fixed)``.
+    """Check a closed-form second derivative of the scalar ``f(*xs)`` in ``xs[wrt]``.
 
     Args:
-        f: scalar function; ``x`` is a vector or a matrix.
-        hess: the closed form, in one of three forms:
+        f: scalar function; ``xs[wrt]`` is a vector or a matrix (any shape).
+        hess: the closed form, in one of three forms (``N = xs[wrt].numel()``):
 
-            * ``"matrix"``: ``hess(x, *fixed)`` returns the ``(N, N)`` Hessian with respect to
-              ``vec(x)`` (column-major, the book's convention), ``N = x.numel()``;
-            * ``"hvp"``: ``hess(x, *fixed, v)`` returns the Hessian applied to ``v`` (shape of x);
-            * ``"bilinear"``: ``hess(x, *fixed, u, v)`` returns the scalar ``d²f[u, v]``.
-        x: spec of the differentiated input (a :class:`Domain` or shape).
-        *fixed: specs of further arguments (Domains are re-drawn at every point, arrays fixed).
+            * ``"matrix"``: ``hess(*xs)`` returns the ``(N, N)`` Hessian with respect to
+              ``vec(xs[wrt])`` (column-major, the book's convention);
+            * ``"hvp"``: ``hess(*xs, v)`` returns the Hessian applied to ``v`` (shape of the
+              input);
+            * ``"bilinear"``: ``hess(*xs, u, v)`` returns the scalar ``d²f[u, v]``.
+        *inputs: one per argument, as in :func:`check_gradient`.
+        wrt: index of the argument to differentiate twice.
         form: see ``hess``.
-        points, seed, rtol, atol, name: as in :func:`check_gradient`.
+        points, seed, rtol, atol, name, raises: as in :func:`check_gradient`.
         fd_rtol: tolerance of the second-order central difference
-            ``(f(x+hu+hv) - f(x+hu-hv) - f(x-hu+hv) + f(x-hu-hv)) / 4h²``, compared with
-            ``d²f[u, v]`` on ``probes`` random direction pairs.
+            ``(f(x+hu+hv) - f(x+hu-hv) - f(x-hu+hv) + f(x-hu-hv)) / 4h²`` against ``d²f[u, v]``
+            on ``probes`` seeded direction pairs; default ``ε^(1/4)``.
+        probes: number of direction pairs (and, above 100 entries, of Hessian-vector products
+            ``H v`` from autograd against which the closed form is compared; up to 100 entries
+            the whole Hessian is formed with ``torch.func.hessian``).
 
     Returns:
         CheckResult.
 
     Raises:
-        AssertionError: where the closed form disagrees with ``torch.func.hessian`` or with the
-            finite differences beyond tolerance.
+        AssertionError: where the closed form disagrees with autograd or with the finite
+            differences beyond tolerance (and ``raises=True``), with a diagnosis.
+        ValueError: on a bad ``form``, ``wrt``, ``points`` or ``probes``, an empty input, or when
+            ``f`` returns NaN/Inf, a non-scalar or a detached result.
+        TypeError: if ``hess`` returns None or a non-array, or an input is not a Domain, shape
+            or array.
     """
     if form not in ("matrix", "hvp", "bilinear"):
         raise ValueError(f"form={form!r}; use 'matrix', 'hvp' or 'bilinear'")
-    dom = _as_spec(x)
-    if not isinstance(dom, Domain):
-        raise ValueError("x must be a Domain or a shape: the Hessian is taken at random points")
-    specs = [dom, *(_as_spec(s) for s in fixed)]
+    if isinstance(wrt, bool) or not isinstance(wrt, int) or not 0 <= wrt < len(inputs):
+        raise ValueError(f"wrt={wrt!r} but only {len(inputs)} inputs were given (0-based)")
+    _positive_int("probes", probes)
+    specs, dtype, _, n, at_given = _prepare(inputs, lambda s: [wrt], points)
+    rtol, atol, fd_rtol = _tols(dtype, rtol, atol, fd_rtol, hessian=True)
+    device = _device(specs)
+    spec = specs[wrt]
+    shape = tuple(spec.shape)
+    N = math.prod(shape)
+    full = N <= _FULL
+    k_probe = probes if full else max(probes, 6)
+    note = "" if full else f"autograd on {k_probe} Hessian-vector products"
+    run = _Run("Hessian", name, dtype, n, at_given, raises, note)
     gen = torch.Generator().manual_seed(seed)
-    comps: list[Comparison] = []
-    for p in range(points):
-        xs = _draw(specs, gen)
-        x0, rest = xs[0], xs[1:]
+    # Column-major vec of a matrix: permute to (cols, rows) first.
+    perm = tuple(reversed(range(len(shape))))
 
-        def fx(z, rest=rest):
-            return _scalar(f, [z, *rest])
+    def fx_of(xs, where):
+        def fx(z):
+            return _f_scalar(_f_out(f, _with(xs, wrt, z), where), "check_hessian")
 
-        n = x0.numel()
-        ref_t = _hessian(fx)(x0).reshape(x0.shape + x0.shape)
-        # Column-major vec: flatten a matrix by columns, i.e. permute to (cols, rows) first.
-        perm = tuple(reversed(range(x0.ndim)))
-        ref = ref_t.permute(*perm, *(x0.ndim + i for i in perm)).reshape(n, n)
+        return fx
 
-        def bilinear(u, v, rest=rest, x0=x0, ref=ref):
-            if form == "bilinear":
-                return torch.as_tensor(hess(x0, *rest, u, v), dtype=_DTYPE).reshape(())
-            if form == "hvp":
-                return (torch.as_tensor(hess(x0, *rest, v), dtype=_DTYPE) * u).sum()
-            hm = torch.as_tensor(hess(x0, *rest), dtype=_DTYPE)
-            return _vec(u) @ hm @ _vec(v)
+    def check_f(xs, where):
+        x = xs[wrt].detach().requires_grad_(True)
+        with torch.enable_grad():
+            out = _f_scalar(_f_out(f, _with(xs, wrt, x), where), "check_hessian")
+            _f_finite(out, where)
+            _not_detached(out, f"input {wrt}", where)
+        return out.detach()
 
-        where = f"Hessian{' of ' + name if name else ''}, point {p}, vs autograd"
-        if form == "matrix":
-            got = torch.as_tensor(hess(x0, *rest), dtype=_DTYPE)
-            if got.shape != (n, n):
-                raise AssertionError(
-                    f"{where}: the closed form has shape {tuple(got.shape)}, expected ({n}, {n}) "
-                    "(the Hessian with respect to vec(x), column-major)"
-                )
-            rel, ok = _compare(got, ref, rtol=rtol, atol=atol, where=where)
-        elif form == "hvp":
-            basis = torch.eye(n, dtype=_DTYPE)
-            cols = [_vec(torch.as_tensor(hess(x0, *rest, _unvec(e, x0.shape)))) for e in basis]
-            rel, ok = _compare(torch.stack(cols, 1), ref, rtol=rtol, atol=atol, where=where)
-        else:
-            uv = [(dom.direction(gen), dom.direction(gen)) for _ in range(probes)]
-            got = torch.stack([bilinear(u, v) for u, v in uv])
-            want = torch.stack([_vec(u) @ ref @ _vec(v) for u, v in uv])
-            rel, ok = _compare(got, want, rtol=rtol, atol=atol, where=where)
-        comps.append(Comparison(p, "autograd", rel, rtol, ok))
-
-        h = _fd_step(x0, 2)
-        uv = [(dom.direction(gen), dom.direction(gen)) for _ in range(probes)]
-        with torch.no_grad():
-            fd = torch.stack(
-                [
-                    (
-                        fx(x0 + h * u + h * v)
-                        - fx(x0 + h * u - h * v)
-                        - fx(x0 - h * u + h * v)
-                        + fx(x0 - h * u - h * v)
-                    )
-                    / (4 * h * h)
-                    for u, v in uv
-                ]
+    def ref_matrix(xs, where) -> torch.Tensor:
+        ref_t = _hessian(fx_of(xs, where))(xs[wrt]).detach().reshape(shape + shape)
+        ref = ref_t.permute(*perm, *(len(shape) + i for i in perm)).reshape(N, N)
+        if not torch.isfinite(ref).all():
+            raise ValueError(
+                f"autograd's Hessian of f is NaN or Inf {where} although f is finite; "
+                "f is not twice differentiable there; move the point"
             )
-            got = torch.stack([bilinear(u, v) for u, v in uv])
-        where = f"Hessian{' of ' + name if name else ''}, point {p}, vs central differences"
-        rel, ok = _compare(got, fd, rtol=fd_rtol, atol=atol, where=where)
-        comps.append(Comparison(p, "central differences", rel, fd_rtol, ok))
-    return CheckResult("Hessian", name, tuple(comps))
+        return ref
+
+    def hvp(xs, where, v) -> torch.Tensor:
+        fx = fx_of(xs, where)
+        _, hv = _jvp(_func_grad(fx), (xs[wrt],), (v,))
+        return hv.detach()
+
+    what_m = f"the ({N}, {N}) Hessian with respect to vec(input {wrt}), column-major"
+    what_v = f"the Hessian applied to v, an array of shape {shape}"
+    what_b = "the scalar d²f[u, v]"
+
+    def closed_matrix(xs, where):
+        return _closed(hess, xs, arg="hess", what=what_m, where=where, dtype=dtype, device=device)
+
+    def closed_hv(xs, where, v):
+        return _closed(hess, [*xs, v], arg="hess", what=what_v, where=where, dtype=dtype,
+                       device=device)  # fmt: skip
+
+    def closed_b(xs, where, u, v):
+        out = _closed(hess, [*xs, u, v], arg="hess", what=what_b, where=where, dtype=dtype,
+                      device=device)  # fmt: skip
+        if out.numel() != 1:
+            raise _WrongShape(
+                f"the closed form returned shape {tuple(out.shape)}; with form='bilinear' it "
+                "must return the scalar d²f[u, v]"
+            )
+        return out.reshape(())
+
+    def row_major(c):
+        # Hessian in row-major vec -> column-major: conjugate with the perfect shuffle.
+        if len(shape) != 2 or 1 in shape:
+            return c
+        m, k = shape
+        idx = torch.arange(N).reshape(m, k).T.reshape(-1)  # col-major position -> row-major index
+        return c[idx][:, idx]
+
+    for p in range(n):
+        xs = _draw(specs, gen, dtype, device)
+        where = run.where(p)
+        check_f(xs, where)
+        x0 = xs[wrt]
+        if full:
+            V = torch.eye(N, dtype=dtype, device=device)
+        else:
+            V = torch.stack([_vec(_unit_direction(spec, x0, gen)) for _ in range(k_probe)], dim=1)
+
+        def reference(xs, where, V=V):
+            if full:
+                return ref_matrix(xs, where) @ V
+            return torch.stack([_vec(hvp(xs, where, _unvec(V[:, j], shape)))
+                                for j in range(V.shape[1])], 1)  # fmt: skip
+
+        def closed_applied(xs, where, V=V):
+            """(C V, the matrix C or None), or (a sentence on a wrong shape, None)."""
+            if form == "matrix":
+                c = closed_matrix(xs, where)
+                if tuple(c.shape) != (N, N):
+                    return (
+                        f"the closed form has shape {tuple(c.shape)}, expected ({N}, {N}): the "
+                        f"Hessian with respect to vec(input {wrt}), column-major"
+                    ), None
+                return c @ V, c
+            cols = []
+            for j in range(V.shape[1]):
+                hv = closed_hv(xs, where, _unvec(V[:, j], shape))
+                if tuple(hv.shape) != shape:
+                    return (
+                        f"the closed form returned shape {tuple(hv.shape)} for H v, expected "
+                        f"{shape}, the shape of input {wrt}"
+                    ), None
+                cols.append(_vec(hv))
+            return torch.stack(cols, 1), None
+
+        if form in ("matrix", "hvp"):
+            ref = reference(xs, where)
+            got, cmat = closed_applied(xs, where)
+            if isinstance(got, str):
+                run.fail(p, "autograd", math.inf, rtol, _wrap(got), [])
+                return run.result()
+            extra = []
+            if cmat is not None and len(shape) == 2 and 1 not in shape:
+                extra.append((
+                    "row-major vec",
+                    "the closed form is the Hessian for the row-major vec (rows stacked): "
+                    "reordered, it matches autograd (rel. error {e}); the book's vec stacks "
+                    "columns, e.g. B ⊗ A rather than A ⊗ B",
+                    lambda c, cm=cmat, V=V: row_major(cm) @ V,
+                    "row-major vec",
+                ))  # fmt: skip
+
+            def recheck(i, xs=xs, where=where):
+                xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
+                check_f(xs2, where)
+                g2, _ = closed_applied(xs2, where)
+                return None if isinstance(g2, str) else (g2, reference(xs2, where))
+
+            ctx = _Ctx(
+                rtol=rtol, atol=atol, shape_of="the Hessian", sym_hint="a Hessian is symmetric",
+                recheck=recheck,
+                square_inputs=_square_nonsym(xs, [i for i in range(len(xs)) if i != wrt]),
+                extra=extra, allow_transpose=False,
+            )  # fmt: skip
+            if not _compare(
+                run, p, got, ref, reference="autograd", rtol=rtol, atol=atol, ctx=ctx,
+                expected="the Hessian" + ("" if full else " on the probes") + " has shape",
+            ):  # fmt: skip
+                return run.result()
+        else:
+            pairs = [(_unit_direction(spec, x0, gen), _unit_direction(spec, x0, gen))
+                     for _ in range(k_probe)]  # fmt: skip
+            if full:
+                R = ref_matrix(xs, where)
+                want = torch.stack([_vec(u) @ R @ _vec(v) for u, v in pairs])
+            else:
+                want = torch.stack([(u * hvp(xs, where, v)).sum() for u, v in pairs])
+            try:
+                got = torch.stack([closed_b(xs, where, u, v) for u, v in pairs])
+            except _WrongShape as e:
+                run.fail(p, "autograd", math.inf, rtol, _wrap(str(e)), [])
+                return run.result()
+
+            def recheck_b(i, xs=xs, where=where, pairs=pairs):
+                xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
+                check_f(xs2, where)
+                R2 = ref_matrix(xs2, where) if full else None
+                w2 = torch.stack([
+                    (_vec(u) @ R2 @ _vec(v)) if full else (u * hvp(xs2, where, v)).sum()
+                    for u, v in pairs
+                ])  # fmt: skip
+                return torch.stack([closed_b(xs2, where, u, v) for u, v in pairs]), w2
+
+            ctx = _Ctx(
+                rtol=rtol, atol=atol, shape_of="the probes", recheck=recheck_b,
+                square_inputs=_square_nonsym(xs, [i for i in range(len(xs)) if i != wrt]),
+                allow_transpose=False,
+            )  # fmt: skip
+            if not _compare(
+                run, p, got, want, reference="autograd", rtol=rtol, atol=atol, ctx=ctx,
+                expected="d²f on the probes has shape",
+            ):  # fmt: skip
+                return run.result()
+        ad_err = run.comps[-1].rel_error
+
+        # Second-order central differences on seeded direction pairs.
+        xf, fdt = _fd_inputs(f, xs, dtype)
+        xf0 = xf[wrt]
+        h = _fd_step(xf0, 2)
+        pairs = [(_unit_direction(spec, xf0, gen), _unit_direction(spec, xf0, gen))
+                 for _ in range(probes)]  # fmt: skip
+        fx = fx_of(xf, where)
+
+        def diffs(h, fx=fx, x0=xf0, pairs=pairs, where=where):
+            with torch.no_grad():
+                out = torch.stack([
+                    (fx(x0 + h * u + h * v) - fx(x0 + h * u - h * v)
+                     - fx(x0 - h * u + h * v) + fx(x0 - h * u - h * v))
+                    / (4 * h * h)
+                    for u, v in pairs
+                ])  # fmt: skip
+            return _fd_finite(out, where, h, "x ± h·u ± h·v")
+
+        with torch.no_grad():
+            f0 = fx(xf0)
+            pd = [(u.to(dtype), v.to(dtype)) for u, v in pairs]  # the closed form's dtype
+            if form == "matrix":
+                cm = closed_matrix(xs, where)
+                gotb = torch.stack([_vec(u) @ cm @ _vec(v) for u, v in pd])
+            elif form == "hvp":
+                gotb = torch.stack([(u * closed_hv(xs, where, v)).sum() for u, v in pd])
+            else:
+                gotb = torch.stack([closed_b(xs, where, u, v) for u, v in pd])
+            gotb = gotb.to(fdt)
+        fd, fd_atol = _differences(diffs, h, 2, gotb, fd_rtol, atol, f0, fdt)
+        if not _compare(
+            run, p, gotb, fd, reference="central differences", rtol=fd_rtol, atol=fd_atol,
+            ctx=None, expected="the differences have shape", agrees_with_autograd=ad_err,
+        ):  # fmt: skip
+            return run.result()
+    return run.result()
 
 
-def _vec(a: torch.Tensor) -> torch.Tensor:
-    return a.T.reshape(-1) if a.ndim == 2 else a.reshape(-1)
+# --------------------------------------------------------------------------------------------------
+# The reader's exercise cell
+# --------------------------------------------------------------------------------------------------
+def _formula_name(formula) -> str:
+    n = getattr(formula, "__name__", "")
+    return n if n and n.isidentifier() else "the formula"
 
 
-def _unvec(v: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    return v.reshape(tuple(reversed(shape))).T if len(shape) == 2 else v.reshape(shape)
+def attempt(check: Callable[..., CheckResult], f, formula, *inputs, **kwargs) -> CheckResult | None:
+    """Check a reader's formula in an exercise cell: a verdict, never an exception for a slip.
+
+    Args:
+        check: :func:`check_gradient`, :func:`check_jvp` or :func:`check_hessian`.
+        f: the function, as the checker takes it.
+        formula: the reader's closed form (called as the checker calls it).
+        *inputs: the checker's inputs (Domains, shapes or concrete arrays).
+        **kwargs: further keywords of the checker (``name`` defaults to the formula's name);
+            ``raises`` is not allowed, since ``attempt`` always runs with ``raises=False``.
+
+    Returns:
+        None, after printing ``not attempted yet — fill in <formula> above and re-run this
+        cell``, while the formula returns ``None`` (or raises ``NotImplementedError``);
+        otherwise the :class:`CheckResult`, passed (``✓``) or failed (``✗`` with the diagnosis).
+
+    Raises:
+        TypeError, ValueError: on misuse (an unknown ``check``, ``raises=``, bad inputs, or an
+            ``f`` that returns NaN at the point): those are not slips of the formula. Errors
+            raised inside the formula itself propagate with their traceback.
+    """
+    if check not in (check_gradient, check_jvp, check_hessian):
+        raise TypeError(
+            f"check={getattr(check, '__name__', check)!r}; give check_gradient, check_jvp or "
+            "check_hessian"
+        )
+    if "raises" in kwargs:
+        raise TypeError("attempt always runs the check with raises=False; drop raises=")
+    if not callable(formula):
+        raise TypeError(f"formula is {type(formula).__name__}; give the function you wrote")
+    label = _formula_name(formula)
+    if label != "the formula":
+        kwargs.setdefault("name", label)
+    try:
+        return check(f, formula, *inputs, raises=False, **kwargs)
+    except _NotAttempted:
+        print(f"not attempted yet — fill in {label} above and re-run this cell")
+        return None
 
 
 # --------------------------------------------------------------------------------------------------

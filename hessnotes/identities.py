@@ -4,7 +4,7 @@ Each :class:`Identity` holds a function written in torch, its closed-form deriva
 its inputs are drawn from and the conditions under which it holds. :func:`verify` runs the checks
 of :mod:`hessnotes.checks` on it, in float64, at several seeded points:
 
-* a **gradient** ``∇f`` is compared with reverse-mode autograd (``jacrev``, a VJP) and central
+* a **gradient** ``∇f`` is compared with reverse-mode autograd (one VJP) and central
   differences, and ``<∇f, V>`` with forward-mode autograd (``torch.func.jvp``) and central
   differences;
 * a **JVP** ``df[V]`` is compared with forward-mode autograd and central differences, and its
@@ -92,13 +92,13 @@ def _run(
             return (g * a[k + e.wrt]).sum()
 
         tangents = [None if i == e.wrt else 0 for i in range(k)]
-        r2 = check_jvp(e.f, jvp, e.inputs, tangents, **common)
+        r2 = check_jvp(e.f, jvp, *e.inputs, tangents=tangents, **common)
         return (r1, r2)
     if e.form == "jvp":
         tangents = list(e.tangents) if e.tangents is not None else [None] * k
-        out = [check_jvp(e.f, derivative, e.inputs, tangents, **common)]
+        out = [check_jvp(e.f, derivative, *e.inputs, tangents=tangents, **common)]
         # Reverse mode: the gradient of <W, f> is the adjoint of the JVP; assemble it from the
-        # closed form applied to basis directions and compare with jacrev and central differences.
+        # closed form applied to basis directions and compare with a VJP and central differences.
         w_dom = general(*_sample_output_shape(e))
 
         def phi(*a):
@@ -122,7 +122,7 @@ def _run(
 
             out.append(check_gradient(phi, adjoint, *e.inputs, w_dom, wrt=i, **common))
         return tuple(out)
-    return (check_hessian(e.f, derivative, e.inputs[0], *e.inputs[1:], form=e.form, **common),)
+    return (check_hessian(e.f, derivative, *e.inputs, form=e.form, **common),)
 
 
 def verify(entry: Identity, *, points: int = 3, seed: int = 0) -> tuple[CheckResult, ...]:
@@ -267,7 +267,10 @@ def catalogue_table(
     results: Mapping[str, Sequence[CheckResult]] | None = None,
     catalogue: Sequence[Identity] | None = None,
 ) -> str:
-    """The catalogue as a Markdown table: number, source, identity, kind, conditions, error.
+    """The catalogue as a Markdown table: number, identity, error, kind, conditions, source.
+
+    The key columns come first (what holds, and how well it was checked), so that on a narrow
+    screen the columns that scroll out of view are the bibliographic ones.
 
     Args:
         results: ``{name: results}`` from :func:`verify_all`; computed when omitted.
@@ -275,7 +278,7 @@ def catalogue_table(
 
     Returns:
         A Markdown table (MyST: ``$...$`` math, long identities broken with ``aligned``), one
-        row per entry. The last column is the largest relative error against autograd and
+        row per entry. The third column is the largest relative error against autograd and
         against central differences, formatted ``.1e`` and separated by ``<br>``.
 
     Raises:
@@ -285,7 +288,7 @@ def catalogue_table(
     cat = CATALOGUE if catalogue is None else catalogue
     res = verify_all(cat) if results is None else results
     rows = [
-        "| # | source | identity | kind | conditions | max rel. error (autograd; differences) |",
+        "| # | identity | max rel. error (autograd; differences) | kind | conditions | source |",
         "|---:|---|---|---|---|---|",
     ]
     for i, e in enumerate(cat, 1):
@@ -293,8 +296,8 @@ def catalogue_table(
         ad = max(r.error("autograd") for r in rs)
         fd = max(r.error("central differences") for r in rs)
         rows.append(
-            f"| {i} | {_cell(e.source)} | ${_display(e.latex)}$ | {e.kind} | {_cell(e.conditions)} "
-            f"| {ad:.1e};<br>{fd:.1e} |"
+            f"| {i} | ${_display(e.latex)}$ | {ad:.1e};<br>{fd:.1e} | {e.kind} "
+            f"| {_cell(e.conditions)} | {_cell(e.source)} |"
         )
     return "\n".join(rows)
 

@@ -1,33 +1,97 @@
 """Sliders that work with no kernel: precomputed frames switched by a linked slider.
 
 A slider figure is a thin wrapper over a pure figure function ``render(value) -> Figure``. Every
-frame is rendered once, to PNG bytes, and put in an ``ipywidgets.Stack`` of ``Image`` widgets. The
+frame is rendered once, to a compact PNG, and put in an ``ipywidgets.Stack`` of frames. The
 slider's ``index`` is linked to the stack's ``selected_index`` with ``jslink``, a link that runs in
 the browser. So the same widget works live in Jupyter and on the static site, where the frames are
 stored in the page's saved widget state and no kernel is needed.
+
+Each frame is an ``<img>`` (in an ``HTML`` widget) with alt text: the slider's label and value,
+then what the figure shows, as written by the figure function (:func:`hessnotes.figures.alt_text`).
+Frames are drawn at ``dpi`` and shown at :data:`CSS_PX_PER_INCH` CSS pixels per inch of figure
+width, so that 8 pt legend text is 11 CSS pixels tall on the page and sharp on high-density
+screens.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 from collections.abc import Callable, Sequence
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.text import Text
+from PIL import Image
 
-__all__ = ["figure_png", "frame_slider", "frame_sliders"]
+from hessnotes.figures import alt_text
+
+__all__ = ["CSS_PX_PER_INCH", "MAX_FRAMES", "figure_png", "frame_slider", "frame_sliders"]
 
 #: Upper bound on the number of frames in one slider figure: each frame is a PNG in the page.
 MAX_FRAMES = 64
 
+#: CSS pixels per inch of figure width at which a frame is shown (8 pt text -> 11 CSS px).
+CSS_PX_PER_INCH = 100
 
-def figure_png(fig: Figure, *, dpi: int = 80) -> bytes:
-    """Render ``fig`` to PNG bytes and close it. The PNG has no metadata, so it is repeatable."""
+
+def figure_png(fig: Figure, *, dpi: int = 150, colors: int | None = 128) -> bytes:
+    """Render ``fig`` to PNG bytes and close it.
+
+    Args:
+        fig: the figure; it is closed afterwards.
+        dpi: resolution.
+        colors: quantise to a palette of this many colours (2 to 256; line art loses nothing
+            visible and the file shrinks about threefold), or ``None`` for full colour.
+
+    Returns:
+        PNG bytes without metadata, so the same figure always gives the same bytes.
+
+    Raises:
+        ValueError: if ``dpi`` is not positive or ``colors`` is outside 2..256 (the figure is
+            closed all the same).
+    """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    try:  # the figure is closed whatever happens
+        if not dpi > 0:
+            raise ValueError(f"dpi={dpi!r} must be positive")
+        if colors is not None and not 2 <= colors <= 256:
+            raise ValueError(f"colors={colors!r}: give 2 to 256 palette colours, or None")
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    finally:
+        plt.close(fig)
+    if colors is None:
+        return buf.getvalue()
+    image = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    palette = image.quantize(
+        colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
+    out = io.BytesIO()
+    palette.save(out, format="png", optimize=True)
+    return out.getvalue()
+
+
+def _frame(fig: Figure, caption: str, dpi: int) -> w.HTML:
+    """One frame: ``<img>`` with alt text ``caption`` + what the figure shows, at CSS size."""
+    described = alt_text(fig)
+    alt = f"{caption}. {described}" if described else f"{caption}."
+    width, height = (round(x * CSS_PX_PER_INCH) for x in fig.get_size_inches())
+    png = base64.b64encode(figure_png(fig, dpi=dpi)).decode("ascii")
+    text_px = _smallest_text_px(fig)  # after drawing: tick labels exist only once drawn
+    return w.HTML(
+        f'<img class="hn-frame" src="data:image/png;base64,{png}" alt="{html.escape(alt)}" '
+        f'width="{width}" height="{height}" data-text-px="{text_px:.1f}">'
+    )
+
+
+def _smallest_text_px(fig: Figure) -> float:
+    """Height in CSS pixels of the figure's smallest visible text when shown at natural size."""
+    sizes = [
+        t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+    ]
+    return min(sizes, default=0.0) * CSS_PX_PER_INCH / 72
 
 
 def _labels(values: Sequence, fmt: str | Callable[[object], str]) -> list[str]:
@@ -52,7 +116,7 @@ def frame_slider(
     description: str,
     fmt: str | Callable[[object], str] = "{}",
     start: int = 0,
-    dpi: int = 80,
+    dpi: int = 150,
 ) -> w.VBox:
     """A slider over ``values`` that switches between the precomputed figures ``render(v)``.
 
@@ -83,7 +147,7 @@ def frame_sliders(
     *,
     fmt: dict[str, str | Callable[[object], str]] | None = None,
     start: Sequence[int] | None = None,
-    dpi: int = 80,
+    dpi: int = 150,
 ) -> w.VBox:
     """One or two sliders over a grid of precomputed figures ``render(*values)``.
 
@@ -123,9 +187,10 @@ def frame_sliders(
             f"start={start} is out of range for sliders of lengths {list(map(len, values))}"
         )
 
-    sliders = []
+    sliders, all_labels = [], []
     for name, vals, s in zip(names, values, start, strict=True):
         labels = _labels(vals, fmt.get(name, "{}"))
+        all_labels.append(labels)
         slider = w.SelectionSlider(
             options=list(zip(labels, range(len(vals)), strict=True)),
             index=s,
@@ -137,16 +202,20 @@ def frame_sliders(
         slider.add_class("hn-slider")
         sliders.append(slider)
 
-    def image(*vals) -> w.Image:
-        return w.Image(value=figure_png(render(*vals), dpi=dpi), format="png")
+    def image(*idx: int) -> w.HTML:
+        vals = [v[i] for v, i in zip(values, idx, strict=True)]
+        caption = ", ".join(
+            f"{n} = {lab[i]}" for n, lab, i in zip(names, all_labels, idx, strict=True)
+        )
+        return _frame(render(*vals), caption, dpi)
 
     if len(names) == 1:
-        stack = w.Stack([image(v) for v in values[0]], selected_index=start[0])
+        stack = w.Stack([image(i) for i in range(len(values[0]))], selected_index=start[0])
         w.jslink((sliders[0], "index"), (stack, "selected_index"))
     else:
         inner = []
-        for a in values[0]:
-            s2 = w.Stack([image(a, b) for b in values[1]], selected_index=start[1])
+        for i in range(len(values[0])):
+            s2 = w.Stack([image(i, j) for j in range(len(values[1]))], selected_index=start[1])
             w.jslink((sliders[1], "index"), (s2, "selected_index"))
             inner.append(s2)
         stack = w.Stack(inner, selected_index=start[0])

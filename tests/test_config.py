@@ -143,3 +143,23 @@ def test_binder_dockerfile_renders_offline():
     assert 'pip install --no-cache-dir -r "binder/requirements.txt"' in out
     assert "./binder/postBuild" in out
     assert "python=3.11" in out
+
+
+def test_all_exercises_page_is_generated_from_the_chapters_and_up_to_date():
+    """book/exercises.md is what .ci/list-exercises makes of the chapters (run `make notebooks`)."""
+    import subprocess
+    import sys
+
+    assert "book/exercises" in toc_files(), "the All exercises page must be in _toc.yml"
+    script = ROOT / ".ci" / "list-exercises"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    page = (ROOT / "book" / "exercises.md").read_text()
+    labels = re.findall(r"\{numref\}`(ex-[a-z0-9-]+)`", page)
+    assert labels and len(labels) == len(set(labels)), "exercise labels must be unique"
+    for path in NOTEBOOKS:
+        text = path.read_text()
+        n = len(re.findall(r":::\{exercise\}", text))
+        assert sum(lbl.startswith(f"ex-{path.stem}-") for lbl in labels) == n, path.name

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
 import ipywidgets as w
 import matplotlib.image as mpimg
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from ipywidgets.widgets.widget import _instances
 from ipywidgets.widgets.widget_link import Link
@@ -26,6 +29,19 @@ def _render(a, b=0.0):
     ax.plot([0, 1], [b, a + b])
     ax.set_ylim(-3, 3)
     return fig
+
+
+def _png_of(frame: w.HTML) -> bytes:
+    """The PNG bytes inside a frame's ``<img src="data:image/png;base64,...">``."""
+    m = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', frame.value)
+    assert m, frame.value[:120]
+    return base64.b64decode(m.group(1))
+
+
+def _alt_of(frame: w.HTML) -> str:
+    m = re.search(r'alt="([^"]*)"', frame.value)
+    assert m, frame.value[:120]
+    return m.group(1)
 
 
 def _links_from(source):
@@ -46,12 +62,17 @@ def test_frame_slider_tree_and_links(pyplot):
     assert slider.description == "slope"
     assert list(slider.options) == [("0.5", 0), ("1.0", 1), ("2.0", 2)]
     assert slider.index == 1 and stack.selected_index == 1
-    assert [type(c) for c in stack.children] == [w.Image] * 3
-    assert all(c.format == "png" and bytes(c.value).startswith(PNG_MAGIC) for c in stack.children)
+    assert [type(c) for c in stack.children] == [w.HTML] * 3
+    assert all(_png_of(c).startswith(PNG_MAGIC) for c in stack.children)
+    # Alt text: the slider's label and value, then (when the figure has one) what it shows.
+    assert [_alt_of(c) for c in stack.children] == ["slope = 0.5.", "slope = 1.0.", "slope = 2.0."]
+    assert 'width="200" height="150"' in stack.children[0].value  # 2 x 1.5 in at 100 CSS px/in
+    # The smallest text (tick labels, rcParams' 10 pt here) in CSS px at that size: 10 * 100 / 72.
+    assert 'data-text-px="13.9"' in stack.children[0].value
     # The link runs in the browser (jslink), from the slider's index to the stack's selection.
     assert _links_from(slider) == [("index", stack, "selected_index")]
     # Frames differ from one another (the slider visibly changes the figure).
-    assert len({bytes(c.value) for c in stack.children}) == 3
+    assert len({_png_of(c) for c in stack.children}) == 3
 
 
 def test_frame_sliders_two_parameters_nest_stacks(pyplot):
@@ -68,8 +89,9 @@ def test_frame_sliders_two_parameters_nest_stacks(pyplot):
     targets = _links_from(s2)
     assert len(targets) == 3 and all(t[0] == "index" and t[2] == "selected_index" for t in targets)
     assert {id(t[1]) for t in targets} == {id(s) for s in outer.children}
-    frames = [bytes(img.value) for inner in outer.children for img in inner.children]
+    frames = [_png_of(img) for inner in outer.children for img in inner.children]
     assert len(set(frames)) == 6
+    assert _alt_of(outer.children[2].children[1]) == "a = 3, b = 1."
 
 
 def test_frames_are_valid_deterministic_png_and_figures_are_closed(pyplot):
@@ -81,7 +103,31 @@ def test_frames_are_valid_deterministic_png_and_figures_are_closed(pyplot):
     assert img.shape[:2] == (75, 100)  # figsize (2, 1.5) inches at 50 dpi
     box = frame_slider(_render, [1.0, -1.0], description="a", dpi=50)
     assert plt.get_fignums() == before  # every rendered frame was closed
-    assert bytes(box.children[1].children[0].value) == a
+    assert _png_of(box.children[1].children[0]) == a
+    full = figure_png(_render(1.0), dpi=50, colors=None)
+    assert len(a) < len(full)  # the palette PNG is smaller ...
+    np.testing.assert_allclose(  # ... and looks the same
+        mpimg.imread(io.BytesIO(a))[..., :3], mpimg.imread(io.BytesIO(full))[..., :3], atol=0.1
+    )
+
+
+def test_frame_alt_text_says_what_the_figure_shows(pyplot):
+    from hessnotes.figures._style import set_alt
+
+    def render(a):
+        fig = _render(a)
+        return set_alt(fig, f"a line of slope {a:g} & more")
+
+    box = frame_slider(render, [1.0, 2.0], description="slope")
+    assert _alt_of(box.children[1].children[1]) == "slope = 2.0. a line of slope 2 &amp; more"
+
+
+def test_figure_png_refuses_bad_options(pyplot):
+    with pytest.raises(ValueError, match="dpi=0 must be positive"):
+        figure_png(_render(1.0), dpi=0)
+    with pytest.raises(ValueError, match="colors=1"):
+        figure_png(_render(1.0), colors=1)
+    assert plt.get_fignums() == []
 
 
 def test_label_formatting_by_function(pyplot):

@@ -1,0 +1,264 @@
+"""Newton's method for equations and for minimisation, on vectors or matrices, with a record.
+
+**Equations.** For ``g(x) = 0``: ``x ← x - g′(x)⁻¹ g(x)`` (:func:`newton_root`).
+
+**Minimisation.** For a scalar ``f`` of an array ``X`` (a vector or a matrix): the second-order
+model ``f(X + Δ) ≈ f(X) + ⟨∇f, Δ⟩ + ½ d²f[Δ, Δ]`` is stationary where ``∇²f vec(Δ) = -vec(∇f)``,
+with ``∇²f`` the ``(N, N)`` Hessian with respect to ``vec(X)`` (the book's column-major vec), so
+``X ← X + Δ`` (:func:`newton_minimize`). The Hessian is formed densely, ``N²`` entries for
+``N = X.numel()``: fine for the small examples here, hopeless for an ``n × n`` matrix with large
+``n`` (``n⁴`` entries), which is what the part "Hessians from gradients" is about.
+
+Near a solution where the Jacobian (Hessian) is invertible and Lipschitz, the error squares at
+every step: ``e_{k+1} <= C e_k²``. :func:`convergence_order` estimates the exponent from a record.
+
+See the chapter "Second derivatives and Newton's method".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.func import grad, hessian, jacfwd
+
+__all__ = ["NewtonRecord", "convergence_order", "newton_minimize", "newton_root"]
+
+
+@dataclass(frozen=True)
+class NewtonRecord:
+    """The outcome of a Newton iteration.
+
+    Attributes:
+        x: the last iterate (numpy or torch like ``x0``).
+        errors: ``error(x_k)`` for ``k = 0, 1, …, steps``: by default the residual norm
+            ``‖g(x_k)‖`` (roots) or the gradient norm ``‖∇f(x_k)‖_F`` (minimisation).
+        iterates: ``x_0, …, x_steps`` (kept only with ``keep_iterates=True``, else empty).
+        steps: Newton steps taken.
+        converged: whether the stopping test held.
+    """
+
+    x: Any
+    errors: tuple[float, ...]
+    iterates: tuple[Any, ...]
+    steps: int
+    converged: bool
+
+
+def _start(x0: Any) -> tuple[torch.Tensor, bool]:
+    if isinstance(x0, np.ndarray):
+        if x0.dtype.kind != "f":
+            raise TypeError(f"x0 has dtype {x0.dtype}; pass a float64 array")
+        return torch.from_numpy(np.array(x0, copy=True)), True
+    if isinstance(x0, torch.Tensor):
+        if not x0.is_floating_point():
+            raise TypeError(f"x0 has dtype {x0.dtype}; pass a float64 tensor")
+        return x0.detach().clone(), False
+    raise TypeError(f"x0 must be a numpy array or a torch tensor, got {type(x0).__name__}")
+
+
+def _vec(a: torch.Tensor) -> torch.Tensor:
+    return a.mT.reshape(-1) if a.ndim == 2 else a.reshape(-1)
+
+
+def _unvec(v: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    return v.reshape(shape[1], shape[0]).mT if len(shape) == 2 else v.reshape(shape)
+
+
+def _vec_matrix(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """``(shape + shape)`` derivative array to the ``(N, N)`` matrix in the vec convention."""
+    nd, n = len(shape), int(np.prod(shape))
+    perm = (*reversed(range(nd)), *(nd + i for i in reversed(range(nd))))
+    return t.permute(*perm).reshape(n, n)
+
+
+def _step(M: torch.Tensor, rhs: torch.Tensor, what: str, k: int) -> torch.Tensor:
+    if not torch.isfinite(M).all() or not torch.isfinite(rhs).all():
+        raise ValueError(f"step {k}: the {what} or the right-hand side holds NaN or Inf")
+    try:
+        return torch.linalg.solve(M, rhs)
+    except torch.linalg.LinAlgError:
+        raise ValueError(
+            f"step {k}: the {what} ({M.shape[0]}×{M.shape[1]}) is singular; Newton's step is "
+            "not defined there (start elsewhere, or regularise)"
+        ) from None
+
+
+def _out(x: torch.Tensor, numpy: bool) -> Any:
+    return x.detach().cpu().numpy() if numpy else x.detach()
+
+
+def _check_args(tol: float, maxiter: int) -> None:
+    if not tol > 0 or maxiter < 0:
+        raise ValueError(f"tol={tol} must be > 0 and maxiter={maxiter} >= 0")
+
+
+def newton_root(
+    g: Callable[..., torch.Tensor],
+    x0: Any,
+    *args: Any,
+    tol: float = 1e-12,
+    maxiter: int = 50,
+    error: Callable[[torch.Tensor], float] | None = None,
+    keep_iterates: bool = False,
+) -> NewtonRecord:
+    """Solve ``g(x, *args) = 0`` by Newton's method with the Jacobian from ``torch.func.jacfwd``.
+
+    Stops when ``‖g(x_k)‖ <= tol · max(1, ‖g(x_0)‖)``, when a step is below roundoff of the
+    iterate (``‖Δ‖ <= tol · ‖x‖``: the residual then sits at its roundoff floor), or after
+    ``maxiter`` steps.
+
+    Args:
+        g: residual written in torch, ``x`` of any shape to an array of the same size.
+        x0: starting point (numpy or torch).
+        *args: further arguments of ``g``, held fixed.
+        tol: relative stopping tolerance on the residual norm.
+        maxiter: most steps.
+        error: ``x ↦`` the error to record (default: the residual norm).
+        keep_iterates: also record every iterate.
+
+    Returns:
+        NewtonRecord.
+
+    Raises:
+        ValueError: if ``g(x)`` does not have as many entries as ``x``, the Jacobian is singular or
+            not finite, or ``tol``/``maxiter`` are invalid.
+    """
+    _check_args(tol, maxiter)
+    x, numpy = _start(x0)
+
+    def res(z):
+        return torch.as_tensor(g(z, *args))
+
+    r = res(x)
+    if r.numel() != x.numel():
+        raise ValueError(
+            f"g(x) has {r.numel()} entries but x has {x.numel()}; Newton's method needs as many "
+            "equations as unknowns"
+        )
+    err = error or (lambda z: float(res(z).norm()))
+    stop = tol * max(1.0, float(r.norm()))
+    errors, iterates = [err(x)], [_out(x, numpy)] if keep_iterates else []
+    converged = float(r.norm()) <= stop
+    k = 0
+    while not converged and k < maxiter:
+        J = _vec_matrix(jacfwd(res)(x), x.shape) if x.ndim else jacfwd(res)(x).reshape(1, 1)
+        dx = _unvec(_step(J, -_vec(r), "Jacobian", k), x.shape)
+        x = x + dx
+        k += 1
+        r = res(x)
+        errors.append(err(x))
+        if keep_iterates:
+            iterates.append(_out(x, numpy))
+        converged = float(r.norm()) <= stop or float(dx.norm()) <= tol * float(x.norm())
+    return NewtonRecord(_out(x, numpy), tuple(errors), tuple(iterates), k, converged)
+
+
+def newton_minimize(
+    f: Callable[..., torch.Tensor],
+    x0: Any,
+    *args: Any,
+    hess: Callable[..., Any] | None = None,
+    tol: float = 1e-12,
+    maxiter: int = 50,
+    error: Callable[[torch.Tensor], float] | None = None,
+    keep_iterates: bool = False,
+) -> NewtonRecord:
+    """Newton's method for a scalar ``f(x, *args)`` of a vector or matrix ``x``.
+
+    Each step solves ``∇²f(x) vec(Δ) = -vec(∇f(x))`` with the dense ``(N, N)`` Hessian in the vec
+    convention (``torch.func.hessian`` by default, or the closed form ``hess(x, *args)``), and
+    sets ``x ← x + Δ``: the stationary point of the quadratic model. No line search: this is the
+    pure method, quadratically convergent near a non-degenerate stationary point.
+
+    Stops when ``‖∇f(x_k)‖_F <= tol · max(1, ‖∇f(x_0)‖_F)``, when a step is below roundoff of the
+    iterate (``‖Δ‖ <= tol · ‖x‖``), or after ``maxiter`` steps.
+
+    Args:
+        f: scalar function written in torch.
+        x0: starting point, a vector or a matrix (numpy or torch).
+        *args: further arguments of ``f``, held fixed.
+        hess: optional closed-form Hessian, ``(N, N)`` with respect to ``vec(x)``.
+        tol, maxiter, error, keep_iterates: as for :func:`newton_root` (the default error is the
+            gradient norm).
+
+    Returns:
+        NewtonRecord.
+
+    Raises:
+        ValueError: if ``f`` is not scalar, ``hess`` returns the wrong shape, the Hessian is
+            singular or not finite, or ``tol``/``maxiter`` are invalid.
+    """
+    _check_args(tol, maxiter)
+    x, numpy = _start(x0)
+    if x.ndim not in (1, 2):
+        raise ValueError(f"x0 has shape {tuple(x.shape)}; pass a vector or a matrix")
+
+    def fx(z):
+        v = torch.as_tensor(f(z, *args))
+        if v.numel() != 1:
+            raise ValueError(f"f returned shape {tuple(v.shape)}; Newton minimises a scalar")
+        return v.reshape(())
+
+    gradient = grad(fx)
+    N = x.numel()
+
+    def hessian_matrix(z):
+        if hess is None:
+            return _vec_matrix(hessian(fx)(z), z.shape)
+        H = torch.as_tensor(hess(z, *args), dtype=z.dtype)
+        if tuple(H.shape) != (N, N):
+            raise ValueError(
+                f"hess returned shape {tuple(H.shape)}; it must be ({N}, {N}), the Hessian with "
+                "respect to vec(x) (columns stacked)"
+            )
+        return H
+
+    err = error or (lambda z: float(gradient(z).norm()))
+    G = gradient(x)
+    stop = tol * max(1.0, float(G.norm()))
+    errors, iterates = [err(x)], [_out(x, numpy)] if keep_iterates else []
+    converged = float(G.norm()) <= stop
+    k = 0
+    while not converged and k < maxiter:
+        dx = _unvec(_step(hessian_matrix(x), -_vec(G), "Hessian", k), x.shape)
+        x = x + dx
+        k += 1
+        G = gradient(x)
+        errors.append(err(x))
+        if keep_iterates:
+            iterates.append(_out(x, numpy))
+        converged = float(G.norm()) <= stop or float(dx.norm()) <= tol * float(x.norm())
+    return NewtonRecord(_out(x, numpy), tuple(errors), tuple(iterates), k, converged)
+
+
+def convergence_order(errors: Any, *, floor: float = 0.0) -> np.ndarray:
+    """Estimates ``q_k = log(e_{k+1} / e_k) / log(e_k / e_{k-1})`` of the order of convergence.
+
+    For ``e_{k+1} ≈ C e_k^q`` the ratio tends to ``q``: 1 for linear convergence, 2 for Newton's
+    quadratic convergence. Triples where an error is at most ``floor`` (roundoff) or the errors do
+    not decrease are skipped.
+
+    Args:
+        errors: sequence of errors ``e_0, e_1, …``.
+        floor: ignore errors at or below this level (e.g. ``100 eps``).
+
+    Returns:
+        1-D array of the estimates (possibly empty).
+
+    Raises:
+        ValueError: if ``errors`` is not 1-D or holds NaN or a negative value.
+    """
+    e = np.asarray(errors, dtype=np.float64)
+    if e.ndim != 1 or np.isnan(e).any() or (e < 0).any():
+        raise ValueError("errors must be a 1-D sequence of non-negative numbers")
+    out = []
+    for k in range(1, e.size - 1):
+        a, b, c = e[k - 1], e[k], e[k + 1]
+        if min(a, b, c) <= floor or not (a > b > c):
+            continue
+        out.append(np.log(c / b) / np.log(b / a))
+    return np.asarray(out)

@@ -1,0 +1,107 @@
+"""Tests of hessnotes.newton: iterates against closed forms, quadratic convergence, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from helpers import assert_close
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hessnotes.kron import commutation_matrix
+from hessnotes.newton import NewtonRecord, convergence_order, newton_minimize, newton_root
+
+
+def _spd(n, seed, cond=10.0):
+    g = torch.Generator().manual_seed(seed)
+    Q = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))[0]
+    return (Q * torch.logspace(0, np.log10(cond), n, dtype=torch.float64)) @ Q.T
+
+
+def test_newton_minimize_on_logdet_objective_is_newton_schulz():
+    n = 4
+    A = _spd(n, 0)
+
+    def phi(X, A):
+        return torch.trace(A @ X) - torch.linalg.slogdet(X)[1]
+
+    X0 = torch.eye(n, dtype=torch.float64) / 5.5
+    rec = newton_minimize(phi, X0, A, keep_iterates=True, tol=1e-14)
+    assert isinstance(rec, NewtonRecord) and rec.converged
+    X = X0
+    for it in rec.iterates[1:]:
+        X = 2 * X - X @ A @ X
+        assert_close(it, X, rtol=1e-11, what="Newton = Newton–Schulz")
+    assert_close(rec.x, torch.linalg.inv(A), rtol=1e-13, what="limit")
+    K = torch.as_tensor(commutation_matrix(n, n))
+
+    def hess(X, A):
+        Xi = torch.linalg.inv(X)
+        return K @ torch.kron(Xi.T.contiguous(), Xi.contiguous())
+
+    rec2 = newton_minimize(phi, X0, A, hess=hess, tol=1e-14)
+    assert rec2.steps == rec.steps
+    assert_close(rec2.x, rec.x, rtol=1e-13, what="closed-form Hessian")
+
+
+def test_newton_minimize_rectangular_matrix_and_vector_quadratics_in_one_step():
+    A = _spd(3, 1)
+    C = torch.randn(3, 2, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+
+    def f(X):
+        return 0.5 * torch.trace(X.T @ A @ X) - (C * X).sum()
+
+    rec = newton_minimize(f, torch.zeros(3, 2, dtype=torch.float64))
+    assert rec.steps == 1
+    assert_close(rec.x, torch.linalg.solve(A, C), rtol=1e-13, what="A X = C")
+    rec_np = newton_minimize(lambda x: ((x - 1.0) ** 2).sum() + x.sum() ** 2, np.zeros(3))
+    assert isinstance(rec_np.x, np.ndarray)
+    np.testing.assert_allclose(rec_np.x, np.full(3, 0.25), rtol=1e-13)
+
+
+def test_newton_root_converges_quadratically_on_a_matrix_square_root():
+    A = _spd(3, 3)
+    rec = newton_root(lambda X, A: X @ X - A, torch.eye(3, dtype=torch.float64), A)
+    assert rec.converged
+    w, V = torch.linalg.eigh(A)
+    assert_close(rec.x, (V * w.sqrt()) @ V.T, rtol=1e-13, what="principal square root")
+    q = convergence_order(rec.errors, floor=1e-12)
+    assert q.size >= 2 and abs(q[-1] - 2) < 0.2
+
+
+@settings(max_examples=25, deadline=None)
+@given(q=st.floats(1.0, 3.0), c=st.floats(0.2, 0.9))
+def test_convergence_order_recovers_the_exponent(q, c):
+    e = [c]
+    while e[-1] > 1e-60 and len(e) < 40:
+        e.append(0.5 * e[-1] ** q)
+    est = convergence_order(e)
+    assert est.size >= 1
+    assert abs(est[-1] - q) < 0.05 * q
+
+
+def test_convergence_order_skips_stagnation_and_floor():
+    assert convergence_order([1.0, 0.1, 0.1, 0.01]).size == 0
+    np.testing.assert_allclose(convergence_order([1e-1, 1e-2, 1e-4, 1e-16], floor=1e-15), [2.0])
+    with pytest.raises(ValueError, match="non-negative"):
+        convergence_order([1.0, -1.0])
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ValueError, match="singular"):
+        newton_root(lambda x: x**2 + 1, torch.zeros(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="as many equations"):
+        newton_root(lambda x: x[:1], torch.zeros(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="scalar"):
+        newton_minimize(lambda x: x, torch.zeros(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"\(4, 4\)"):
+        newton_minimize(
+            lambda x: (x**2).sum(),
+            torch.ones(2, 2, dtype=torch.float64),
+            hess=lambda x: torch.eye(3),
+        )
+    with pytest.raises(ValueError, match="tol"):
+        newton_root(lambda x: x, torch.zeros(1, dtype=torch.float64), tol=0.0)
+    with pytest.raises(TypeError, match="x0"):
+        newton_root(lambda x: x, [1.0])
