@@ -69,6 +69,7 @@ bench: $(STAMP) chromium
 	$(PY) benchmarks/bench_secant.py
 	$(PY) benchmarks/bench_kron.py
 	$(PY) benchmarks/bench_limited.py
+	$(PY) benchmarks/bench_curvature.py
 	$(PY) benchmarks/bench_checks.py
 	$(PY) benchmarks/bench_calculus.py
 	@test -f _build/html/index.html || $(MAKE) -s book

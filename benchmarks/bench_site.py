@@ -4,10 +4,11 @@ Usage::
 
     .venv/bin/python benchmarks/bench_site.py [SITE ...]
 
-Each SITE is a built site (``_build/html`` from ``make book``, the default). Every page is loaded
-three times in a fresh browser context on an emulated 4 Mbit/s, 150 ms connection (Chrome
-DevTools' ``Network.emulateNetworkConditions``), with no cache. The table gives the median first
-contentful paint, the bytes transferred and the number of requests. With two or more sites (say,
+Each SITE is a built site (``_build/html`` from ``make book``, the default). The landing page and
+every page with sliders is opened three times in a fresh browser context on an emulated
+4 Mbit/s, 150 ms connection (Chrome DevTools' ``Network.emulateNetworkConditions``), with no
+cache, and its first contentful paint is read; the table gives the median. The page's whole
+weight (bytes and requests) is measured once more at full speed. With two or more sites (say,
 a build from before a change and one from after), the last column is each page's first paint
 relative to the first site's, measured in the same run.
 
@@ -52,21 +53,22 @@ def _serve(site: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
-def _load(browser, url: str) -> tuple[float, int, int]:
+def _context(browser, throttled: bool):
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
     cdp = ctx.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    cdp.send(
-        "Network.emulateNetworkConditions",
-        {
-            "offline": False,
-            "latency": LATENCY_MS,
-            "downloadThroughput": THROUGHPUT,
-            "uploadThroughput": THROUGHPUT,
-        },
-    )
+    if throttled:
+        cdp.send(
+            "Network.emulateNetworkConditions",
+            {
+                "offline": False,
+                "latency": LATENCY_MS,
+                "downloadThroughput": THROUGHPUT,
+                "uploadThroughput": THROUGHPUT,
+            },
+        )
     page.route(
         "**/*",
         lambda r: (
@@ -75,18 +77,34 @@ def _load(browser, url: str) -> tuple[float, int, int]:
             else r.abort()
         ),
     )
-    page.goto(url, wait_until="load", timeout=180_000)
+    return ctx, page
+
+
+def _first_paint(browser, url: str) -> float:
+    """First contentful paint (ms) on the throttled connection; the page need not finish."""
+    ctx, page = _context(browser, throttled=True)
+    page.goto(url, wait_until="commit", timeout=120_000)
     page.wait_for_function(
-        "() => performance.getEntriesByName('first-contentful-paint').length > 0", timeout=60_000
+        "() => performance.getEntriesByName('first-contentful-paint').length > 0",
+        timeout=120_000,
+        polling=50,
     )
     fcp = page.evaluate("() => performance.getEntriesByName('first-contentful-paint')[0].startTime")
+    ctx.close()
+    return fcp
+
+
+def _weight(browser, url: str) -> tuple[int, int]:
+    """Bytes and requests of the whole page, loaded at full speed until the network is idle."""
+    ctx, page = _context(browser, throttled=False)
+    page.goto(url, wait_until="networkidle", timeout=120_000)
     size = page.evaluate(
         "() => performance.getEntriesByType('navigation')[0].encodedBodySize"
         " + performance.getEntriesByType('resource').reduce((s, r) => s + r.encodedBodySize, 0)"
     )
     count = page.evaluate("() => performance.getEntriesByType('resource').length + 1")
     ctx.close()
-    return fcp, size, count
+    return size, count
 
 
 def _slider_pages(site: Path) -> list[str]:
@@ -107,15 +125,19 @@ def main(sites: list[str]) -> int:
             print(f"{r}: no built site here (run `make book`)", file=sys.stderr)
             return 2
     pages = ["book/intro", *_slider_pages(roots[-1])]
+    missing = [p for p in pages if not all((r / f"{p}.html").exists() for r in roots)]
+    if missing:
+        print(f"left out (not in every site): {', '.join(missing)}")
+    pages = [p for p in pages if p not in missing]
     servers = [_serve(r) for r in roots]
     rows = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for page in pages:
             for i, (_, base) in enumerate(servers):
-                runs = [_load(browser, f"{base}/{page}.html") for _ in range(REPEATS)]
-                fcp = statistics.median(r[0] for r in runs)
-                rows.append((page, i, fcp, runs[0][1], runs[0][2]))
+                url = f"{base}/{page}.html"
+                fcp = statistics.median(_first_paint(browser, url) for _ in range(REPEATS))
+                rows.append((page, i, fcp, *_weight(browser, url)))
         browser.close()
     for httpd, _ in servers:
         httpd.shutdown()

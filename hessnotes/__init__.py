@@ -60,8 +60,22 @@ from hessnotes.estimators import (
     fit_estimators,
     full_spectrum,
     standard_estimators,
+from hessnotes.curvature import (
+    CurvatureOperator,
+    CurvatureSplit,
+    HvpCost,
+    LanczosResult,
+    SpectralDensity,
+    eigenvalue_density,
+    gauss_newton,
+    gauss_newton_split,
+    hvp,
+    hvp_cost,
+    lanczos,
+    spectral_density,
 )
 from hessnotes.fd import central_difference, fd_error_curve, optimal_step
+from hessnotes.formulas import check_formula
 from hessnotes.identities import CATALOGUE, Identity, verify, verify_all
 from hessnotes.kron import (
     KroneckerApprox,
@@ -81,7 +95,7 @@ from hessnotes.kron import (
 from hessnotes.limited import LimitedMemoryHessian, QuasiNewtonRun, quasi_newton
 from hessnotes.linmaps import adjoint_mismatch, jacobian_matrix, operator_matrix
 from hessnotes.lowrank import LowRankSymmetric
-from hessnotes.nets import random_mlp, sample_cloud
+from hessnotes.nets import DigitsMLP, digits_mlp, random_mlp, sample_cloud
 from hessnotes.newton import NewtonRecord, convergence_order, newton_minimize, newton_root
 from hessnotes.orthogonal_group import polar, polar_jvp, skew, tangent_project
 from hessnotes.provenance import provenance
@@ -91,6 +105,7 @@ from hessnotes.references import (
     procrustes_residual,
     spd_with_spectrum,
 )
+from hessnotes.regularise import discrepancy_damping, noise_amplification, tikhonov_hessian
 from hessnotes.secant import (
     EigenDerivation,
     MinRankInfo,
@@ -109,7 +124,7 @@ from hessnotes.timing import best_of, loglog_slope, time_vs_dimension
 __version__ = "0.1.0"
 
 __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
-    # verifying derivatives (hessnotes.checks, hessnotes.fd)
+    # verifying derivatives and formulas (hessnotes.checks, hessnotes.fd, hessnotes.formulas)
     "CheckResult",
     "Domain",
     "Verdict",
@@ -117,6 +132,7 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "central_difference",
     "check_close",
     "check_error",
+    "check_formula",
     "check_gradient",
     "check_hessian",
     "check_jvp",
@@ -224,6 +240,26 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "best_of",
     "loglog_slope",
     "time_vs_dimension",
+    # noisy pairs: noise amplification and Tikhonov regularisation (hessnotes.regularise)
+    "discrepancy_damping",
+    "noise_amplification",
+    "tikhonov_hessian",
     # where a chapter's numbers came from (hessnotes.provenance)
     "provenance",
+    # exact curvature: Hessian-vector products, Gauss–Newton, Lanczos (hessnotes.curvature)
+    "CurvatureOperator",
+    "CurvatureSplit",
+    "HvpCost",
+    "LanczosResult",
+    "SpectralDensity",
+    "eigenvalue_density",
+    "gauss_newton",
+    "gauss_newton_split",
+    "hvp",
+    "hvp_cost",
+    "lanczos",
+    "spectral_density",
+    # networks on real data (hessnotes.nets)
+    "DigitsMLP",
+    "digits_mlp",
 ]

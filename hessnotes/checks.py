@@ -1634,8 +1634,9 @@ def attempt(check: Callable[..., CheckResult], f, formula, *inputs, **kwargs) ->
     """Check a reader's formula in an exercise cell: a verdict, never an exception for a slip.
 
     Args:
-        check: :func:`check_gradient`, :func:`check_jvp` or :func:`check_hessian`.
-        f: the function, as the checker takes it.
+        check: :func:`check_gradient`, :func:`check_jvp` or :func:`check_hessian`; or
+            :func:`hessnotes.formulas.check_formula`, for a formula that is not a derivative.
+        f: the function, as the checker takes it (for ``check_formula``, the reference).
         formula: the reader's closed form (called as the checker calls it).
         *inputs: the checker's inputs (Domains, shapes or concrete arrays).
         **kwargs: further keywords of the checker (``name`` defaults to the formula's name);
@@ -1651,10 +1652,12 @@ def attempt(check: Callable[..., CheckResult], f, formula, *inputs, **kwargs) ->
             ``f`` that returns NaN at the point): those are not slips of the formula. Errors
             raised inside the formula itself propagate with their traceback.
     """
-    if check not in (check_gradient, check_jvp, check_hessian):
+    from hessnotes.formulas import check_formula  # here: hessnotes.formulas imports checks
+
+    if check not in (check_gradient, check_jvp, check_hessian, check_formula):
         raise TypeError(
             f"check={getattr(check, '__name__', check)!r}; give check_gradient, check_jvp or "
-            "check_hessian"
+            "check_hessian (or check_formula, for a formula that is not a derivative)"
         )
     if "raises" in kwargs:
         raise TypeError("attempt always runs the check with raises=False; drop raises=")

@@ -136,7 +136,14 @@ def _least_norm(
     return _least_norm_basis(basis, Xt.shape[1], kind, rtol, gamma=gamma)
 
 
-def least_norm_hessian(X: Any, Y: Any, *, rtol: float | None = None) -> LowRankSymmetric:
+def least_norm_hessian(
+    X: Any,
+    Y: Any,
+    *,
+    rtol: float | None = None,
+    noise: float | None = None,
+    damping: float | None = None,
+) -> LowRankSymmetric:
     """Symmetric H of least Frobenius norm among the minimisers of ``||H X - Y||_F``.
 
     This is the symmetric Procrustes problem (Higham 1988). With ``Z = [X Y] = Q_Z R`` a thin QR,
@@ -162,13 +169,21 @@ def least_norm_hessian(X: Any, Y: Any, *, rtol: float | None = None) -> LowRankS
         rtol: relative cut-off on the singular values of X: those ``<= rtol * s_max`` count as zero
             (X is replaced by its truncated SVD). Default ``4 n eps`` of the dtype, which catches
             rounding-level rank deficiency (e.g. X = B C with B of fewer than n columns).
+        noise: the size ``||dY||_F`` of the noise in Y, if known. Then the result is the
+            Tikhonov-regularised fit whose residual ``||H X - Y||_F`` equals the noise (Morozov's
+            discrepancy principle; :func:`hessnotes.regularise.discrepancy_damping`): the
+            least-norm H that fits the pairs to within the noise. Noise amplification is then
+            bounded whatever the conditioning of X (see :mod:`hessnotes.regularise`).
+        damping: a fixed Tikhonov parameter instead (:func:`hessnotes.regularise.tikhonov_hessian`).
+            ``noise`` and ``damping`` exclude each other and ``rtol``.
 
     Returns:
         LowRankSymmetric of rank <= 2n (sigma = 0), same kind, dtype and device as X.
 
     Raises:
         TypeError: integer, complex or half dtypes; X and Y of different kinds or dtypes.
-        ValueError: X or Y not 2-D, with n = 0 or D = 0, of different shapes, or holding NaN or Inf.
+        ValueError: X or Y not 2-D, with n = 0 or D = 0, of different shapes, or holding NaN or Inf;
+            more than one of rtol, noise, damping; noise or damping negative, or noise >= ||Y||_F.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -179,6 +194,16 @@ def least_norm_hessian(X: Any, Y: Any, *, rtol: float | None = None) -> LowRankS
 
     See the chapter "The least-norm Hessian" for the derivation.
     """
+    if sum(a is not None for a in (rtol, noise, damping)) > 1:
+        raise ValueError(
+            "least_norm_hessian: give at most one of rtol (truncation), noise (Tikhonov with the "
+            "damping chosen by the discrepancy principle) and damping (a fixed Tikhonov parameter)."
+        )
+    if noise is not None or damping is not None:
+        from hessnotes.regularise import discrepancy_damping, tikhonov_hessian
+
+        lam = discrepancy_damping(X, Y, noise) if noise is not None else damping
+        return tikhonov_hessian(X, Y, lam)
     rtol = _opt_tol(rtol, "rtol")
     Xt, Yt, kind = check_pair(X, Y, finite=False)  # NaN/Inf are caught on the Gram diagonal
     return _least_norm(Xt, Yt, kind, rtol)

@@ -163,3 +163,26 @@ def test_all_exercises_page_is_generated_from_the_chapters_and_up_to_date():
         text = path.read_text()
         n = len(re.findall(r":::\{exercise\}", text))
         assert sum(lbl.startswith(f"ex-{path.stem}-") for lbl in labels) == n, path.name
+
+
+_LIST_MARKER = re.compile(r"\s*([-+*]|\d+\.)\s")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_inline_formula_breaks_into_a_list_item(path: Path):
+    """A line inside inline math that starts with "- " or "+ " becomes a Markdown list item, and
+    the reader sees raw TeX. Display math ($$ ... $$) is not affected."""
+    bad = []
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] != "markdown":
+            continue
+        text = re.sub(r"\$\$.*?\$\$", "", "".join(cell["source"]), flags=re.S)
+        inside = False
+        for line in text.split("\n"):
+            if inside and _LIST_MARKER.match(line):
+                bad.append(f"cell {i}: {line.strip()[:60]}")
+            if len(re.findall(r"(?<!\\)\$", line)) % 2:
+                inside = not inside
+            if not line.strip():
+                inside = False
+    assert not bad, f"{path.name}: move the operator to the end of the previous line: {bad}"

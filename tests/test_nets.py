@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.func import grad, hessian
 
-from hessnotes.nets import random_mlp, sample_cloud
+from hessnotes.nets import _trained, digits_mlp, random_mlp, sample_cloud
 
 
 def test_mlp_is_deterministic_and_differentiable_twice():
@@ -47,3 +47,71 @@ def test_bad_input():
         sample_cloud(torch.zeros(2, 2), 3, 1.0)
     with pytest.raises(ValueError, match="spread"):
         sample_cloud(torch.zeros(2), 3, -1.0)
+
+
+# ------------------------------------------------------------------------ the digits network
+def test_digits_mlp_trains_and_is_deterministic():
+    state = torch.random.get_rng_state().clone()
+    threads = torch.get_num_threads()
+    m = digits_mlp()
+    assert torch.equal(torch.random.get_rng_state(), state), "global RNG untouched"
+    assert torch.get_num_threads() == threads, "thread count restored"
+    assert m.num_params == 64 * 16 + 16 + 16 * 10 + 10 == 1210
+    assert m.images.shape == (1797, 64) and float(m.images.max()) == 1.0
+    assert m.train.numel() == 1500 and m.test.numel() == 297
+    assert set(m.train.tolist()).isdisjoint(m.test.tolist())
+    assert m.losses[-1] < 0.1 * m.losses[0]
+    assert m.accuracy("test") > 0.9 and m.accuracy("train") > 0.95
+    # Repeatable from scratch (not just from the cache): a second training gives the same bits.
+    theta = _trained.__wrapped__(16, 200, 0.02, 0)[0]
+    assert torch.equal(theta, m.params)
+    m.params.zero_()  # a copy: the cache is not changed
+    assert not torch.equal(digits_mlp().params, m.params)
+    assert "P=1210" in repr(digits_mlp())
+
+
+def test_digits_input_and_parameter_hessians():
+    m = digits_mlp(hidden=4, steps=30)
+    f, x0 = m.input_loss(5)
+    assert x0.shape == (64,) and f(x0).shape == ()
+    H = hessian(f)(x0)
+    torch.testing.assert_close(H, H.T, rtol=0, atol=1e-12)
+    # Every pixel enters through W_1 (4 x 64): the input Hessian has rank <= the hidden width.
+    ev = torch.linalg.eigvalsh(H).abs()
+    assert int((ev > 1e-10 * ev.max()).sum()) <= 4
+    eps, e = 1e-5, torch.zeros(64, dtype=torch.float64)
+    e[20] = eps
+    fd = (grad(f)(x0 + e) - grad(f)(x0 - e)) / (2 * eps)
+    torch.testing.assert_close(H[:, 20], fd, rtol=1e-6, atol=1e-9)
+    # The loss is the cross-entropy of the network's logits: compare with torch's own.
+    z = m.network()(x0)
+    want = torch.nn.functional.cross_entropy(z[None], m.labels[5:6])
+    torch.testing.assert_close(f(x0), want, rtol=1e-14, atol=0)
+    torch.testing.assert_close(m.output_loss(int(m.labels[5]))(z), want, rtol=1e-14, atol=0)
+    fp = m.parameter_loss(batch=32)
+    P = m.num_params
+    assert P == 75 * 4 + 10
+    Hp = hessian(fp)(m.params)
+    assert Hp.shape == (P, P)
+    torch.testing.assert_close(Hp, Hp.T, rtol=0, atol=1e-12)
+    idx = m.train[:32]
+    want = torch.nn.functional.cross_entropy(m.logits(m.images[idx]), m.labels[idx])
+    torch.testing.assert_close(fp(m.params), want, rtol=1e-14, atol=0)
+
+
+def test_digits_bad_input():
+    m = digits_mlp(hidden=4, steps=30)
+    with pytest.raises(ValueError, match="positive"):
+        digits_mlp(hidden=0)
+    with pytest.raises(ValueError, match=r"\(64,\) or a batch"):
+        m.logits(torch.zeros(8, 8, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"expected \(310,\)"):
+        m.logits(torch.zeros(64, dtype=torch.float64), torch.zeros(3, dtype=torch.float64))
+    with pytest.raises(IndexError, match=r"0\.\.1796"):
+        m.input_loss(1797)
+    with pytest.raises(ValueError, match="batch"):
+        m.parameter_loss(batch=0)
+    with pytest.raises(ValueError, match="digit"):
+        m.output_loss(10)
+    with pytest.raises(ValueError, match="split"):
+        m.accuracy("val")

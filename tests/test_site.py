@@ -105,6 +105,7 @@ def _slider_pages() -> list[str]:
 
 
 SLIDER_PAGES = _slider_pages()
+EXERCISE_PAGES = [p for p in NOTEBOOKS if ":::{solution-start}" in source_of(p).read_text()]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -647,4 +648,27 @@ def test_citations_use_one_style(visit):
     assert labels, "the references page lists no entries"
     numeric = [s for s in labels if re.fullmatch(r"\[?\d+\]?", s.strip())]
     assert not numeric, f"numbered labels in an author-year book: {numeric[:5]}"
+    v.assert_clean()
+
+
+@pytest.mark.parametrize("page", EXERCISE_PAGES)
+def test_unfolding_a_solution_shows_its_code_and_output(page: str, visit):
+    """Solutions are folded; a click unfolds one, showing the executed code and its output."""
+    v = visit(page)
+    n = v.js("() => document.querySelectorAll('.solution.dropdown').length")
+    exercises = v.js("() => document.querySelectorAll('.exercise').length")
+    assert n >= 3 and exercises == n, f"{page}: {exercises} exercises, {n} folded solutions"
+    for which in (0, n - 1):
+        solution = v.pg.locator(".solution.dropdown").nth(which)
+        code = solution.locator("div.cell_input pre").first
+        solution.scroll_into_view_if_needed()
+        assert not code.is_visible(), f"{page}: solution {which} is not folded"
+        toggle = solution.locator("button.toggle-button").first
+        assert toggle.get_attribute("aria-expanded") == "false"
+        toggle.click()  # the reader's click on the chevron ("Click to show")
+        code.wait_for(state="visible", timeout=5_000)
+        assert toggle.get_attribute("aria-expanded") == "true"
+        assert code.inner_text().strip(), f"{page}: solution {which} shows no code"
+        out = solution.locator("div.cell_output").first
+        assert out.is_visible() and out.inner_text().strip(), f"{page}: no output in {which}"
     v.assert_clean()

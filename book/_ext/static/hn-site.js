@@ -13,6 +13,10 @@
  *    sliders), it registers itself as an AMD module instead of the global `thebelab` that
  *    sphinx-thebe calls. While thebe loads, `define.amd` is hidden, and restored after.
  * 4. Print. A display equation wider than the printed column is zoomed to fit while printing.
+ * 5. Search snippets. Sphinx builds each result's summary from the page's HTML, where math is
+ *    still TeX source ("\(\tr(A^\top B)\)") and the page's own table of contents comes first.
+ *    The summary is made from the article text alone, with math turned into plain text
+ *    ("tr(Aᵀ B)").
  */
 (function () {
   "use strict";
@@ -97,7 +101,65 @@
     });
   }
 
+  var TEX_WORDS = {
+    top: "ᵀ", kron: "⊗", ksum: "⊕", otimes: "⊗", oplus: "⊕", odot: "⊙", circ: "∘",
+    R: "ℝ", Sym: "𝕊", nabla: "∇", partial: "∂", sum: "Σ", prod: "Π", infty: "∞",
+    le: "≤", leq: "≤", ge: "≥", geq: "≥", ne: "≠", neq: "≠", approx: "≈", in: "∈", to: "→",
+    mapsto: "↦", times: "×", cdot: "·", perp: "⊥", star: "⋆", ast: "∗", dots: "…",
+    ldots: "…", cdots: "⋯", alpha: "α", beta: "β", gamma: "γ", delta: "δ", Delta: "Δ",
+    varepsilon: "ε", epsilon: "ε", eta: "η", theta: "θ", kappa: "κ", lambda: "λ",
+    Lambda: "Λ", mu: "μ", nu: "ν", pi: "π", rho: "ρ", sigma: "σ", Sigma: "Σ", tau: "τ",
+    phi: "φ", Phi: "Φ", psi: "ψ", omega: "ω", Omega: "Ω", ell: "ℓ", lVert: "‖", rVert: "‖",
+    Vert: "‖", langle: "⟨", rangle: "⟩", d: "d", tr: "tr", vec: "vec", diag: "diag",
+    sym: "sym", rank: "rank", det: "det", log: "log", exp: "exp", min: "min", max: "max",
+  };
+
+  var ARG = "\\{([^{}]*)\\}";
+  var MACROS = [
+    [new RegExp("\\\\fro" + ARG, "g"), "‖$1‖_F"],
+    [new RegExp("\\\\norm" + ARG, "g"), "‖$1‖"],
+    [new RegExp("\\\\inner" + ARG + ARG, "g"), "⟨$1, $2⟩"],
+    [new RegExp("\\\\frac" + ARG + ARG, "g"), "($1)/($2)"],
+    [new RegExp("\\\\tfrac" + ARG + ARG, "g"), "($1)/($2)"],
+    [new RegExp("\\\\sqrt" + ARG, "g"), "√($1)"],
+    [new RegExp("\\\\pinv" + ARG, "g"), "$1⁺"],
+    [new RegExp("\\\\(?:hat|tilde|bar)" + ARG, "g"), "$1"],
+  ];
+
+  function plainMath(tex) {
+    for (var pass = 0; pass < 3; pass++) {
+      MACROS.forEach(function (m) { tex = tex.replace(m[0], m[1]); });
+    }
+    return tex
+      .replace(/^\\[\(\[]|\\[\)\]]$/g, "")
+      .replace(/\\ /g, " ")
+      .replace(/\\(?:left|right|big|Big|bigg|Bigg|quad|qquad|,|;|!|:)(?![a-zA-Z])/g, " ")
+      .replace(/\\(?:mathrm|mathbf|mathcal|mathbb|operatorname|text|textstyle|displaystyle)/g, "")
+      .replace(/\\([a-zA-Z]+)/g, function (m, w) { return w in TEX_WORDS ? TEX_WORDS[w] : w; })
+      .replace(/\\begin\{[a-z*]+\}|\\end\{[a-z*]+\}|&|\\\\/g, " ")
+      .replace(/[{}]/g, "")
+      .replace(/\s+/g, " ")
+      .trim();
+  }
+
+  function plainSearchSummaries() {
+    if (typeof Search === "undefined" || !Search.htmlToText || Search.hnPlain) return;
+    var original = Search.htmlToText;
+    Search.hnPlain = true;
+    Search.htmlToText = function (htmlString, anchor) {
+      var doc = new DOMParser().parseFromString(htmlString, "text/html");
+      var drop = ".bd-sidebar-secondary, .bd-toc, nav, .bd-header-article, .prev-next-area, footer";
+      doc.querySelectorAll(drop).forEach(function (el) { el.remove(); });
+      doc.querySelectorAll(".math, span.math, div.math").forEach(function (el) {
+        el.textContent = " " + plainMath(el.textContent) + " ";
+      });
+      var text = original(doc.documentElement.outerHTML, anchor);
+      return text.replace(/\s+/g, " ");
+    };
+  }
+
   function start() {
+    plainSearchSummaries();
     hideAmdWhileThebeLoads();
     window.addEventListener("beforeprint", fitMathForPrint);
     window.addEventListener("afterprint", function () {

@@ -1,0 +1,75 @@
+"""Benchmark of :func:`hessnotes.curvature.hvp`: what a Hessian-vector product costs, in gradients.
+
+Run ``python benchmarks/bench_curvature.py`` (about 20 s on 2 cores) or with ``--quick``.
+
+Every time is a **ratio** to one gradient of the same loss timed in the same run (best of k), so
+the table travels between machines. Claim checked here (the chapter "Exact curvature" states it
+and counts FLOPs with :func:`hessnotes.curvature.hvp_cost`): one forward-over-reverse product costs
+a small constant number of gradients (the FLOP count says 3), and a vmapped block of k products
+costs less per product than k single ones. Both modes of :func:`hessnotes.curvature.hvp` are
+timed: forward-over-reverse (the default) and reverse-over-reverse. Columns: the matmul-FLOP
+ratio (exact; for reverse-over-reverse it includes building the gradient's graph once), the
+measured time ratio of one product, and of one product within a block of 16.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch.func import grad
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hessnotes.curvature import hvp, hvp_cost
+from hessnotes.nets import digits_mlp, random_mlp
+
+
+def best_of(f: Callable[[], object], k: int) -> float:
+    """Smallest wall time of k calls (seconds)."""
+    f()
+    times = []
+    for _ in range(k):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = ap.parse_args()
+    k = 3 if args.quick else 10
+    model = digits_mlp()
+    f_in, x_in = model.input_loss(int(model.test[0]))
+    cases = {
+        "digits input loss, D = 64": (f_in, x_in),
+        "digits parameter loss, D = 1210": (model.parameter_loss(256), model.params),
+        "random MLP 500-256-256, D = 500": (
+            random_mlp(500, (256, 256), seed=0),
+            torch.linspace(-1, 1, 500, dtype=torch.float64),
+        ),
+    }
+    modes = {"fwd-rev": "forward-over-reverse", "rev-rev": "reverse-over-reverse"}
+    print("ratios to one gradient of the same loss, measured in this run")
+    print(f"{'loss':<33}{'mode':>8}{'FLOPs':>7}{'one Hv':>8}{'in block of 16':>16}")
+    for name, (f, x) in cases.items():
+        g = grad(f)
+        t_grad = best_of(lambda g=g, x=x: g(x), k)
+        gen = torch.Generator().manual_seed(0)
+        V = torch.randn(x.numel(), 16, generator=gen, dtype=x.dtype)
+        for short, mode in modes.items():
+            H = hvp(f, x, mode=mode)
+            t_one = best_of(lambda H=H, V=V: H @ V[:, 0], k)
+            t_blk = best_of(lambda H=H, V=V: H @ V, max(1, k // 3)) / 16
+            flops = hvp_cost(f, x, mode=mode).hvp_in_gradients
+            print(f"{name:<33}{short:>8}{flops:>7.2f}{t_one / t_grad:>8.1f}{t_blk / t_grad:>16.1f}")
+
+
+if __name__ == "__main__":
+    main()
