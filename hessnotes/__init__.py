@@ -47,19 +47,6 @@ from hessnotes.checks import (
     sym,
     symmetric,
 )
-from hessnotes.distributed import (
-    gloo_all_reduce_demo,
-    least_norm_distributed,
-    least_norm_from_gram,
-    least_norm_sharded,
-    sharded_gram,
-)
-from hessnotes.estimators import (
-    bfgs_skipping,
-    estimator_errors,
-    fit_estimators,
-    full_spectrum,
-    standard_estimators,
 from hessnotes.curvature import (
     CurvatureOperator,
     CurvatureSplit,
@@ -73,6 +60,20 @@ from hessnotes.curvature import (
     hvp_cost,
     lanczos,
     spectral_density,
+)
+from hessnotes.distributed import (
+    gloo_all_reduce_demo,
+    least_norm_distributed,
+    least_norm_from_gram,
+    least_norm_sharded,
+    sharded_gram,
+)
+from hessnotes.estimators import (
+    bfgs_skipping,
+    estimator_errors,
+    fit_estimators,
+    full_spectrum,
+    standard_estimators,
 )
 from hessnotes.fd import central_difference, fd_error_curve, optimal_step
 from hessnotes.formulas import check_formula
