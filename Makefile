@@ -68,6 +68,7 @@ format: $(STAMP)
 bench: $(STAMP) chromium
 	$(PY) benchmarks/bench_secant.py
 	$(PY) benchmarks/bench_kron.py
+	$(PY) benchmarks/bench_limited.py
 	$(PY) benchmarks/bench_curvature.py
 	$(PY) benchmarks/bench_checks.py
 	$(PY) benchmarks/bench_calculus.py

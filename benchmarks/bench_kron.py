@@ -15,8 +15,9 @@ from collections.abc import Callable
 from functools import reduce
 
 import numpy as np
+import torch
 
-from hessnotes.kron import kron_matvec, kron_sum_solve, second_difference
+from hessnotes.kron import _kron_matvec, kron_matvec, kron_sum_solve, second_difference
 
 
 def best_time(f: Callable[[], object], *, repeat: int = 7, min_time: float = 5e-3) -> float:
@@ -41,7 +42,7 @@ rows: list[tuple[str, str, str, str]] = []
 
 
 def row(name: str, value: float, target: str | None, ok: bool | None, unit: str = "×") -> None:
-    v = f"{value:.3g}{unit}" if unit == "×" else f"{value:.2e}"
+    v = {"×": f"{value:.3g}×", "%": f"{value:.1f} %"}.get(unit, f"{value:.2e}")
     verdict = "" if ok is None else ("PASS" if ok else "FAIL")
     rows.append((name, v, target or "", verdict))
 
@@ -106,6 +107,46 @@ def bench_matvec(k: int, n: int, rng: np.random.Generator, *, explicit: bool) ->
     row(f"{label}: explicit (mult only) / kron_matvec", t_mult / t_mode, "(reported)", None)
 
 
+def best_times(fs: list[Callable[[], object]], *, rounds: int = 40, min_time: float = 2e-3):
+    """Best-of times of several functions, measured in interleaved rounds (one machine load)."""
+    numbers = []
+    for f in fs:
+        t0 = time.perf_counter()
+        f()
+        numbers.append(max(1, math.ceil(min_time / max(time.perf_counter() - t0, 1e-9))))
+    best = [math.inf] * len(fs)
+    for _ in range(rounds):
+        for i, (f, number) in enumerate(zip(fs, numbers, strict=True)):
+            t0 = time.perf_counter()
+            for _ in range(number):
+                f()
+            best[i] = min(best[i], (time.perf_counter() - t0) / number)
+    return best
+
+
+def bench_overhead(rng: np.random.Generator) -> None:
+    """Input checks of kron_matvec against its unchecked core, and torch against numpy input."""
+    us = [rng.standard_normal((25, 25)) for _ in range(3)]
+    x = rng.standard_normal(25**3)
+    ut, xt = [torch.from_numpy(u) for u in us], torch.from_numpy(x)
+    assert np.allclose(kron_matvec(ut, xt).numpy(), kron_matvec(us, x), rtol=1e-14, atol=0)
+    t_full, t_core, t_torch = best_times(
+        [lambda: kron_matvec(us, x), lambda: _kron_matvec(us, x), lambda: kron_matvec(ut, xt)]
+    )
+    share = (t_full - t_core) / t_full
+    print("  kron_matvec, 3 factors 25 x 25 (N = 15625), interleaved best-of:")
+    print(f"    kron_matvec (numpy)                 {fmt_t(t_full)}")
+    print(f"    unchecked core _kron_matvec         {fmt_t(t_core)}")
+    print(f"    kron_matvec (torch, CPU)            {fmt_t(t_torch)}")
+    row("matvec 3x(25x25): input checks / call", share * 100, "<= 10 %", share <= 0.10, unit="%")
+    row(
+        "matvec 3x(25x25): torch / numpy input",
+        t_torch / t_full,
+        "<= 1.25×",
+        t_torch / t_full <= 1.25,
+    )
+
+
 def _timed(f: Callable[[], object]) -> float:
     t0 = time.perf_counter()
     f()
@@ -140,6 +181,7 @@ def bench_kron_sum_solve(n: int, rng: np.random.Generator) -> None:
 def main() -> int:
     rng = np.random.default_rng(0)
     print("hessnotes.kron benchmark (best-of-k wall-clock times)")
+    bench_overhead(rng)
     bench_matvec(3, 25, rng, explicit=True)
     bench_matvec(4, 12, rng, explicit=False)
     bench_kron_sum_solve(100, rng)

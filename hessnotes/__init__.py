@@ -61,6 +61,20 @@ from hessnotes.curvature import (
     lanczos,
     spectral_density,
 )
+from hessnotes.distributed import (
+    gloo_all_reduce_demo,
+    least_norm_distributed,
+    least_norm_from_gram,
+    least_norm_sharded,
+    sharded_gram,
+)
+from hessnotes.estimators import (
+    bfgs_skipping,
+    estimator_errors,
+    fit_estimators,
+    full_spectrum,
+    standard_estimators,
+)
 from hessnotes.fd import central_difference, fd_error_curve, optimal_step
 from hessnotes.formulas import check_formula
 from hessnotes.identities import CATALOGUE, Identity, verify, verify_all
@@ -79,12 +93,19 @@ from hessnotes.kron import (
     unvec,
     vec,
 )
+from hessnotes.limited import LimitedMemoryHessian, QuasiNewtonRun, quasi_newton
 from hessnotes.linmaps import adjoint_mismatch, jacobian_matrix, operator_matrix
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.nets import DigitsMLP, digits_mlp, random_mlp, sample_cloud
 from hessnotes.newton import NewtonRecord, convergence_order, newton_minimize, newton_root
 from hessnotes.orthogonal_group import polar, polar_jvp, skew, tangent_project
 from hessnotes.provenance import provenance
+from hessnotes.references import (
+    brute_force_symmetric_lstsq,
+    dense_least_norm,
+    procrustes_residual,
+    spd_with_spectrum,
+)
 from hessnotes.regularise import discrepancy_damping, noise_amplification, tikhonov_hessian
 from hessnotes.secant import (
     EigenDerivation,
@@ -99,6 +120,7 @@ from hessnotes.secant import (
     symmetric_residual,
 )
 from hessnotes.spectral import eigh_jvp, eigh_signed, eigh_vjp, svd_jvp, svd_signed
+from hessnotes.timing import best_of, loglog_slope, time_vs_dimension
 
 __version__ = "0.1.0"
 
@@ -181,20 +203,44 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "solve_sylvester_sym",
     "unvec",
     "vec",
-    # Hessians from gradient pairs (hessnotes.secant, hessnotes.lowrank, hessnotes.nets)
+    # Hessians from gradient pairs (secant, lowrank, limited, nets)
     "EigenDerivation",
+    "LimitedMemoryHessian",
     "LowRankSymmetric",
     "MinRankInfo",
+    "QuasiNewtonRun",
     "bfgs_hessian",
     "eigen_derivation_hessian",
     "least_change_hessian",
     "least_norm_hessian",
     "min_rank_hessian",
+    "quasi_newton",
     "random_mlp",
     "sample_cloud",
     "scaling_gamma",
     "secant_pairs",
     "symmetric_residual",
+    # dense and brute-force references (hessnotes.references)
+    "brute_force_symmetric_lstsq",
+    "dense_least_norm",
+    "procrustes_residual",
+    "spd_with_spectrum",
+    # comparing estimators (hessnotes.estimators)
+    "bfgs_skipping",
+    "estimator_errors",
+    "fit_estimators",
+    "full_spectrum",
+    "standard_estimators",
+    # past one machine (hessnotes.distributed)
+    "gloo_all_reduce_demo",
+    "least_norm_distributed",
+    "least_norm_from_gram",
+    "least_norm_sharded",
+    "sharded_gram",
+    # timing helpers (hessnotes.timing)
+    "best_of",
+    "loglog_slope",
+    "time_vs_dimension",
     # noisy pairs: noise amplification and Tikhonov regularisation (hessnotes.regularise)
     "discrepancy_damping",
     "noise_amplification",

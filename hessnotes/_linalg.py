@@ -3,8 +3,13 @@
 Two jobs live here:
 
 * **Input handling.** Numpy arrays and torch tensors come in; all work is done in torch (numpy input
-  is wrapped with ``torch.from_numpy``, without a copy; tensors are detached, so nothing here is
-  differentiable) and results go back as the caller's kind, dtype and device.
+  is wrapped with ``torch.from_numpy``, without a copy; tensors keep their autograd graph) and
+  results go back as the caller's kind, dtype and device. Errors speak the caller's language:
+  numpy dtypes and ``.astype`` for numpy input, torch dtypes and ``.to`` for torch input.
+* **The dtype policy** of the whole library (:func:`check_float_dtype`, also used by
+  :mod:`hessnotes.kron`): float32 and float64 are accepted; bool, integer, float16, bfloat16
+  and complex input is a ``TypeError`` that says how to cast, never a silent promotion; all the
+  arrays of one call must share one dtype.
 * **Thin orthonormal bases of a tall block matrix** ``A = [A_1 ... A_p]`` (D x k, D >> k), the
   one step whose cost grows with D. :func:`range_basis` returns ``A = Q R`` with ``Q`` orthonormal
   and ``R`` small, choosing among three algorithms from the Gram matrix ``A^T A`` (one pass over
@@ -27,6 +32,7 @@ and keeps every decision (ranks, cut-offs, eigenvalues) in one precision.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -37,14 +43,20 @@ import torch
 __all__ = [
     "Basis",
     "Kind",
+    "as_numpy64",
     "as_tensor",
     "check_finite",
+    "check_float_dtype",
     "check_matrix",
     "check_pair",
+    "check_tol",
+    "dtype_error",
     "eps_of",
     "gram",
+    "num",
     "range_basis",
     "small",
+    "tracked",
 ]
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
@@ -71,6 +83,63 @@ class Kind:
         """A small float64 CPU matrix moved to the working dtype and device."""
         return torch.as_tensor(a).to(dtype=self.dtype, device=self.device)
 
+    @property
+    def dtype_name(self) -> str:
+        """The dtype in the caller's words: ``float64`` for numpy, ``torch.float64`` for torch."""
+        return str(self.dtype).removeprefix("torch.") if self.numpy else str(self.dtype)
+
+    def describe(self) -> str:
+        """E.g. ``a numpy float64 array`` or ``a torch.float32 tensor on cuda:0``."""
+        if self.numpy:
+            return f"a numpy {self.dtype_name} array"
+        return f"a {self.dtype_name} tensor on {self.device}"
+
+    def cast_hint(self, name: str, dtype: torch.dtype) -> str:
+        """How to cast ``name`` to ``dtype``, in the caller's words."""
+        d = str(dtype).removeprefix("torch.")
+        return f"{name}.astype(np.{d})" if self.numpy else f"{name}.to(torch.{d})"
+
+
+def dtype_error(name: str, dtype: Any, numpy: bool) -> TypeError:
+    """The one message of the dtype policy, in numpy or torch words."""
+    fix = f"{name}.astype(np.float64)" if numpy else f"{name}.to(torch.float64)"
+    return TypeError(
+        f"{name} has dtype {dtype}; hessnotes computes in float32 or float64 only (bool, integer, "
+        f"float16, bfloat16 and complex are refused, not cast silently). Cast it first, e.g. {fix}."
+    )
+
+
+def check_float_dtype(a: Any, name: str) -> None:
+    """Raise the policy's TypeError unless ``a`` (numpy array or torch tensor) is float32/64."""
+    if isinstance(a, torch.Tensor):
+        if a.dtype not in _FLOAT_DTYPES:
+            raise dtype_error(name, a.dtype, numpy=False)
+    elif not (a.dtype.kind == "f" and a.dtype.itemsize in (4, 8)):
+        raise dtype_error(name, a.dtype, numpy=True)
+
+
+def check_tol(value: Any, name: str) -> float:
+    """A tolerance as a float: a real number, finite and >= 0 (so ``nan`` and ``-1`` raise).
+
+    Raises:
+        TypeError: not a real number.
+        ValueError: NaN, infinite or negative.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
+            value = float(value)
+        else:
+            raise TypeError(f"{name} must be a real number; got {type(value).__name__}.")
+    v = float(value)
+    if not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"{name} must be finite and >= 0; got {name}={v!r}.")
+    return v
+
+
+def num(x: Any) -> float:
+    """A scalar tensor (or number) as a float, detached first: decisions never touch the graph."""
+    return float(x.detach()) if isinstance(x, torch.Tensor) else float(x)
+
 
 def eps_of(dtype: torch.dtype) -> float:
     """Machine epsilon of a torch floating dtype, ``torch.finfo(dtype).eps``.
@@ -88,13 +157,10 @@ def as_tensor(a: Any, name: str) -> tuple[torch.Tensor, Kind]:
         TypeError: if ``a`` is neither, or its dtype is not float32 or float64.
     """
     if isinstance(a, torch.Tensor):
-        t, is_np = a.detach(), False  # the estimators are not differentiable
+        check_float_dtype(a, name)
+        t, is_np = a, False  # the graph is kept: the estimators are differentiable
     elif isinstance(a, np.ndarray):
-        if a.dtype.kind not in "f" or a.dtype.itemsize not in (4, 8):
-            raise TypeError(
-                f"{name} has dtype {a.dtype}; expected float32 or float64. "
-                f"Cast it first, e.g. {name}.astype(np.float64)."
-            )
+        check_float_dtype(a, name)
         if any(s < 0 for s in a.strides) or not a.dtype.isnative:
             a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("="))
         if a.flags.writeable:
@@ -109,12 +175,19 @@ def as_tensor(a: Any, name: str) -> tuple[torch.Tensor, Kind]:
             f"{name} must be a numpy array or a torch tensor, got {type(a).__name__}. "
             f"Wrap it with np.asarray({name}, dtype=np.float64)."
         )
-    if t.dtype not in _FLOAT_DTYPES:
-        raise TypeError(
-            f"{name} has dtype {t.dtype}; expected float32 or float64 (integer, complex and half "
-            f"precision are not supported). Cast it first, e.g. {name}.to(torch.float64)."
-        )
     return t, Kind(is_np, t.dtype, t.device)
+
+
+def as_numpy64(a: Any, name: str) -> np.ndarray:
+    """A 2-D float array or tensor as a float64 numpy array (dense references and comparisons).
+
+    Raises:
+        ValueError: if ``a`` is not 2-D or not of a floating dtype.
+    """
+    a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+    if a.ndim != 2 or a.dtype.kind != "f":
+        raise ValueError(f"{name} must be a 2-D float array (D, n); got {a.dtype} {a.shape}.")
+    return a.astype(np.float64, copy=False)
 
 
 def check_finite(t: torch.Tensor, name: str) -> None:
@@ -124,7 +197,7 @@ def check_finite(t: torch.Tensor, name: str) -> None:
         idx = tuple(int(i) for i in torch.nonzero(bad)[0])
         raise ValueError(
             f"{name} (shape {tuple(t.shape)}) holds NaN or Inf, first at index {idx} "
-            f"(value {float(t[idx])}). Remove or repair those entries."
+            f"(value {num(t[idx])}). Remove or repair those entries."
         )
 
 
@@ -167,7 +240,8 @@ def check_pair(
         )
     if kx.dtype != ky.dtype:
         raise TypeError(
-            f"{nx} has dtype {kx.dtype} but {ny} has dtype {ky.dtype}; cast one to match the other."
+            f"{nx} has dtype {kx.dtype_name} but {ny} has dtype {ky.dtype_name}; cast one to match "
+            f"the other, e.g. {ky.cast_hint(ny, kx.dtype)}."
         )
     if kx.device != ky.device:
         raise ValueError(
@@ -187,8 +261,13 @@ def check_pair(
 
 
 def small(t: torch.Tensor) -> torch.Tensor:
-    """A small matrix as float64 on the CPU."""
-    return t.detach().to(device="cpu", dtype=torch.float64)
+    """A small matrix as float64 on the CPU (differentiable: the autograd graph is kept)."""
+    return t.to(device="cpu", dtype=torch.float64)
+
+
+def tracked(*tensors: torch.Tensor) -> bool:
+    """True when autograd records operations on any of ``tensors`` (grad mode on, requires_grad)."""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
 def gram(blocks: list[torch.Tensor], names: list[str] | None = None) -> torch.Tensor:
@@ -220,7 +299,8 @@ def gram(blocks: list[torch.Tensor], names: list[str] | None = None) -> torch.Te
             check_finite(b, nm)
         raise ValueError(
             f"the entries of {', '.join(names)} are so large that their squares overflow in "
-            f"{blocks[0].dtype}; rescale them (the results scale accordingly)."
+            f"{str(blocks[0].dtype).removeprefix('torch.')}; rescale them (the results scale "
+            "accordingly)."
         )
     return G
 
@@ -256,6 +336,8 @@ class Basis:
         for b in self._blocks:
             parts.append(TE[start : start + b.shape[1]])
             start += b.shape[1]
+        if tracked(TE, *self._blocks):  # out= and in-place products cannot be differentiated
+            return _sum_products(self._blocks, parts)
         out = torch.empty((D, r), dtype=ref.dtype, device=ref.device)
         for s in range(0, D, _CHUNK):
             o = out[s : s + _CHUNK]
@@ -263,6 +345,13 @@ class Basis:
             for b, P in zip(self._blocks[1:], parts[1:], strict=True):
                 o.addmm_(b[s : s + _CHUNK], P)
         return out
+
+
+def _sum_products(blocks: list[torch.Tensor], parts: list[torch.Tensor]) -> torch.Tensor:
+    out = blocks[0] @ parts[0]
+    for b, P in zip(blocks[1:], parts[1:], strict=True):
+        out = out + b @ P
+    return out
 
 
 def _equilibrated_chol(G: torch.Tensor, kmax: float) -> tuple[torch.Tensor, float] | None:
@@ -273,12 +362,12 @@ def _equilibrated_chol(G: torch.Tensor, kmax: float) -> tuple[torch.Tensor, floa
     s = d.sqrt()
     Gs = G / (s[:, None] * s[None, :])
     ev = torch.linalg.eigvalsh(Gs)
-    if not ev[0] > 0 or float(ev[-1] / ev[0]) > kmax:
+    if not ev[0] > 0 or num(ev[-1] / ev[0]) > kmax:
         return None
     L, info = torch.linalg.cholesky_ex(Gs)
     if int(info) != 0:
         return None
-    return L.T * s[None, :], float(ev[-1] / ev[0])
+    return L.T * s[None, :], num(ev[-1] / ev[0])
 
 
 def range_basis(
@@ -311,6 +400,14 @@ def range_basis(
             R2 = L2.T
             return Basis(R2 @ R1, [Q1], torch.linalg.inv(R2), tier=2)
         del Q1
+    if tracked(*blocks):
+        raise ValueError(
+            "the columns of the inputs (" + ", ".join(names or ["A"]) + ") are rank deficient or "
+            f"too ill-conditioned (kappa of the column-scaled Gram matrix above {k2:.0e}) for the "
+            "Cholesky-QR paths, and the Householder QR fallback works in place, so autograd "
+            "cannot differentiate through it. Drop dependent columns (or rescale them), or "
+            "compute under torch.no_grad() / on detached inputs if no gradient is needed."
+        )
     return Basis(*_householder(blocks), None, tier=3)
 
 

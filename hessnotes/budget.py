@@ -27,7 +27,7 @@ import torch
 from torch.func import grad, hessian, vmap
 
 from hessnotes.curvature import eigenvalue_density, hvp, lanczos
-from hessnotes.experiments import bfgs_skipping, full_spectrum
+from hessnotes.estimators import bfgs_skipping, full_spectrum
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.nets import sample_cloud
 from hessnotes.secant import least_norm_hessian, min_rank_hessian
@@ -88,7 +88,7 @@ def format_error(err: float, *, floor: float = 1e-8) -> str:
 
 def budget_estimators() -> dict[str, Estimator]:
     """The secant estimators of the comparison: min-norm, min-rank and BFGS(γ) (skipping pairs
-    with ``s^T y <= 0``), as in :func:`hessnotes.experiments.standard_estimators`."""
+    with ``s^T y <= 0``), as in :func:`hessnotes.estimators.standard_estimators`."""
     return {
         "min-norm": least_norm_hessian,
         "min-rank": min_rank_hessian,

@@ -10,9 +10,10 @@ Conventions (pinned by ``tests/test_kron.py``):
   ``A1 ⊕ … ⊕ Ak = Σ_i I ⊗ … ⊗ A_i ⊗ … ⊗ I``.
 
 Every function accepts numpy arrays or torch tensors and returns the same kind (same dtype, same
-device). Numerical routines reject NaN and Inf; pure index shuffles (``vec``, ``unvec``,
-``rearrange`` and its recipes) accept any dtype, even strings, so that a chapter can show where each
-entry goes.
+device). Numerical routines follow the library's one dtype policy (see :mod:`hessnotes._linalg`):
+float32 or float64, one dtype per call, anything else a ``TypeError`` that says how to cast; they
+reject NaN and Inf. Pure index shuffles (``vec``, ``unvec``, ``rearrange`` and its recipes) accept
+any dtype, even strings, so that a chapter can show where each entry goes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+
+from hessnotes._linalg import check_float_dtype, check_tol
 
 __all__ = [
     "KroneckerApprox",
@@ -51,6 +54,8 @@ __all__ = [
 ]
 
 Array = Any  # np.ndarray | torch.Tensor
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
+_T64, _T32 = torch.float64, torch.float32
 
 
 # --------------------------------------------------------------------------------------------------
@@ -61,14 +66,13 @@ def _is_torch(x: Any) -> bool:
 
 
 def _as_array(x: Any, name: str, *, numeric: bool = True) -> Array:
-    """Return ``x`` as a torch tensor (unchanged) or a numpy array; reject non-numeric data."""
-    if _is_torch(x):
-        return x
-    arr = np.asarray(x)
-    if numeric and arr.dtype.kind not in "biufc":
-        raise TypeError(
-            f"{name} must hold numbers; got dtype {arr.dtype}. Pass a float array or tensor."
-        )
+    """Return ``x`` as a torch tensor (unchanged) or a numpy array; numeric input must be float32
+    or float64 (the dtype policy of :func:`hessnotes._linalg.check_float_dtype`)."""
+    arr = x if isinstance(x, (torch.Tensor, np.ndarray)) else np.asarray(x)
+    if numeric:
+        dt = arr.dtype  # identity tests first: the common case costs nothing
+        if not (dt is _F64 or dt is _F32 or dt is _T64 or dt is _T32):
+            check_float_dtype(arr, name)
     return arr
 
 
@@ -83,7 +87,17 @@ def _check_finite(x: Array, name: str) -> None:
 
 
 def _same_kind(arrays: Sequence[Array], what: str) -> bool:
-    """Return True when all are torch tensors (on one device), False when all are numpy."""
+    """Return True when all are torch tensors (on one device), False when all are numpy; all must
+    share one dtype (no silent promotion, as everywhere in hessnotes)."""
+    first = arrays[0]
+    dt0, t0 = first.dtype, type(first)
+    if all(type(a) is t0 and a.dtype == dt0 for a in arrays):  # the common case, in one pass
+        if t0 is np.ndarray:
+            return False
+        if t0 is torch.Tensor:
+            dev0 = first.device
+            if all(a.device == dev0 for a in arrays):
+                return True
     kinds = {_is_torch(a) for a in arrays}
     if len(kinds) > 1:
         raise TypeError(
@@ -91,6 +105,14 @@ def _same_kind(arrays: Sequence[Array], what: str) -> bool:
             "(torch.as_tensor(a) or t.numpy())."
         )
     is_t = kinds == {True}
+    dtypes = {a.dtype for a in arrays}
+    if len(dtypes) > 1:
+        names = sorted(str(d) for d in dtypes)
+        fix = "a.to(torch.float64)" if is_t else "a.astype(np.float64)"
+        raise TypeError(
+            f"{what} mix the dtypes {' and '.join(names)}; pass them all in one precision, e.g. "
+            f"{fix}."
+        )
     if is_t:
         devices = {a.device for a in arrays}
         if len(devices) > 1:
@@ -112,33 +134,45 @@ def _sequence(xs: Any, name: str) -> list[Any]:
 
 
 def _matrices(
-    xs: Any, name: str, *, square: bool = False, labels: Sequence[str] | None = None
+    xs: Any,
+    name: str,
+    *,
+    square: bool = False,
+    labels: Sequence[str] | None = None,
+    finite: bool = True,
 ) -> tuple[list[Array], bool]:
-    xs = _sequence(xs, name)
-    labels = labels or [f"{name}[{i}]" for i in range(len(xs))]
-    mats = [_as_array(a, lab) for a, lab in zip(xs, labels, strict=True)]
-    checked: set[int] = set()  # a factor repeated as the same object (A ⊗ A ⊗ A) is checked once
-    for a, lab in zip(mats, labels, strict=True):
-        if id(a) in checked:
+    """Validate a non-empty list of 2-D float32/float64 matrices of one kind, dtype and device.
+
+    Written for speed (it runs on every :func:`kron_matvec` call): labels are only formatted for
+    an error, and a factor repeated as the same object (A ⊗ A ⊗ A) is checked once.
+    """
+    if type(xs) not in (list, tuple) or not xs:
+        xs = _sequence(xs, name)
+    mats: list[Array] = []
+    seen: set[int] = set()
+    for i, a in enumerate(xs):
+        if id(a) in seen:
+            mats.append(a)
             continue
-        checked.add(id(a))
-        if a.ndim != 2 or 0 in a.shape:
-            raise ValueError(
-                f"{lab} has shape {tuple(a.shape)}; it must be a non-empty 2-D matrix."
-            )
-        if square and a.shape[0] != a.shape[1]:
-            raise ValueError(f"{lab} has shape {tuple(a.shape)}; it must be square (n, n).")
-        _check_finite(a, lab)
+        seen.add(id(a))
+        if type(a) is not np.ndarray and not isinstance(a, torch.Tensor):
+            a = np.asarray(a)
+        dt = a.dtype
+        if not (dt is _F64 or dt is _F32 or dt is _T64 or dt is _T32):
+            check_float_dtype(a, labels[i] if labels else f"{name}[{i}]")
+        shape = a.shape
+        lab = None
+        if len(shape) != 2 or 0 in shape or (square and shape[0] != shape[1]):
+            lab = labels[i] if labels else f"{name}[{i}]"
+            if len(shape) != 2 or 0 in shape:
+                raise ValueError(
+                    f"{lab} has shape {tuple(shape)}; it must be a non-empty 2-D matrix."
+                )
+            raise ValueError(f"{lab} has shape {tuple(shape)}; it must be square (n, n).")
+        if finite:
+            _check_finite(a, labels[i] if labels else f"{name}[{i}]")
+        mats.append(a)
     return mats, _same_kind(mats, name)
-
-
-def _float_dtype(arrays: Sequence[Array], is_t: bool) -> Any:
-    """Common floating dtype: the promoted dtype, or float64 when all inputs are integers."""
-    if is_t:
-        dt = reduce(torch.promote_types, [a.dtype for a in arrays])
-        return dt if (dt.is_floating_point or dt.is_complex) else torch.float64
-    dt = np.result_type(*arrays)
-    return dt if dt.kind in "fc" else np.dtype(np.float64)
 
 
 def _eps(dtype: Any) -> float:
@@ -253,17 +287,23 @@ def kron_matvec(factors: Sequence[Array], x: Array) -> Array:
         x: (N,) vector, or (N, b) with one vector per column, where ``N = n1 * … * nk``.
 
     Returns:
-        (M,) or (M, b) with ``M = m1 * … * mk``; numpy or torch like the inputs, in the promoted
-        dtype.
+        (M,) or (M, b) with ``M = m1 * … * mk``; numpy or torch like the inputs, in their dtype.
 
     Raises:
         ValueError: if a factor is not a non-empty 2-D matrix, ``x`` has the wrong length or
             number of axes, an input holds NaN or Inf, or tensors sit on different devices.
-        TypeError: if numpy arrays and torch tensors are mixed, or an input is not numeric.
+        TypeError: if numpy arrays and torch tensors are mixed, an input is not float32 or
+            float64, or the inputs mix dtypes.
+
+    Cost of the checks: shapes and dtypes are read from the headers; finiteness is read off the
+    result (NaN and Inf propagate through the products) and the inputs are scanned only when the
+    result is not finite, to name the culprit. CPU tensors outside autograd run through numpy's
+    BLAS on shared memory (no copy), which is faster than torch's for these small products.
     """
-    fs, is_t = _matrices(factors, "factors")
+    fs, is_t = _matrices(factors, "factors", finite=False)
     x = _as_array(x, "x")
-    _same_kind([*fs, x], "factors and x")
+    if type(x) is not type(fs[0]) or x.dtype != fs[0].dtype or (is_t and x.device != fs[0].device):
+        _same_kind([*fs, x], "factors and x")  # raises, naming the mismatch
     n = math.prod(a.shape[1] for a in fs)
     if x.ndim not in (1, 2) or x.shape[0] != n:
         cols = " x ".join(str(a.shape[1]) for a in fs)
@@ -272,10 +312,32 @@ def kron_matvec(factors: Sequence[Array], x: Array) -> Array:
             f"{[tuple(a.shape) for a in fs]} need x of shape ({n},) or ({n}, b) with "
             f"{n} = {cols}. If your vectors are rows, pass x.T."
         )
-    _check_finite(x, "x")
-    if is_t:
-        dt = reduce(torch.promote_types, [a.dtype for a in (*fs, x)])
-        fs, x = [a.to(dt) for a in fs], x.to(dt)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN or Inf in, checked below
+        if is_t and not _numpy_ok(fs, x):
+            y = _kron_matvec(fs, x)
+            fin = bool(torch.isfinite(y.sum()))
+        else:
+            yn = _kron_matvec([a.numpy() for a in fs], x.numpy()) if is_t else _kron_matvec(fs, x)
+            fin = math.isfinite(yn.sum())
+            y = torch.from_numpy(yn) if is_t else yn
+    if not fin:  # name the input that holds NaN or Inf (or let an overflow through)
+        for i, a in enumerate(fs):
+            _check_finite(a, f"factors[{i}]")
+        _check_finite(x, "x")
+    return y
+
+
+def _numpy_ok(fs: list[torch.Tensor], x: torch.Tensor) -> bool:
+    """True for CPU tensors without requires_grad: they can go through numpy's BLAS (``.numpy()``
+    shares their memory). Tensors that require grad keep the differentiable torch route."""
+    return x.device.type == "cpu" and not (x.requires_grad or any(a.requires_grad for a in fs))
+
+
+def _kron_matvec_fast(fs: list[Array], x: Array, is_t: bool) -> Array:
+    """:func:`_kron_matvec`, through numpy for CPU tensors that autograd does not track."""
+    if is_t and _numpy_ok(fs, x):
+        out = _kron_matvec([a.numpy() for a in fs], x.numpy())
+        return torch.from_numpy(out)
     return _kron_matvec(fs, x)
 
 
@@ -375,11 +437,10 @@ def _sym_eigh(
     As: Any, name: str, sym_rtol: float | None, labels: Sequence[str] | None = None
 ) -> tuple[list[Array], list[Array], bool, Any]:
     """Validate symmetric real matrices and return their eigenvalues, eigenvectors, kind, dtype."""
+    sym_rtol = None if sym_rtol is None else check_tol(sym_rtol, "sym_rtol")
     mats, is_t = _matrices(As, name, square=True, labels=labels)
     labels = labels or [f"{name}[{i}]" for i in range(len(mats))]
-    dt = _float_dtype(mats, is_t)
-    if dt.is_complex if is_t else dt.kind == "c":
-        raise ValueError(f"{name} must be real symmetric matrices; got dtype {dt}.")
+    dt = mats[0].dtype
     lams, vecs = [], []
     for a, lab in zip(mats, labels, strict=True):
         a = a.to(dt) if is_t else a.astype(dt, copy=False)
@@ -460,7 +521,7 @@ def kron_sum_matvec(As: Sequence[Array], x: Array) -> Array:
         x: (N,) vector or (N, b) with one vector per column, ``N = n1 * … * nk``.
 
     Returns:
-        Array of the shape of ``x``; numpy or torch like the inputs, in the promoted dtype.
+        Array of the shape of ``x``; numpy or torch like the inputs, in their dtype.
 
     Raises:
         ValueError: if an ``A_i`` is not square, ``x`` has the wrong shape, an input holds NaN or
@@ -478,9 +539,6 @@ def kron_sum_matvec(As: Sequence[Array], x: Array) -> Array:
             f"({n}, b). If your vectors are rows, pass x.T."
         )
     _check_finite(x, "x")
-    if is_t:
-        dt = reduce(torch.promote_types, [a.dtype for a in (*mats, x)])
-        mats, x = [a.to(dt) for a in mats], x.to(dt)
     t = x.reshape(*ns, -1)
     y = 0
     for i, a in enumerate(mats):
@@ -518,6 +576,7 @@ def kron_sum_solve(
             input holds NaN or Inf, or the Kronecker sum is singular within ``rtol``.
         TypeError: if numpy arrays and torch tensors are mixed.
     """
+    rtol = None if rtol is None else check_tol(rtol, "rtol")
     lams, us, is_t, dt = _sym_eigh(As, "As", sym_rtol)
     b = _as_array(b, "b")
     _same_kind([*us, b], "As and b")
@@ -532,15 +591,10 @@ def kron_sum_solve(
     if rtol is None:
         rtol = sum(u.shape[0] for u in us) * _eps(dt)
     _check_nonsingular(sums, lams, rtol, "The Kronecker sum A1 ⊕ … ⊕ Ak")
-    if is_t:
-        dt = torch.promote_types(dt, b.dtype)
-        b, us, sums = b.to(dt), [u.to(dt) for u in us], sums.to(dt)
-    elif b.dtype.kind not in "fc":
-        b = b.astype(dt)
     lam = sums.reshape(-1)
-    y = _kron_matvec([u.T for u in us], b)
+    y = _kron_matvec_fast([u.T for u in us], b, is_t)
     y = y / (lam[:, None] if b.ndim == 2 else lam)
-    return _kron_matvec(us, y)
+    return _kron_matvec_fast(us, y, is_t)
 
 
 def solve_sylvester_sym(
@@ -569,7 +623,8 @@ def solve_sylvester_sym(
             holds NaN or Inf, or some ``a_i + b_j`` is zero within ``rtol`` (singular equation).
         TypeError: if numpy arrays and torch tensors are mixed.
     """
-    (a, b), (u, v), is_t, dt = _sym_eigh([A, B], "A and B", sym_rtol, ["A", "B"])
+    rtol = None if rtol is None else check_tol(rtol, "rtol")
+    (a, b), (u, v), _, dt = _sym_eigh([A, B], "A and B", sym_rtol, ["A", "B"])
     C = _as_array(C, "C")
     _same_kind([u, C], "A, B and C")
     if C.ndim != 2 or tuple(C.shape) != (u.shape[0], v.shape[0]):
@@ -582,9 +637,6 @@ def solve_sylvester_sym(
     if rtol is None:
         rtol = (u.shape[0] + v.shape[0]) * _eps(dt)
     _check_nonsingular(sums, [a, b], rtol, "The Sylvester operator X -> A X + X B")
-    if is_t:
-        dt = torch.promote_types(dt, C.dtype)
-        C, u, v, sums = C.to(dt), u.to(dt), v.to(dt), sums.to(dt)
     return u @ ((u.T @ C @ v) / sums) @ v.T
 
 
@@ -859,11 +911,9 @@ def nearest_kronecker(
     is_t = _is_torch(A)
     R = rearrange(A, (m1, n1), (m2, n2))
     if is_t:
-        if not (R.is_floating_point() or R.is_complex()):
-            R = R.to(torch.float64)
         u, s, vh = torch.linalg.svd(R, full_matrices=False)
     else:
-        u, s, vh = np.linalg.svd(R if R.dtype.kind in "fc" else R.astype(np.float64), False)
+        u, s, vh = np.linalg.svd(R, False)
     bs, cs = [], []
     for k in range(int(rank)):
         uk, vk, root = u[:, k], vh[k], math.sqrt(float(s[k]))

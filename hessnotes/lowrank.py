@@ -2,8 +2,15 @@
 
 Every Hessian estimate in :mod:`hessnotes.secant` comes back as a :class:`LowRankSymmetric`, so that
 D can be in the millions: storage is O(D r), a product ``H @ v`` costs O(D r k) for ``v`` of shape
-(D, k), and the spectrum, trace and Frobenius norm cost O(r) once built. Nothing forms a D x D array
-except :meth:`LowRankSymmetric.dense`, which refuses large D unless forced.
+(D, k), a shifted solve ``(H + c I)^{-1} b`` costs the same (:meth:`LowRankSymmetric.solve`), and
+the spectrum, trace and Frobenius norm cost O(r) once built. Nothing forms a D x D array except
+:meth:`LowRankSymmetric.dense`, which refuses large D unless forced.
+
+It is an operator in the sense of scipy: :meth:`LowRankSymmetric.to_scipy` gives a
+``scipy.sparse.linalg.LinearOperator`` (so ``eigsh``, ``minres`` and ``cg`` work on it), and a
+numpy-backed H can be passed to ``scipy.sparse.linalg.aslinearoperator`` directly. It converts
+between numpy and torch (:meth:`~LowRankSymmetric.numpy`, :meth:`~LowRankSymmetric.torch`,
+:meth:`~LowRankSymmetric.to`), and torch-backed estimates carry autograd graphs.
 """
 
 from __future__ import annotations
@@ -14,7 +21,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from hessnotes._linalg import Basis, Kind, as_tensor, check_finite, eps_of, range_basis, small
+from hessnotes._linalg import (
+    Basis,
+    Kind,
+    as_tensor,
+    check_finite,
+    check_tol,
+    dtype_error,
+    eps_of,
+    num,
+    range_basis,
+    small,
+)
 
 __all__ = ["LowRankSymmetric"]
 
@@ -24,6 +42,23 @@ DENSE_LIMIT = 20_000
 
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
+
+
+def _as_torch_dtype(dtype: Any) -> torch.dtype:
+    """float32/float64 given as a torch dtype, numpy dtype or name; else the policy's TypeError."""
+    if isinstance(dtype, torch.dtype):
+        if dtype in (torch.float32, torch.float64):
+            return dtype
+        raise dtype_error("dtype", dtype, numpy=False)
+    try:
+        nd = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a numpy or torch dtype; got {dtype!r}.") from None
+    if nd == np.float64:
+        return torch.float64
+    if nd == np.float32:
+        return torch.float32
+    raise dtype_error("dtype", nd, numpy=True)
 
 
 class LowRankSymmetric:
@@ -45,21 +80,29 @@ class LowRankSymmetric:
         >>> rng = np.random.default_rng(0)
         >>> H = LowRankSymmetric.from_factors(rng.standard_normal((1000, 3)), np.eye(3))
         >>> H
-        LowRankSymmetric(D=1000, rank=3, sigma=0, dtype=float64, device=cpu)
+        LowRankSymmetric(D=1000, rank=3, sigma=0, kind=numpy, dtype=float64)
+        >>> z = H.solve(np.ones(1000), shift=1.0)  # (H + I)^{-1} 1, in O(D r)
     """
 
     __slots__ = ("_kind", "_lam", "_lazy", "_q", "_sigma")
     #: Makes numpy defer ``ndarray @ H`` to :meth:`__rmatmul__` instead of failing.
     __array_ufunc__ = None
 
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """Refuse ``np.asarray(H)``: it would silently make a 0-d object array (or a D x D one)."""
+        raise TypeError(
+            f"np.asarray(H) is not supported for {self!r}: H is stored in low rank and never "
+            "forms its D x D matrix implicitly. Use H.dense() for the matrix (small D), H @ v "
+            "for products, or H.to_scipy() for a scipy LinearOperator."
+        )
+
     def __init__(self, Q: Any, lam: Any, sigma: float = 0.0, *, check: bool = True):
         Qt, kind = as_tensor(Q, "Q")
         lt, lkind = as_tensor(lam, "lam")
-        if (kind.numpy, kind.dtype, kind.device) != (lkind.numpy, lkind.dtype, lkind.device):
+        if kind != lkind:
             raise TypeError(
-                f"Q ({'numpy' if kind.numpy else 'torch'}, {kind.dtype}, {kind.device}) and lam "
-                f"({'numpy' if lkind.numpy else 'torch'}, {lkind.dtype}, {lkind.device}) must be "
-                "the same kind, dtype and device."
+                f"Q is {kind.describe()} but lam is {lkind.describe()}; they must be the same "
+                "kind, dtype and device."
             )
         if Qt.ndim != 2 or Qt.shape[0] == 0:
             raise ValueError(f"Q must be 2-D of shape (D, r) with D >= 1; got {tuple(Qt.shape)}.")
@@ -75,7 +118,7 @@ class LowRankSymmetric:
             check_finite(Qt, "Q")
             check_finite(lt, "lam")
             if Qt.shape[1] > 0:
-                err = float(
+                err = num(
                     (small(Qt.T @ Qt) - torch.eye(Qt.shape[1], dtype=torch.float64)).abs().max()
                 )
                 tol = math.sqrt(eps_of(kind.dtype))
@@ -143,6 +186,7 @@ class LowRankSymmetric:
             TypeError, ValueError: as for ``U`` in :func:`hessnotes.secant.least_norm_hessian`; C
                 not (k, k), not symmetric, or not finite.
         """
+        rtol = None if rtol is None else check_tol(rtol, "rtol")
         Ut, kind = as_tensor(U, "U")
         if Ut.ndim != 2 or 0 in Ut.shape:
             raise ValueError(f"U must be 2-D of shape (D, k), D, k >= 1; got {tuple(Ut.shape)}.")
@@ -154,8 +198,8 @@ class LowRankSymmetric:
                 f"got {tuple(Ct.shape)}."
             )
         check_finite(Ct, "C")
-        asym = float(torch.linalg.norm(Ct - Ct.T))
-        if asym > math.sqrt(eps_of(kind.dtype)) * float(torch.linalg.norm(Ct)):
+        asym = num(torch.linalg.norm(Ct - Ct.T))
+        if asym > math.sqrt(eps_of(kind.dtype)) * num(torch.linalg.norm(Ct)):
             raise ValueError(
                 f"C must be symmetric; ||C - C^T||_F = {asym:.3e}. Pass (C + C.T) / 2 if that is "
                 "what you mean."
@@ -173,8 +217,13 @@ class LowRankSymmetric:
         *,
         rtol: float | None = None,
         coords: bool = False,
+        lazy: bool = False,
     ) -> LowRankSymmetric:
-        """``H = sigma I + A C A^T`` with ``A = Q R`` (or ``Q C Q^T`` if ``coords``); C float64."""
+        """``H = sigma I + A C A^T`` with ``A = Q R`` (or ``Q C Q^T`` if ``coords``); C float64.
+
+        ``lazy`` keeps Q implicit for numpy input too: only for blocks that nobody but hessnotes
+        writes to, through torch (so that the version counter sees every write).
+        """
         core = C if coords else basis.R @ C @ basis.R.T
         core = (core + core.T) / 2
         lam, E = torch.linalg.eigh(core)
@@ -183,11 +232,11 @@ class LowRankSymmetric:
         if not lam.numel():
             top = 0.0
         elif coords:
-            top = float(lam.abs().max())
+            top = num(lam.abs().max())
         else:  # an a-priori scale, so that exact cancellation (H - H) leaves rank 0
-            top = float(torch.linalg.matrix_norm(basis.R, 2) ** 2 * torch.linalg.matrix_norm(C, 2))
+            top = num(torch.linalg.matrix_norm(basis.R, 2) ** 2 * torch.linalg.matrix_norm(C, 2))
         keep = lam.abs() > rtol * top
-        if kind.numpy:  # numpy cannot report in-place writes to X, Y: form Q now (see _Lazy)
+        if kind.numpy and not lazy:  # numpy cannot report in-place writes: form Q now (_Lazy)
             return cls._from_tensors(basis.combine(E[:, keep]), kind.tensor(lam[keep]), sigma, kind)
         return cls._from_lazy(_Lazy(basis, E[:, keep]), kind.tensor(lam[keep]), sigma, kind)
 
@@ -232,11 +281,17 @@ class LowRankSymmetric:
         """The torch device; the string ``"cpu"`` for numpy-backed matrices."""
         return "cpu" if self._kind.numpy else self._kind.device
 
+    @property
+    def kind(self) -> str:
+        """``"numpy"`` or ``"torch"``: what products, ``Q`` and ``lam`` come back as."""
+        return "numpy" if self._kind.numpy else "torch"
+
     def __repr__(self) -> str:
         D = self.shape[0]
+        where = "" if self._kind.numpy else f", device={self._kind.device}"
         return (
-            f"LowRankSymmetric(D={D}, rank={self.rank}, sigma={self._sigma:g}, "
-            f"dtype={_dtype_name(self._kind.dtype)}, device={self._kind.device})"
+            f"LowRankSymmetric(D={D}, rank={self.rank}, sigma={self._sigma:g}, kind={self.kind}, "
+            f"dtype={_dtype_name(self._kind.dtype)}{where})"
         )
 
     # ------------------------------------------------------------------ products
@@ -251,8 +306,8 @@ class LowRankSymmetric:
             )
         if vt.dtype != self._kind.dtype or vt.device != self._kind.device:
             raise TypeError(
-                f"v is {vt.dtype} on {vt.device} but H is {self._kind.dtype} on "
-                f"{self._kind.device}; convert v first."
+                f"v is {vkind.describe()} but H is {self._kind.describe()}; convert v first, "
+                f"e.g. {vkind.cast_hint('v', self._kind.dtype)}, or convert H with H.to(...)."
             )
         if self._lazy is not None:
             out = self._lazy.apply(self._lam, vt)
@@ -308,13 +363,13 @@ class LowRankSymmetric:
 
     def trace(self) -> float:
         """``tr H = sigma D + sum(lam)``."""
-        return self._sigma * self.shape[0] + float(small(self._lam).sum())
+        return self._sigma * self.shape[0] + num(small(self._lam).sum())
 
     def fro_norm(self) -> float:
         """``||H||_F = sqrt(sum_i (sigma + lam_i)^2 + (D - r) sigma^2)``, with r = len(lam)."""
         lam = small(self._lam)
         D, r = self.shape[0], lam.numel()
-        return math.sqrt(float(((self._sigma + lam) ** 2).sum()) + (D - r) * self._sigma**2)
+        return math.sqrt(num(((self._sigma + lam) ** 2).sum()) + (D - r) * self._sigma**2)
 
     def inertia(self, rtol: float | None = None) -> tuple[int, int, int]:
         """(n_pos, n_neg, n_zero) of H's D eigenvalues; counts sum to D.
@@ -324,12 +379,13 @@ class LowRankSymmetric:
         Args:
             rtol: relative tolerance; default ``10 * max(r, 1) * eps`` of the dtype.
         """
+        rtol = None if rtol is None else check_tol(rtol, "rtol")
         lam = small(self._lam)
         D, r = self.shape[0], lam.numel()
         ev = self._sigma + lam
         if rtol is None:
             rtol = 10 * max(r, 1) * eps_of(self._kind.dtype)
-        top = max(float(ev.abs().max()) if r else 0.0, abs(self._sigma) if D > r else 0.0)
+        top = max(num(ev.abs().max()) if r else 0.0, abs(self._sigma) if D > r else 0.0)
         tol = rtol * top
         pos, neg = int((ev > tol).sum()), int((ev < -tol).sum())
         if D > r and self._sigma > tol:
@@ -337,6 +393,171 @@ class LowRankSymmetric:
         elif D > r and self._sigma < -tol:
             neg += D - r
         return pos, neg, D - pos - neg
+
+    # ------------------------------------------------------------------ solving
+    def solve(self, b: Any, shift: float = 0.0, *, rtol: float | None = None) -> Any:
+        """Solve ``(H + shift I) z = b`` for b of shape (D,) or (D, k), in O(D r k).
+
+        With ``H + shift I = Q diag(sigma + shift + lam) Q^T + (sigma + shift)(I - Q Q^T)``::
+
+            z = b / (sigma + shift) + Q diag(1/(sigma + shift + lam) - 1/(sigma + shift)) Q^T b,
+
+        (the term ``b / (sigma + shift)`` and the subtraction drop out when r = D). No D x D
+        array, no iteration; differentiable for torch inputs.
+
+        Args:
+            b: (D,) or (D, k), the kind, dtype and device of H (see :meth:`to` to convert H).
+            shift: real c in ``(H + c I) z = b``, e.g. a Levenberg-Marquardt damping.
+            rtol: an eigenvalue e of ``H + shift I`` counts as zero when
+                ``|e| <= rtol * max|e|``; default ``10 * D * eps`` of the dtype.
+
+        Returns:
+            z with the shape, kind, dtype and device of b.
+
+        Raises:
+            ValueError: ``H + shift I`` singular within ``rtol``: names the shift and the smallest
+                ``|eigenvalue|``. With rank r < D and ``sigma + shift = 0`` the D - r eigenvalues
+                off the range of Q are zero, so the system is singular unless r == D.
+            TypeError, ValueError: b of another kind, dtype, device or shape (as ``H @ v``).
+        """
+        shift = float(shift)
+        if not math.isfinite(shift):
+            raise ValueError(f"shift must be finite; got {shift}.")
+        rtol = None if rtol is None else check_tol(rtol, "rtol")
+        D, r = self.shape[0], self._lam.numel()
+        if rtol is None:
+            rtol = 10 * D * eps_of(self._kind.dtype)
+        c = self._sigma + shift
+        ev = c + self._lam  # eigenvalues of H + shift I on the range of Q
+        evs = small(ev)
+        mags = [num(evs.abs().min())] if r else []
+        tops = [num(evs.abs().max())] if r else []
+        if D > r:
+            mags.append(abs(c))
+            tops.append(abs(c))
+        smallest, top = min(mags), max(tops)
+        if not smallest > rtol * top:
+            hint = (
+                f" H has rank {r} < D = {D}, so with sigma + shift = {c:g} its D - {r} eigenvalues "
+                "off the range of Q are zero: the system is singular unless r == D. Pass a "
+                "nonzero shift (a damped solve), or solve on the range of Q with H.Q.T @ b."
+                if D > r and abs(c) <= rtol * top
+                else " Pass a shift that moves every eigenvalue of H away from -shift."
+            )
+            raise ValueError(
+                f"H + shift I is singular: shift = {shift:g}, smallest |eigenvalue| = "
+                f"{smallest:.3e} <= rtol * max|eigenvalue| = {rtol * top:.3e}.{hint}"
+            )
+        if D > r:
+            inv = self._rebuilt(1 / ev - 1 / c, 1 / c)
+        else:
+            inv = self._rebuilt(1 / ev, 0.0)
+        return inv @ b
+
+    # ------------------------------------------------------------------ conversion
+    def to(self, dtype: Any = None, device: Any = None) -> LowRankSymmetric:
+        """A copy in another dtype (float32 or float64) and, for torch, on another device.
+
+        Args:
+            dtype: numpy or torch dtype (or its name); default unchanged.
+            device: a torch device; only for torch-backed H (use :meth:`torch` first).
+
+        Returns:
+            A new LowRankSymmetric of the same kind with its own explicit Q.
+
+        Raises:
+            TypeError: a dtype other than float32 or float64.
+            ValueError: a device for a numpy-backed H.
+        """
+        tdt = self._kind.dtype if dtype is None else _as_torch_dtype(dtype)
+        if self._kind.numpy and device is not None and torch.device(device).type != "cpu":
+            raise ValueError(
+                f"{self!r} is numpy-backed and lives on the CPU; convert it with "
+                f"H.torch(device={str(device)!r}) instead of H.to(device=...)."
+            )
+        dev = self._kind.device if device is None else torch.device(device)
+        return self._converted(Kind(self._kind.numpy, tdt, dev))
+
+    def numpy(self) -> LowRankSymmetric:
+        """The same matrix backed by numpy (CPU, same dtype); products then return numpy arrays."""
+        return self._converted(Kind(True, self._kind.dtype, torch.device("cpu")))
+
+    def torch(self, device: Any = None) -> LowRankSymmetric:
+        """The same matrix backed by torch (same dtype; on ``device``, default where it is)."""
+        dev = self._kind.device if device is None else torch.device(device)
+        return self._converted(Kind(False, self._kind.dtype, dev))
+
+    def _converted(self, kind: Kind) -> LowRankSymmetric:
+        Q0 = self._q if self._q is not None else self._lazy.materialise()  # H itself unchanged
+        Q = Q0.to(dtype=kind.dtype, device=kind.device)
+        lam = self._lam.to(dtype=kind.dtype, device=kind.device)
+        if Q.data_ptr() == Q0.data_ptr() and Q0 is self._q:
+            Q = Q.clone()  # a copy of its own: numpy views of one must not alias the other
+        if lam.data_ptr() == self._lam.data_ptr():
+            lam = lam.clone()
+        return self._from_tensors(Q, lam, self._sigma, kind)
+
+    # ------------------------------------------------------------------ scipy
+    def _scipy_fn(self, transpose_rows: bool) -> Any:
+        def apply(v: Any) -> np.ndarray:
+            a = np.asarray(v)
+            vt = torch.from_numpy(np.ascontiguousarray(a, dtype=_dtype_name(self._kind.dtype)))
+            out = self @ vt.to(self._kind.device)
+            return out.detach().cpu().numpy()
+
+        return apply
+
+    def to_scipy(self) -> Any:
+        """This H as a ``scipy.sparse.linalg.LinearOperator`` (numpy in, numpy out).
+
+        Works for numpy- and torch-backed H alike (vectors are moved to H's device and back), so
+        that ``eigsh``, ``minres``, ``cg`` and the rest of ``scipy.sparse.linalg`` apply. H is
+        symmetric, so ``rmatvec = matvec``. The operator's dtype is H's (as a numpy dtype).
+        """
+        from scipy.sparse.linalg import LinearOperator
+
+        f = self._scipy_fn(False)
+        return LinearOperator(
+            self.shape,
+            matvec=f,
+            rmatvec=f,
+            matmat=f,
+            rmatmat=f,
+            dtype=np.dtype(_dtype_name(self._kind.dtype)),
+        )
+
+    def _numpy_only(self, what: str) -> None:
+        if not self._kind.numpy:
+            raise TypeError(
+                f"H.{what} is the scipy protocol (numpy arrays in and out), and {self!r} is "
+                "torch-backed, whose dtype scipy cannot read. Use H.to_scipy() for a scipy "
+                "LinearOperator, H.numpy() for a numpy-backed copy, or H @ v for torch products."
+            )
+
+    @property
+    def matvec(self) -> Any:
+        """``v -> H v`` on numpy arrays: with ``shape`` and ``dtype`` this is what
+        ``scipy.sparse.linalg.aslinearoperator(H)`` reads (numpy-backed H; else TypeError)."""
+        self._numpy_only("matvec")
+        return self._scipy_fn(False)
+
+    @property
+    def rmatvec(self) -> Any:
+        """``v -> H^T v = H v`` on numpy arrays (see :attr:`matvec`)."""
+        self._numpy_only("rmatvec")
+        return self._scipy_fn(False)
+
+    @property
+    def matmat(self) -> Any:
+        """``V -> H V`` on (D, k) numpy arrays (see :attr:`matvec`)."""
+        self._numpy_only("matmat")
+        return self._scipy_fn(False)
+
+    @property
+    def rmatmat(self) -> Any:
+        """``V -> H^T V = H V`` on (D, k) numpy arrays (see :attr:`matvec`)."""
+        self._numpy_only("rmatmat")
+        return self._scipy_fn(False)
 
     # ------------------------------------------------------------------ algebra
     def __add__(self, other: Any) -> LowRankSymmetric:
@@ -412,9 +633,10 @@ class _Lazy:
         now = [b._version for b in self._basis._blocks]
         if now != self._versions:
             raise RuntimeError(
-                "an input of this LowRankSymmetric (X or Y) was modified in place after it was "
-                "built, and H refers to it without a copy. Rebuild H from the new data, or read "
-                "H.Q once right after building it to give H its own copy."
+                "the data this LowRankSymmetric refers to without a copy (its X or Y, or the "
+                "window of a LimitedMemoryHessian) was modified in place after it was built. "
+                "Rebuild H from the new data, or read H.Q (or call H.to()) right after building "
+                "it to keep a copy."
             )
 
     def materialise(self) -> torch.Tensor:

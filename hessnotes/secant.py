@@ -33,13 +33,16 @@ from typing import Any
 import torch
 
 from hessnotes._linalg import (
+    Basis,
     Kind,
     as_tensor,
     check_finite,
     check_matrix,
     check_pair,
+    check_tol,
     eps_of,
     gram,
+    num,
     range_basis,
     small,
 )
@@ -78,7 +81,7 @@ def _procrustes(Xh: torch.Tensor, Yh: torch.Tensor, rtol: float) -> torch.Tensor
     """
     m = Xh.shape[0]
     U, s, Vh = torch.linalg.svd(Xh, full_matrices=False)
-    if s.numel() == 0 or float(s[0]) == 0.0:
+    if s.numel() == 0 or num(s[0]) == 0.0:
         return torch.zeros((m, m), dtype=torch.float64)
     r = int((s > rtol * s[0]).sum())
     U, s, V = U[:, :r], s[:r], Vh[:r].T
@@ -91,16 +94,46 @@ def _procrustes(Xh: torch.Tensor, Yh: torch.Tensor, rtol: float) -> torch.Tensor
     return U @ H11 @ U.T + UW + UW.T
 
 
-def _least_norm(
-    Xt: torch.Tensor, Yt: torch.Tensor, kind: Kind, rtol: float | None
+def _opt_tol(value: float | None, name: str) -> float | None:
+    return None if value is None else check_tol(value, name)
+
+
+def _least_norm_basis(
+    basis: Basis,
+    n: int,
+    kind: Kind,
+    rtol: float | None,
+    *,
+    gamma: float = 0.0,
+    lazy: bool = False,
 ) -> LowRankSymmetric:
-    n = Xt.shape[1]
-    basis = range_basis([Xt, Yt], ["X", "Y"])
+    """Least-norm (``gamma = 0``) or PSB (``gamma I + least-norm fit of Y - gamma X``) estimate
+    from a basis of ``A = [X Y] = Q R``, in the coordinates of Q.
+
+    ``[X, Y - gamma X] = A M`` with ``M = [[I, -gamma I], [0, I]]``, so its coordinates are ``R M``
+    and no D-sized ``Y - gamma X`` is ever formed.
+    """
     R = basis.R
     if rtol is None:
-        rtol = _default_rtol(n, Xt.dtype)
-    Hs = _procrustes(R[:, :n], R[:, n:], rtol)
-    return LowRankSymmetric._from_basis(basis, Hs, 0.0, kind, coords=True)
+        rtol = _default_rtol(n, kind.dtype)
+    Xh, Yh = R[:, :n], R[:, n:]
+    if gamma != 0.0:
+        Yh = Yh - gamma * Xh
+    Hs = _procrustes(Xh, Yh, rtol)
+    return LowRankSymmetric._from_basis(basis, Hs, gamma, kind, coords=True, lazy=lazy)
+
+
+def _least_norm(
+    Xt: torch.Tensor,
+    Yt: torch.Tensor,
+    kind: Kind,
+    rtol: float | None,
+    *,
+    gamma: float = 0.0,
+    G: torch.Tensor | None = None,
+) -> LowRankSymmetric:
+    basis = range_basis([Xt, Yt], ["X", "Y"], G=G)
+    return _least_norm_basis(basis, Xt.shape[1], kind, rtol, gamma=gamma)
 
 
 def least_norm_hessian(
@@ -171,6 +204,7 @@ def least_norm_hessian(
 
         lam = discrepancy_damping(X, Y, noise) if noise is not None else damping
         return tikhonov_hessian(X, Y, lam)
+    rtol = _opt_tol(rtol, "rtol")
     Xt, Yt, kind = check_pair(X, Y, finite=False)  # NaN/Inf are caught on the Gram diagonal
     return _least_norm(Xt, Yt, kind, rtol)
 
@@ -206,8 +240,8 @@ def symmetric_residual(X: Any, Y: Any) -> float:
 
 
 def _asymmetry(S: torch.Tensor) -> float:
-    nrm = float(torch.linalg.norm(S))
-    return 0.0 if nrm == 0.0 else float(torch.linalg.norm(S - S.T)) / nrm
+    nrm = num(torch.linalg.norm(S))
+    return 0.0 if nrm == 0.0 else num(torch.linalg.norm(S - S.T)) / nrm
 
 
 def min_rank_hessian(
@@ -241,9 +275,14 @@ def min_rank_hessian(
     Raises:
         TypeError, ValueError: as :func:`least_norm_hessian`; ValueError on SR1 breakdown.
     """
+    tol = check_tol(tol, "tol")
     Xt, Yt, kind = check_pair(X, Y)
-    G = gram([Xt, Yt], ["X", "Y"])
-    n = Xt.shape[1]
+    H, info = _min_rank(Xt, Yt, kind, tol, gram([Xt, Yt], ["X", "Y"]))
+    return (H, info) if return_info else H
+
+
+def _min_rank_core(G: torch.Tensor, n: int, tol: float) -> tuple[torch.Tensor, MinRankInfo]:
+    """``C = sym(X^T Y)^{-1}`` (n x n) from the Gram matrix of ``[X Y]``, or the SR1 breakdown."""
     S = G[:n, n:]
     asym = _asymmetry(S)
     Ssym = (S + S.T) / 2
@@ -255,7 +294,7 @@ def min_rank_hessian(
             "singular: the SR1 update breaks down. Remove that pair."
         )
     ev = torch.linalg.eigvalsh(Ssym / (d[:, None] * d[None, :]))
-    m = float(ev.abs().min())
+    m = num(ev.abs().min())
     if m <= tol:
         raise ValueError(
             f"min_rank_hessian: sym(X^T Y) ({n}x{n}) is singular or nearly so (smallest "
@@ -264,10 +303,17 @@ def min_rank_hessian(
             f"Y (X^T Y)^(-1) Y^T does not exist. {_SR1_EXAMPLE} Drop or perturb the offending "
             "pair, or use least_norm_hessian, which never breaks down."
         )
-    basis = range_basis([Yt], ["Y"], G=G[n:, n:])
     C = torch.linalg.solve(Ssym, torch.eye(n, dtype=torch.float64))
-    H = LowRankSymmetric._from_basis(basis, (C + C.T) / 2, 0.0, kind)
-    return (H, MinRankInfo(asym, m)) if return_info else H
+    return (C + C.T) / 2, MinRankInfo(asym, m)
+
+
+def _min_rank(
+    Xt: torch.Tensor, Yt: torch.Tensor, kind: Kind, tol: float, G: torch.Tensor
+) -> tuple[LowRankSymmetric, MinRankInfo]:
+    n = Xt.shape[1]
+    C, info = _min_rank_core(G, n, tol)
+    basis = range_basis([Yt], ["Y"], G=G[n:, n:])
+    return LowRankSymmetric._from_basis(basis, C, 0.0, kind), info
 
 
 # ---------------------------------------------------------------------------- the blog's route
@@ -336,6 +382,7 @@ def eigen_derivation_hessian(
     Raises:
         TypeError, ValueError: as :func:`min_rank_hessian`.
     """
+    rtol, tol = _opt_tol(rtol, "rtol"), check_tol(tol, "tol")
     Xt, Yt, kind = check_pair(X, Y)
     Gt, _ = torch.linalg.qr(torch.cat([Xt, Yt], dim=1), mode="reduced")
     Xh, Yh = small(Gt.T @ Xt), small(Gt.T @ Yt)
@@ -345,7 +392,7 @@ def eigen_derivation_hessian(
     SJ, UJ = SJ.flip(0), UJ.flip(1)
     if rtol is None:
         rtol = 4 * m * eps_of(kind.dtype)
-    k = int((SJ > rtol * SJ[0]).sum()) if float(SJ[0]) > 0 else 0
+    k = int((SJ > rtol * SJ[0]).sum()) if num(SJ[0]) > 0 else 0
     if k == 0:
         raise ValueError("eigen_derivation_hessian: Y is zero, so J = Yhat Yhat^T has no range.")
     Uk, Sk = UJ[:, :k], SJ[:k]
@@ -354,11 +401,11 @@ def eigen_derivation_hessian(
     asym = _asymmetry(M)
     inv_s, ah = torch.linalg.eigh((M + M.T) / 2)
     # M ~ H^{-1} has the units of X / Y; for n = 1 the test below reads |cos angle(x, y)| <= tol.
-    top = float(torch.linalg.norm(Xh) / torch.linalg.norm(Yh))
-    if float(inv_s.abs().min()) <= tol * top:
+    top = num(torch.linalg.norm(Xh) / torch.linalg.norm(Yh))
+    if num(inv_s.abs().min()) <= tol * top:
         raise ValueError(
             "eigen_derivation_hessian: the small eigenproblem has an eigenvalue 1/s ~ 0 (relative "
-            f"to ||X||/||Y||: {float(inv_s.abs().min()) / top:.1e} <= tol = {tol:.0e}), so s is "
+            f"to ||X||/||Y||: {num(inv_s.abs().min()) / top:.1e} <= tol = {tol:.0e}), so s is "
             f"infinite: X^T Y is singular, the SR1 breakdown. {_SR1_EXAMPLE}"
         )
     s = 1 / inv_s
@@ -401,16 +448,45 @@ def scaling_gamma(X: Any, Y: Any, *, which: str = "last") -> float:
             unknown ``which``.
     """
     Xt, Yt, _ = check_pair(X, Y)
+    return _scaling_gamma(Xt, Yt, which)
+
+
+def _scaling_gamma(Xt: torch.Tensor, Yt: torch.Tensor, which: str = "last") -> float:
     if which == "last":
         s, y = Xt[:, -1], Yt[:, -1]
     elif which == "lstsq":
         s, y = Xt.reshape(-1), Yt.reshape(-1)
     else:
         raise ValueError(f"which must be 'last' or 'lstsq'; got {which!r}.")
-    ss = float(small(s @ s))
+    ss = num(small(s @ s))
     if ss == 0.0:
         raise ValueError("scaling_gamma: the step s is zero, so y^T s / s^T s is undefined.")
-    return float(small(y @ s)) / ss
+    return num(small(y @ s)) / ss
+
+
+def _gamma_of(H0: Any) -> float:
+    """A real scalar H0 (Python, numpy or 0-d torch) as a finite float, or a clear error."""
+    if isinstance(H0, bool) or not isinstance(H0, int | float):
+        try:
+            gamma = float(H0)  # numpy and 0-d torch scalars
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"H0 must be a real scalar (meaning gamma I) or a LowRankSymmetric; got "
+                f"{type(H0).__name__}."
+            ) from None
+    else:
+        gamma = float(H0)
+    if not math.isfinite(gamma):
+        raise ValueError(f"H0 = {gamma} must be finite.")
+    return gamma
+
+
+def _check_h0(H0: LowRankSymmetric, Xt: torch.Tensor, kind: Kind) -> None:
+    if H0.shape[0] != Xt.shape[0] or H0._kind != kind:
+        raise ValueError(
+            f"H0 is {H0!r} but X has shape {tuple(Xt.shape)} and is {kind.describe()}; they "
+            "must match (convert H0 with H0.to(...), H0.numpy() or H0.torch())."
+        )
 
 
 def least_change_hessian(
@@ -420,7 +496,9 @@ def least_change_hessian(
 
     The symmetric H closest to H0 in Frobenius norm among the minimisers of ``||H X - Y||_F``; for
     n = 1 it is the Powell-symmetric-Broyden update. Cost as :func:`least_norm_hessian` (plus
-    ``H0 @ X``).
+    ``H0 @ X`` for a LowRankSymmetric H0). For a scalar ``H0 = gamma``, ``[X, Y - gamma X]`` is
+    ``[X Y]`` times a small matrix, so the one Gram pass is that of ``[X Y]`` and no D-sized
+    ``Y - gamma X`` is formed.
 
     Args:
         X, Y: (D, n) pairs, as :func:`least_norm_hessian`.
@@ -436,61 +514,19 @@ def least_change_hessian(
         TypeError: H0 neither a real scalar nor a LowRankSymmetric; dtypes as above.
         ValueError: as :func:`least_norm_hessian`; H0 of another size, kind or device.
     """
+    rtol = _opt_tol(rtol, "rtol")
     Xt, Yt, kind = check_pair(X, Y)
     if isinstance(H0, LowRankSymmetric):
-        if H0.shape[0] != Xt.shape[0] or H0._kind != kind:
-            raise ValueError(
-                f"H0 is {H0!r} but X has shape {tuple(Xt.shape)} and is "
-                f"{'numpy' if kind.numpy else 'torch'} {kind.dtype} on {kind.device}; they must "
-                "match."
-            )
+        _check_h0(H0, Xt, kind)
         return H0 + _least_norm(Xt, Yt - H0 @ Xt, kind, rtol)
-    if isinstance(H0, bool) or not isinstance(H0, int | float):
-        try:
-            gamma = float(H0)  # numpy and 0-d torch scalars
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"H0 must be a real scalar (meaning gamma I) or a LowRankSymmetric; got "
-                f"{type(H0).__name__}."
-            ) from None
-    else:
-        gamma = float(H0)
-    if not math.isfinite(gamma):
-        raise ValueError(f"H0 = {gamma} must be finite.")
-    L = _least_norm(Xt, Yt - gamma * Xt if gamma != 0.0 else Yt, kind, rtol)
-    return LowRankSymmetric._from_tensors(L._qt, L._lam, gamma, kind)
+    return _least_norm(Xt, Yt, kind, rtol, gamma=_gamma_of(H0))
 
 
-def bfgs_hessian(X: Any, Y: Any, gamma: float, *, tol: float = 1e-8) -> LowRankSymmetric:
-    """BFGS from ``H0 = gamma I`` applied to the pairs in order, in compact form.
-
-    Byrd, Nocedal & Schnabel (Math. Prog. 63, 1994, Thm 2.3): with ``S = X``, ``L`` the strictly
-    lower triangle of ``S^T Y`` and ``Dg = diag(s_i^T y_i)``::
-
-        H = gamma I - [gamma S, Y] [[gamma S^T S, L], [L^T, -Dg]]^{-1} [gamma S, Y]^T,
-
-    the same matrix as n successive BFGS updates, of rank <= 2n above ``gamma I``. Cost as
-    :func:`least_norm_hessian`.
-
-    Args:
-        X: (D, n) steps s_i; Y: (D, n) gradient differences y_i, as :func:`least_norm_hessian`.
-        gamma: positive scale of H0 (see :func:`scaling_gamma`).
-        tol: the curvature condition ``s_i^T y_i > tol * ||s_i|| ||y_i||`` must hold for every pair.
-
-    Returns:
-        LowRankSymmetric with ``sigma = gamma``; positive definite.
-
-    Raises:
-        ValueError: gamma not positive and finite; a pair violating the curvature condition (BFGS
-            would not be positive definite; skip that pair, or use :func:`least_change_hessian`);
-            otherwise as :func:`least_norm_hessian`.
-    """
-    Xt, Yt, kind = check_pair(X, Y, finite=False)
-    gamma = float(gamma)
-    if not (math.isfinite(gamma) and gamma > 0):
-        raise ValueError(f"gamma must be positive and finite; got {gamma}.")
-    G = gram([Xt, Yt], ["X", "Y"])
-    n = Xt.shape[1]
+def _bfgs_core(G: torch.Tensor, n: int, gamma: float, tol: float) -> torch.Tensor:
+    """The 2n x 2n core C of compact BFGS, ``H = gamma I + [S Y] C [S Y]^T``, from the Gram matrix
+    of ``[S Y]`` (pairs in order); ValueError names the first pair violating the curvature test.
+    For a LowRankSymmetric ``B0`` pass the Gram matrix of ``[B0 S, Y]`` with ``S^T B0 S`` in its
+    top-left block and ``gamma = 1`` (then ``H = B0 + [B0 S, Y] C [B0 S, Y]^T``)."""
     SS, SY, YY = G[:n, :n], G[:n, n:], G[n:, n:]
     sy = torch.diagonal(SY)
     cos = sy / (torch.diagonal(SS) * torch.diagonal(YY)).sqrt()
@@ -499,16 +535,86 @@ def bfgs_hessian(X: Any, Y: Any, gamma: float, *, tol: float = 1e-8) -> LowRankS
         i = int(bad[0])
         raise ValueError(
             f"bfgs_hessian: pair {i} violates the curvature condition s^T y > 0 "
-            f"(s^T y / (||s|| ||y||) = {float(cos[i]):.2e} <= tol = {tol:.0e}), so the BFGS update "
-            "is undefined or not positive definite. Skip that pair, or use least_change_hessian "
-            "(PSB) or min_rank_hessian (SR1)."
+            f"(s^T y / (||s|| ||y||) = {num(cos[i]):.2e} <= tol = {tol:.0e}), so the BFGS update "
+            "is undefined or not positive definite. Skip that pair (LimitedMemoryHessian with "
+            "method='bfgs' does), or use least_change_hessian (PSB) or min_rank_hessian (SR1)."
         )
     L = torch.tril(SY, -1)
     mid = torch.cat([torch.cat([gamma * SS, L], 1), torch.cat([L.T, -torch.diag(sy)], 1)], 0)
-    scale = torch.cat([torch.full((n,), gamma, dtype=torch.float64), torch.ones(n).double()])
+    scale = torch.cat(
+        [torch.full((n,), gamma, dtype=torch.float64), torch.ones(n, dtype=torch.float64)]
+    )
     C = -scale[:, None] * torch.linalg.solve(mid, torch.diag(scale))
+    return (C + C.T) / 2
+
+
+def bfgs_hessian(
+    X: Any, Y: Any, H0: float | LowRankSymmetric, *, tol: float = 1e-8
+) -> LowRankSymmetric:
+    """BFGS from ``H0`` (``gamma I`` or a positive definite LowRankSymmetric) applied to the pairs
+    in order, in compact form.
+
+    Byrd, Nocedal & Schnabel (Math. Prog. 63, 1994, Thm 2.3): with ``S = X``, ``L`` the strictly
+    lower triangle of ``S^T Y`` and ``Dg = diag(s_i^T y_i)``::
+
+        H = B0 - [B0 S, Y] [[S^T B0 S, L], [L^T, -Dg]]^{-1} [B0 S, Y]^T,
+
+    the same matrix as n successive BFGS updates of B0, of rank <= 2n above B0. For
+    ``B0 = gamma I`` the blocks are ``gamma S`` and ``gamma S^T S``.
+
+    Args:
+        X: (D, n) steps s_i; Y: (D, n) gradient differences y_i, as :func:`least_norm_hessian`.
+        H0: positive scale ``gamma`` of ``B0 = gamma I`` (see :func:`scaling_gamma`), or a
+            positive definite LowRankSymmetric B0 of the same kind, dtype, device and size (as
+            :func:`least_change_hessian` accepts).
+        tol: the curvature condition ``s_i^T y_i > tol * ||s_i|| ||y_i||`` must hold for every pair
+            (``||s_i||`` in the norm of B0, ``sqrt(s_i^T B0 s_i)``, for a LowRankSymmetric H0).
+
+    Returns:
+        LowRankSymmetric, positive definite: ``sigma = gamma`` and rank <= 2n for scalar H0;
+        ``sigma = H0.sigma`` and rank <= rank(H0) + 2n otherwise.
+
+    Raises:
+        TypeError: H0 neither a real scalar nor a LowRankSymmetric.
+        ValueError: gamma not positive and finite, or H0 not positive definite; a pair violating
+            the curvature condition (BFGS would not be positive definite; skip that pair, or use
+            :func:`least_change_hessian`); otherwise as :func:`least_norm_hessian`.
+    """
+    tol = check_tol(tol, "tol")
+    Xt, Yt, kind = check_pair(X, Y, finite=False)
+    n = Xt.shape[1]
+    if isinstance(H0, LowRankSymmetric):
+        _check_h0(H0, Xt, kind)
+        ev = small(H0._lam) + H0.sigma
+        lowest = min(
+            num(ev.min()) if ev.numel() else math.inf,
+            H0.sigma if H0.shape[0] > ev.numel() else math.inf,
+        )
+        if not lowest > 0:
+            raise ValueError(
+                f"bfgs_hessian: H0 = {H0!r} must be positive definite (its smallest eigenvalue is "
+                f"{lowest:.3g}); BFGS keeps B positive definite only from a positive definite "
+                "start. Use least_change_hessian for an indefinite H0."
+            )
+        check_finite(Xt, "X")
+        check_finite(Yt, "Y")
+        B0S = H0 @ Xt  # a torch tensor (Xt is torch even for numpy input)
+        G = gram([B0S, Yt], ["H0 X", "Y"])
+        G[:n, :n] = small(Xt.T @ B0S)  # S^T B0 S, symmetric in exact arithmetic
+        G[:n, :n] = (G[:n, :n] + G[:n, :n].T) / 2
+        SY = small(Xt.T @ Yt)
+        G[:n, n:], G[n:, :n] = SY, SY.T
+        # the curvature test and L use S^T Y; the Gram matrix of [B0 S, Y] for the basis
+        C = _bfgs_core(G, n, 1.0, tol)
+        basis = range_basis([B0S, Yt], ["H0 X", "Y"])
+        return H0 + LowRankSymmetric._from_basis(basis, C, 0.0, kind)
+    gamma = _gamma_of(H0)
+    if not gamma > 0:
+        raise ValueError(f"gamma must be positive and finite; got {gamma}.")
+    G = gram([Xt, Yt], ["X", "Y"])
+    C = _bfgs_core(G, n, gamma, tol)
     basis = range_basis([Xt, Yt], ["X", "Y"], G=G)
-    return LowRankSymmetric._from_basis(basis, (C + C.T) / 2, gamma, kind)
+    return LowRankSymmetric._from_basis(basis, C, gamma, kind)
 
 
 # ---------------------------------------------------------------------------- pairs from f

@@ -22,3 +22,28 @@ def assert_close(actual, expected, *, rtol: float, what: str, atol: float = 0.0)
             f"relative {err / max(float(np.linalg.norm(e)), 1e-300):.1e}); worst entry {i}: "
             f"{a[i]} vs {e[i]}"
         )
+
+
+def rel(a, b) -> float:
+    """Relative Frobenius distance ``||a - b||_F / ||b||_F`` in float64."""
+    a, b = (
+        np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v, dtype=np.float64)
+        for v in (a, b)
+    )
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def assert_rel(a, b, tol: float, what: str) -> None:
+    """``rel(a, b) <= tol``, with both numbers in the message."""
+    err = rel(a, b)
+    assert err <= tol, f"{what}: relative Frobenius error {err:.2e} > tol {tol:.0e}"
+
+
+def noisy_pairs(D: int, n: int, seed: int, noise: float = 0.1):
+    """(A, X, Y): an SPD A with eigenvalues in [1, 3], Gaussian steps X and ``Y = A X + noise``."""
+    from hessnotes.references import spd_with_spectrum
+
+    rng = np.random.default_rng(seed)
+    A = spd_with_spectrum(rng.uniform(1, 3, D), seed=seed)
+    X = rng.standard_normal((D, n))
+    return A, X, A @ X + noise * rng.standard_normal((D, n))

@@ -8,7 +8,7 @@ import torch
 
 from hessnotes.budget import equal_budget, format_error, top_eigenvalue_error
 from hessnotes.curvature import lanczos
-from hessnotes.experiments import spd_with_spectrum
+from hessnotes.references import spd_with_spectrum
 
 F64 = torch.float64
 

@@ -8,11 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from hessnotes.figures.hessians import (
-    plot_asymmetry_vs_spread,
-    plot_solution_comparison,
-    plot_spectra,
-)
+from hessnotes.figures.hessians import plot_asymmetry_vs_spread, plot_solution_comparison
 
 SPREADS = np.logspace(-3, 0, 7)
 RES = np.vstack([0.3 * SPREADS, 0.5 * SPREADS, 0.2 * SPREADS])  # three "seeds", slope 1
@@ -46,27 +42,6 @@ def test_asymmetry_vs_spread_1d_torch_zero_and_given_axes(pyplot):
     assert [ln.get_label() for ln in fig2.axes[0].get_lines()] == ["seed 0"]
 
 
-def test_plot_spectra_pads_sorts_and_fixes_limits(pyplot):
-    t0 = time.perf_counter()
-    fig = plot_spectra(
-        {"true H": [3.0, 1.0, 2.0, 0.5], "estimate": np.array([-1.0, 2.5])},
-        dim=4,
-        ylim=(-2.0, 4.0),
-        title="n = 1",
-    )
-    assert time.perf_counter() - t0 < 5.0
-    ax = fig.axes[0]
-    lines = {ln.get_label(): ln for ln in ax.get_lines()}
-    np.testing.assert_array_equal(lines["true H"].get_ydata(), [3.0, 2.0, 1.0, 0.5])
-    np.testing.assert_array_equal(lines["estimate"].get_ydata(), [2.5, 0.0, 0.0, -1.0])
-    np.testing.assert_array_equal(lines["estimate"].get_xdata(), [1, 2, 3, 4])
-    assert ax.get_ylim() == (-2.0, 4.0) and ax.get_title() == "n = 1"
-    two = plot_spectra({"ref": [1.0, 2.0], "a": [1.0, 2.0], "b": [1.0, 2.0]}).axes[0]
-    xs = {ln.get_label(): ln.get_xdata() for ln in two.get_lines()}
-    np.testing.assert_allclose(xs["a"], [0.925, 1.925])  # side by side around the index
-    np.testing.assert_allclose(xs["b"], [1.075, 2.075])
-
-
 def test_plot_solution_comparison_norms_and_ranks(pyplot):
     spectra = {
         "true H": [2.0, 1.0, 0.0],
@@ -98,11 +73,5 @@ def test_figure_errors(pyplot):
         plot_asymmetry_vs_spread(SPREADS, -RES)
     with pytest.raises(ValueError, match="labels has 1 entries"):
         plot_asymmetry_vs_spread(SPREADS, RES, labels=["a"])
-    with pytest.raises(ValueError, match="spectra is empty"):
-        plot_spectra({})
-    with pytest.raises(ValueError, match="more than dim=2"):
-        plot_spectra({"a": [1.0, 2.0, 3.0]}, dim=2)
-    with pytest.raises(ValueError, match="NaN or Inf"):
-        plot_spectra({"a": [1.0, np.nan]})
     with pytest.raises(ValueError, match="rtol"):
         plot_solution_comparison({"a": [1.0]}, rtol=1.5)

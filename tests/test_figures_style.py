@@ -73,7 +73,6 @@ def test_every_figure_function_writes_alt_text_from_its_data(pyplot):
     from hessnotes.figures import alt_text
     from hessnotes.figures.calculus import plot_central_difference, plot_fd_error
     from hessnotes.figures.hessians import plot_solution_comparison
-    from hessnotes.figures.hessians import plot_spectra as plot_spectra_h
     from hessnotes.figures.kron import plot_kron_sum_spectrum, plot_rearrangement_singular_values
     from hessnotes.figures.spectra import plot_spectra
 
@@ -82,10 +81,10 @@ def test_every_figure_function_writes_alt_text_from_its_data(pyplot):
     cases = {
         plot_fd_error(steps, errs): "float64 lowest at 3.0e-11 (h = 1e-05)",
         plot_central_difference(torch.sin, 1.0, 0.1, slope=0.5403): "secant through x ± 1e-01",
-        plot_spectra_h({"A": [2.0, 1.0, -1.0]}): "A: 3 eigenvalues (2 positive, 1 negative)",
+        plot_spectra({"A": [2.0, 1.0, -1.0]}): "A: 3 eigenvalues (2 positive, 1 negative)",
         plot_solution_comparison({"A": [2.0, 1.0], "H": [2.0, 0.0]}): "H: 2 eigenvalues "
         "(1 positive, 1 zero), from 0 to 2; norm 2.000, rank 1",
-        plot_spectra([3.0, 1.0, -1.0], {"min-rank": [3.0, 0.0, 0.0], "BFGS(γ)": None}): (
+        plot_spectra({"H": [3.0, 1.0, -1.0], "min-rank": [3.0, 0.0, 0.0], "BFGS(γ)": None}): (
             "BFGS(γ): breaks down"
         ),
         plot_kron_sum_spectrum(np.array([1.0, 2.0, 4.0])): "3 eigenvalues of a Kronecker sum, "

@@ -24,6 +24,7 @@ from hessnotes.kron import (
     kron_matvec,
     kron_matvec_timings,
     kron_sum_eigvals,
+    kron_sum_matvec,
     kron_sum_solve,
     nearest_kronecker,
     perfect_shuffle,
@@ -135,11 +136,80 @@ def test_kron_matvec_single_factor_and_noncontiguous_x():
     assert_close(kron_matvec([A, B], x), np.kron(A, B) @ x, where="transposed x")
 
 
-def test_kron_matvec_integer_inputs_stay_exact():
-    A = np.array([[1, 2], [3, 4], [5, 6]])
-    B = np.array([[1, -1, 2]])
-    x = np.arange(6)
-    np.testing.assert_array_equal(kron_matvec([A, B], x), np.kron(A, B) @ x)
+BAD_DTYPES_NP = [np.bool_, np.int32, np.int64, np.float16, np.complex128]
+BAD_DTYPES_TORCH = [torch.bool, torch.int64, torch.float16, torch.bfloat16, torch.complex128]
+
+
+@pytest.mark.parametrize("dtype", BAD_DTYPES_NP)
+def test_dtype_policy_numpy_every_numerical_function(dtype):
+    """One policy: float32/float64 only, a TypeError in numpy words that says how to cast."""
+    S = np.diag([1.0, 2.0])
+    bad = S.astype(dtype)
+    calls = [
+        lambda: kron_matvec([bad, S], np.ones(4)),
+        lambda: kron_matvec([S, S], np.ones(4).astype(dtype)),
+        lambda: kron_sum_matvec([bad, S], np.ones(4)),
+        lambda: kron_sum_eigvals([bad]),
+        lambda: kron_sum_solve([S, bad], np.ones(4)),
+        lambda: solve_sylvester_sym(S, S, bad),
+        lambda: nearest_kronecker(np.kron(S, S).astype(dtype), (2, 2), (2, 2)),
+    ]
+    name = np.dtype(dtype).name
+    for call in calls:
+        with pytest.raises(TypeError, match=rf"has dtype {name}; .*float32 or float64.*astype"):
+            call()
+
+
+@pytest.mark.parametrize("dtype", BAD_DTYPES_TORCH)
+def test_dtype_policy_torch_words(dtype):
+    S = torch.eye(2, dtype=torch.float64)
+    with pytest.raises(TypeError, match=rf"has dtype {dtype}; .*\.to\(torch\.float64\)"):
+        kron_matvec([S.to(dtype), S], torch.ones(4, dtype=torch.float64))
+    with pytest.raises(TypeError, match=rf"has dtype {dtype}"):
+        kron_sum_solve([S, S.to(dtype)], torch.ones(4, dtype=torch.float64))
+
+
+def test_mixed_precision_is_refused_not_promoted():
+    S = np.eye(2)
+    with pytest.raises(TypeError, match=r"mix the dtypes float32 and float64"):
+        kron_matvec([S, S.astype(np.float32)], np.ones(4))
+    with pytest.raises(TypeError, match=r"mix the dtypes"):
+        kron_matvec([S, S], np.ones(4, dtype=np.float32))
+    T = torch.eye(2, dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"torch.float32 and torch.float64.*\.to\(torch"):
+        kron_sum_matvec([T, T.float()], torch.ones(4, dtype=torch.float64))
+
+
+def test_float32_numpy_stays_float32():
+    rng = np.random.default_rng(1)
+    A, B = rng.standard_normal((3, 2)).astype(np.float32), rng.standard_normal((2, 2))
+    B = B.astype(np.float32)
+    x = rng.standard_normal(4).astype(np.float32)
+    got = kron_matvec([A, B], x)
+    assert got.dtype == np.float32
+    assert_close(got, np.kron(A, B).astype(np.float64) @ x, rtol=1e-5, atol=1e-6, where="f32")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1.0, float("inf")])
+def test_tolerances_are_validated(bad):
+    S = np.diag([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"rtol must be finite and >= 0"):
+        kron_sum_solve([S, S], np.ones(4), rtol=bad)
+    with pytest.raises(ValueError, match=r"sym_rtol must be finite and >= 0"):
+        kron_sum_eigvals([S], sym_rtol=bad)
+    with pytest.raises(ValueError, match=r"rtol must be finite and >= 0"):
+        solve_sylvester_sym(S, S, np.ones((2, 2)), rtol=bad)
+
+
+def test_kron_matvec_torch_with_grad_stays_differentiable():
+    gen = torch.Generator().manual_seed(2)
+    A = torch.randn(3, 2, generator=gen, dtype=torch.float64, requires_grad=True)
+    B = torch.randn(2, 2, generator=gen, dtype=torch.float64)
+    x = torch.randn(4, generator=gen, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda A, x: kron_matvec([A, B], x), (A, x))
+    y = kron_matvec([A.detach(), B], x.detach())  # the numpy route for untracked CPU tensors
+    assert isinstance(y, torch.Tensor) and not y.requires_grad
+    assert_close(y, torch.kron(A.detach(), B) @ x.detach(), where="numpy route")
 
 
 @pytest.mark.parametrize("k", [2, 3, 4])
@@ -413,7 +483,7 @@ def test_errors_kron_matvec():
         kron_matvec([bad, B], np.ones(8))
     with pytest.raises(TypeError, match=r"mix numpy arrays and torch tensors"):
         kron_matvec([A, torch.ones(2, 4)], np.ones(8))
-    with pytest.raises(TypeError, match=r"must hold numbers"):
+    with pytest.raises(TypeError, match=r"has dtype <U1; .*float32 or float64"):
         kron_matvec([A, B], np.array(["a"] * 8))
 
 
@@ -430,7 +500,7 @@ def test_errors_kron_sum_and_sylvester():
         kron_sum_solve([S, np.eye(2)], np.ones(5))
     with pytest.raises(ValueError, match=r"b \(shape \(6,\)\) holds 1 NaN"):
         kron_sum_solve([S, np.eye(2)], np.r_[np.ones(5), np.inf])
-    with pytest.raises(ValueError, match=r"real symmetric"):
+    with pytest.raises(TypeError, match=r"complex128.*float32 or float64"):
         kron_sum_eigvals([S.astype(complex)])
     with pytest.raises(ValueError, match=r"is not symmetric"):
         kron_sum_eigvals([N])
@@ -496,7 +566,7 @@ def test_figures_return_figures():
 # --------------------------------------------------------------------------------------------------
 # Additions for the chapters: kron_sum_matvec, loglog_slope, softmax_layer_samples
 # --------------------------------------------------------------------------------------------------
-from hessnotes.kron import kron_sum_matvec, loglog_slope, softmax_layer_samples  # noqa: E402
+from hessnotes.kron import loglog_slope, softmax_layer_samples  # noqa: E402
 
 
 @pytest.mark.parametrize("sizes", [(3, 4), (3, 2, 4), (2, 3, 2, 3)])

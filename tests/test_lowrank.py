@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse.linalg as sla
 import torch
 from helpers import assert_close
 
@@ -44,9 +45,12 @@ def test_attributes_and_dense(backend, sigma):
 
 def test_repr_is_readable():
     H, _, _ = random_lowrank(1000, 4, seed=0, sigma=0.0)
-    assert repr(H) == "LowRankSymmetric(D=1000, rank=4, sigma=0, dtype=float64, device=cpu)"
+    assert repr(H) == "LowRankSymmetric(D=1000, rank=4, sigma=0, kind=numpy, dtype=float64)"
     G = LowRankSymmetric(torch.zeros(5, 0, dtype=torch.float32), torch.zeros(0), sigma=2.5)
-    assert repr(G) == "LowRankSymmetric(D=5, rank=0, sigma=2.5, dtype=float32, device=cpu)"
+    assert repr(G) == (
+        "LowRankSymmetric(D=5, rank=0, sigma=2.5, kind=torch, dtype=float32, device=cpu)"
+    )
+    assert H.kind == "numpy" and G.kind == "torch"
     assert "0x" not in repr(H)
 
 
@@ -251,3 +255,127 @@ def test_scalar_algebra_keeps_laziness():
     assert G._lazy is not None
     v = torch.randn(80, generator=g, dtype=torch.float64)
     torch.testing.assert_close(G @ v, -2.0 * (H @ v) + 1.5 * v, rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- an operator
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("D", "r", "sigma", "shift"),
+    [(9, 3, 0.0, 0.7), (9, 3, 1.2, -0.4), (6, 6, 0.0, 0.0), (7, 2, -1.0, 3.0)],
+)
+def test_solve_with_shift_against_np_linalg_solve(backend, D, r, sigma, shift):
+    H, Q, lam = random_lowrank(D, r, seed=D + r, sigma=sigma, backend=backend)
+    if D == r:
+        lam = lam + np.sign(lam) * 0.5  # full rank, no eigenvalue near zero
+        H = LowRankSymmetric(
+            H.Q, H.lam * 0 + (torch.from_numpy(lam) if backend == "torch" else lam)
+        )
+    A = dense_of(Q, lam, sigma) + shift * np.eye(D)
+    rng = np.random.default_rng(1)
+    for shape in [(D,), (D, 4)]:
+        b = rng.standard_normal(shape)
+        bb = torch.from_numpy(b) if backend == "torch" else b
+        z = H.solve(bb, shift=shift)
+        assert type(z) is type(bb) and tuple(z.shape) == shape
+        assert_close(z, np.linalg.solve(A, b), rtol=1e-11, what=f"solve {shape}, shift {shift}")
+
+
+def test_solve_on_a_singular_system_names_shift_and_smallest_eigenvalue():
+    H, _, lam = random_lowrank(8, 3, seed=3, sigma=0.0)
+    with pytest.raises(
+        ValueError,
+        match=r"shift = 0.*smallest \|eigenvalue\| = 0.*rank 3 < D = 8.*"
+        r"singular unless r == D",
+    ):
+        H.solve(np.ones(8))
+    with pytest.raises(ValueError, match=rf"shift = {-lam[1]:g}, smallest \|eigenvalue\|"):
+        H.solve(np.ones(8), shift=-float(lam[1]))
+    with pytest.raises(ValueError, match="shift must be finite"):
+        H.solve(np.ones(8), shift=float("nan"))
+    with pytest.raises(ValueError, match="shape"):
+        H.solve(np.ones(7), shift=1.0)
+    with pytest.raises(ValueError, match="rtol must be finite"):
+        H.solve(np.ones(8), shift=1.0, rtol=-1.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scipy_eigsh_minres_cg(backend):
+    rng = np.random.default_rng(4)
+    D = 40
+    H = LowRankSymmetric.from_factors(
+        rng.standard_normal((D, 4)), np.diag([9.0, 4.0, -2.0, 1.0]), 1.5
+    )
+    Hb = H if backend == "numpy" else H.torch()
+    op = Hb.to_scipy()
+    assert isinstance(op, sla.LinearOperator) and op.shape == (D, D) and op.dtype == np.float64
+    dense = H.dense()
+    ev = sla.eigsh(op, k=3, which="LA", return_eigenvectors=False)
+    np.testing.assert_allclose(np.sort(ev), np.linalg.eigvalsh(dense)[-3:], rtol=1e-10)
+    b = rng.standard_normal(D)
+    x, info = sla.minres(op, b, rtol=1e-12)
+    assert info == 0
+    assert_close(x, np.linalg.solve(dense, b), rtol=1e-8, what="minres (indefinite H)")
+    spd = (Hb + 3.0).to_scipy()  # eigenvalues >= 1.5 - 2 + 3 > 0
+    x, info = sla.cg(spd, b, rtol=1e-12)
+    assert info == 0
+    assert_close(x, np.linalg.solve(dense + 3 * np.eye(D), b), rtol=1e-8, what="cg")
+    V = rng.standard_normal((D, 3))
+    assert_close(op.matmat(V), dense @ V, rtol=1e-12, what="matmat")
+    assert_close(op.rmatvec(b), dense @ b, rtol=1e-12, what="rmatvec")
+
+
+def test_aslinearoperator_directly_for_numpy_and_a_clear_error_for_torch():
+    H, Q, lam = random_lowrank(12, 3, seed=5, sigma=0.5)
+    op = sla.aslinearoperator(H)
+    assert op.shape == (12, 12) and op.dtype == np.float64
+    v = np.random.default_rng(0).standard_normal(12)
+    assert_close(op.matvec(v), dense_of(Q, lam, 0.5) @ v, rtol=1e-13, what="aslinearoperator")
+    assert_close(op.rmatvec(v), dense_of(Q, lam, 0.5) @ v, rtol=1e-13, what="rmatvec")
+    ev = sla.eigsh(op, k=2, which="LM", return_eigenvectors=False)
+    want = np.linalg.eigvalsh(dense_of(Q, lam, 0.5))
+    np.testing.assert_allclose(np.sort(np.abs(ev)), np.sort(np.abs(want))[-2:], rtol=1e-10)
+    with pytest.raises(TypeError, match=r"torch-backed.*H\.to_scipy\(\)"):
+        sla.aslinearoperator(H.torch())
+
+
+def test_np_asarray_refuses_and_points_to_dense():
+    H, _, _ = random_lowrank(6, 2, seed=6)
+    for f in (np.asarray, np.array):
+        with pytest.raises(TypeError, match=r"H\.dense\(\)"):
+            f(H)
+    X = np.ones((3, 6))
+    assert_close(X @ H, (H @ X.T).T, rtol=1e-14, what="ndarray @ H still works")
+
+
+def test_to_numpy_torch_round_trips():
+    H, Q, lam = random_lowrank(10, 3, seed=7, sigma=0.25)
+    want = dense_of(Q, lam, 0.25)
+    Ht = H.torch()
+    assert Ht.kind == "torch" and isinstance(Ht.Q, torch.Tensor) and Ht.dtype == torch.float64
+    H32 = Ht.to(dtype=torch.float32)
+    assert H32.dtype == torch.float32 and H32.sigma == 0.25
+    assert_close(H32.dense(), want, rtol=1e-6, what="float32")
+    back = H32.numpy().to(dtype=np.float64)
+    assert back.kind == "numpy" and back.dtype == np.float64
+    assert_close(back.dense(), want, rtol=1e-6, what="round trip")
+    assert_close(H.to("float32").dense(), want, rtol=1e-6, what="dtype by name")
+    Hn = H.numpy()
+    Hn.Q[0, 0] = 99.0  # a copy of its own
+    assert H.Q[0, 0] != 99.0
+    with pytest.raises(TypeError, match=r"has dtype float16; .*float32 or float64"):
+        H.to(dtype=np.float16)
+    with pytest.raises(TypeError, match=r"has dtype torch.int64"):
+        Ht.to(dtype=torch.int64)
+    with pytest.raises(ValueError, match=r"numpy-backed.*H.torch\(device="):
+        H.to(device="cuda")
+    assert Ht.to(device="cpu").device == torch.device("cpu")
+
+
+def test_lazy_q_converts_too():
+    from hessnotes.secant import least_norm_hessian
+
+    gen = torch.Generator().manual_seed(8)
+    X, Y = (torch.randn(20, 3, generator=gen, dtype=torch.float64) for _ in range(2))
+    H = least_norm_hessian(X, Y)
+    assert H._lazy is not None
+    assert_close(H.numpy().dense(), H.dense(), rtol=1e-14, what="lazy -> numpy")

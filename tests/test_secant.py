@@ -527,3 +527,190 @@ def test_overflow_is_reported():
     big = np.full((3, 2), 1e200)
     with pytest.raises(ValueError, match="overflow"):
         least_norm_hessian(big, GOOD[:3])
+
+
+# ----------------------------------------------------------------------------- rough edges
+def test_errors_in_numpy_words_for_numpy_and_torch_words_for_torch():
+    X = GOOD
+    with pytest.raises(TypeError, match=r"X has dtype float64 but Y has dtype float32") as e:
+        least_norm_hessian(X, X.astype(np.float32))
+    assert "torch" not in str(e.value) and "Y.astype(np.float64)" in str(e.value)
+    t = torch.from_numpy(X)
+    with pytest.raises(TypeError, match=r"torch\.float64 but Y has dtype torch\.float32.*\.to\("):
+        least_norm_hessian(t, t.float())
+    H = least_norm_hessian(X, X)
+    with pytest.raises(TypeError, match=r"v is a numpy float32 array but H is a numpy float64"):
+        H @ X.astype(np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int64, np.float16, np.complex128])
+def test_one_dtype_policy_message_across_secant_lowrank_and_kron(dtype):
+    from hessnotes.kron import kron_matvec
+
+    bad = GOOD.astype(dtype)
+    msgs = []
+    for call in (
+        lambda: least_norm_hessian(bad, GOOD),
+        lambda: LowRankSymmetric.from_factors(bad, np.eye(2)),
+        lambda: kron_matvec([bad], np.ones(2)),
+    ):
+        with pytest.raises(TypeError) as e:
+            call()
+        msg = str(e.value)
+        assert "astype(np.float64)" in msg, msg  # numpy words for numpy input
+        msgs.append(msg.split(" has dtype ")[1].split("Cast it first")[0])
+    assert len(set(msgs)) == 1, msgs  # the same words everywhere, after the argument's name
+    assert msgs[0].startswith(np.dtype(dtype).name) and "float32 or float64" in msgs[0]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1e-3, float("inf")])
+def test_tolerances_must_be_finite_and_non_negative(bad):
+    X = GOOD
+    calls = {
+        "rtol": [
+            lambda: least_norm_hessian(X, X, rtol=bad),
+            lambda: least_change_hessian(X, X, 1.0, rtol=bad),
+            lambda: eigen_derivation_hessian(X, X, rtol=bad),
+            lambda: LowRankSymmetric.from_factors(X, np.eye(2), rtol=bad),
+            lambda: least_norm_hessian(X, X).inertia(rtol=bad),
+        ],
+        "tol": [
+            lambda: min_rank_hessian(X, X, tol=bad),
+            lambda: bfgs_hessian(X, X, 1.0, tol=bad),
+        ],
+    }
+    for name, fs in calls.items():
+        for f in fs:
+            with pytest.raises(ValueError, match=rf"{name} must be finite and >= 0"):
+                f()
+    with pytest.raises(TypeError, match="rtol must be a real number"):
+        least_norm_hessian(X, X, rtol="1e-8")
+
+
+def dense_bfgs(B0: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """n successive dense BFGS updates of B0 (the independent reference)."""
+    B = B0.copy()
+    for s, y in zip(X.T, Y.T, strict=True):
+        Bs = B @ s
+        B = B - np.outer(Bs, Bs) / (s @ Bs) + np.outer(y, y) / (y @ s)
+    return B
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_bfgs_from_a_low_rank_H0(backend):
+    rng = np.random.default_rng(11)
+    D, n = 9, 3
+    A = rng.standard_normal((D, D))
+    A = A @ A.T + np.eye(D)
+    X = rng.standard_normal((D, n))
+    Y = A @ X
+    H0 = LowRankSymmetric.from_factors(rng.standard_normal((D, 2)), np.diag([2.0, 0.5]), 1.5)
+    Xb, Yb = as_backend(X, backend), as_backend(Y, backend)
+    H0b = H0 if backend == "numpy" else H0.torch()
+    H = bfgs_hessian(Xb, Yb, H0b)
+    assert H.sigma == 1.5 and H.rank <= 2 + 2 * n
+    assert_close(dense(H), dense_bfgs(dense(H0), X, Y), rtol=1e-10, what="BFGS from low-rank H0")
+    # the same as from the scalar when H0 has no low-rank part
+    assert_close(
+        dense(bfgs_hessian(X, Y, LowRankSymmetric(np.zeros((D, 0)), np.zeros(0), 2.0))),
+        dense(bfgs_hessian(X, Y, 2.0)),
+        rtol=1e-12,
+        what="LowRankSymmetric 2 I = scalar 2",
+    )
+    indefinite = LowRankSymmetric.from_factors(rng.standard_normal((D, 1)), -np.eye(1) * 50, 1.0)
+    with pytest.raises(ValueError, match="must be positive definite"):
+        bfgs_hessian(X, Y, indefinite)
+    with pytest.raises(ValueError, match="must match"):
+        bfgs_hessian(X[:5], Y[:5], H0)
+
+
+def test_least_change_scalar_forms_no_D_sized_difference(monkeypatch):
+    """PSB from gamma I works on [X Y] times a small matrix: one Gram pass of [X Y]."""
+    rng = np.random.default_rng(12)
+    X, Y = rng.standard_normal((30, 4)), rng.standard_normal((30, 4))
+    seen = []
+    real = _linalg.gram
+
+    def spy(blocks, names=None):
+        seen.append([b.data_ptr() for b in blocks])
+        return real(blocks, names)
+
+    import hessnotes.secant as sec
+
+    monkeypatch.setattr(_linalg, "gram", spy)
+    H = sec.least_change_hessian(X, Y, 0.7)
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+    assert seen == [[Xt.data_ptr(), Yt.data_ptr()]], "the Gram pass must read X and Y themselves"
+    want = 0.7 * np.eye(30) + brute_force(X, Y - 0.7 * X)
+    assert_close(dense(H), want, rtol=1e-10, what="PSB from 0.7 I")
+
+
+# ----------------------------------------------------------------------------- autograd
+def _grad_inputs(D: int, n: int, seed: int, consistent: bool, spd: bool = False):
+    rng = np.random.default_rng(seed)
+    B = rng.standard_normal((D, D))
+    A = B @ B.T + D * np.eye(D) if spd else B + B.T
+    X = rng.standard_normal((D, n))
+    Y = A @ X + (0.0 if consistent else 0.3 * rng.standard_normal((D, n)))
+    return (torch.tensor(X, requires_grad=True), torch.tensor(Y, requires_grad=True))
+
+
+ESTIMATORS_AD = {
+    "least_norm": lambda X, Y: least_norm_hessian(X, Y),
+    "min_rank": lambda X, Y: min_rank_hessian(X, Y),
+    "least_change(0.7)": lambda X, Y: least_change_hessian(X, Y, 0.7),
+    "least_change(H0)": lambda X, Y: least_change_hessian(
+        X,
+        Y,
+        LowRankSymmetric(
+            torch.eye(X.shape[0], 2, dtype=torch.float64),
+            torch.tensor([2.0, -1.0], dtype=torch.float64),
+        ),
+    ),
+    "bfgs(1.3)": lambda X, Y: bfgs_hessian(X, Y, 1.3),
+}
+
+
+@pytest.mark.parametrize("consistent", [True, False], ids=["consistent", "inconsistent"])
+@pytest.mark.parametrize("name", list(ESTIMATORS_AD))
+def test_estimators_are_differentiable_gradcheck(name, consistent):
+    """torch.autograd.gradcheck (central differences vs backward) at a generic point, small D."""
+    est = ESTIMATORS_AD[name]
+    D = 8 if "H0" in name else 5  # H0 + update has rank 2 + 2n: keep it below D
+    X, Y = _grad_inputs(D, 2, seed=21, consistent=consistent, spd=name.startswith("bfgs"))
+    H = est(X, Y)
+    out = H @ X
+    assert out.requires_grad, f"{name}: the result is cut off from the graph"
+    V = torch.from_numpy(np.random.default_rng(3).standard_normal((D, 2)))
+    assert torch.autograd.gradcheck(lambda X, Y: est(X, Y).dense(), (X, Y), atol=1e-6, rtol=1e-5)
+    assert torch.autograd.gradcheck(lambda X, Y: est(X, Y) @ V, (X, Y), atol=1e-6, rtol=1e-5)
+
+
+def test_gradient_of_a_scalar_of_the_estimate_matches_finite_differences():
+    """A reader's use: d/dY of ||H v||^2 by backward, against a central difference."""
+    X, Y = _grad_inputs(6, 3, seed=5, consistent=False)
+    v = torch.linspace(-1, 1, 6, dtype=torch.float64)
+    loss = (least_norm_hessian(X, Y) @ v).square().sum()
+    (gY,) = torch.autograd.grad(loss, Y)
+    E = torch.zeros_like(Y)
+    E[2, 1] = 1e-6
+    with torch.no_grad():
+        fd = (
+            (least_norm_hessian(X, Y + E) @ v).square().sum()
+            - (least_norm_hessian(X, Y - E) @ v).square().sum()
+        ) / 2e-6
+    assert abs(float(gY[2, 1]) - float(fd)) <= 1e-6 * max(1.0, abs(float(fd)))
+
+
+def test_householder_fallback_refuses_to_cut_the_graph():
+    X = torch.ones(6, 2, dtype=torch.float64)  # two equal columns: rank deficient
+    X = X * torch.tensor([1.0, 2.0], dtype=torch.float64)
+    X.requires_grad_(True)
+    Y = torch.randn(6, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with pytest.raises(ValueError, match="autograd cannot differentiate"):
+        least_norm_hessian(X, Y)
+    with torch.no_grad():  # no gradient wanted: the Householder path runs as before
+        H = least_norm_hessian(X, Y)
+    assert not (H @ X.detach()).requires_grad
+    H = least_norm_hessian(X.detach(), Y)
+    assert H.rank >= 1

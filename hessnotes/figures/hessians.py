@@ -1,6 +1,7 @@
 """Figures for the chapters on Hessians from gradients: how far gradient pairs are from any
 symmetric Hessian as the points spread out, and the spectra, norms and ranks of Hessian estimates
-against the true Hessian. Pure functions: data in, Figure out."""
+against the true Hessian (the spectrum panel is :func:`hessnotes.figures.spectra.plot_spectra`).
+Pure functions: data in, Figure out."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
+from hessnotes.figures._data import as_array
 from hessnotes.figures._style import (
     MARKERS,
     PALETTE,
@@ -21,8 +22,9 @@ from hessnotes.figures._style import (
     set_alt,
     styled,
 )
+from hessnotes.figures.spectra import _series, plot_spectra, series_style
 
-__all__ = ["plot_asymmetry_vs_spread", "plot_solution_comparison", "plot_spectra"]
+__all__ = ["plot_asymmetry_vs_spread", "plot_solution_comparison"]
 
 _COLORS = (
     PALETTE["blue"],
@@ -32,12 +34,6 @@ _COLORS = (
     PALETTE["purple"],
     PALETTE["sky"],
 )
-
-
-def _np(x: Any) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
 
 
 def plot_asymmetry_vs_spread(
@@ -71,14 +67,15 @@ def plot_asymmetry_vs_spread(
         ValueError: on empty, non-finite or non-positive spreads, residuals whose last axis is not
             ``len(spreads)``, negative residuals, or a wrong number of labels.
     """
-    s = _np(spreads).reshape(-1)
+    s = as_array(spreads).reshape(-1)
     if s.size == 0 or not np.isfinite(s).all() or (s <= 0).any():
         raise ValueError(f"spreads (shape {s.shape}) must be non-empty, finite and positive")
-    r = _np(residuals)
+    r = as_array(residuals)
     r = r[None, :] if r.ndim == 1 else r
     if r.ndim != 2 or r.shape[1] != s.size:
         raise ValueError(
-            f"residuals has shape {_np(residuals).shape}; it needs ({s.size},) or (k, {s.size}), "
+            f"residuals has shape {as_array(residuals).shape}; it needs ({s.size},) or "
+            f"(k, {s.size}), "
             "one column per spread"
         )
     if (r < 0).any() or not np.isfinite(r).all():
@@ -128,94 +125,6 @@ def plot_asymmetry_vs_spread(
     return fig
 
 
-def _spectra(spectra: Mapping[str, Any], dim: int | None) -> dict[str, np.ndarray]:
-    if not spectra:
-        raise ValueError("spectra is empty; give at least one series, e.g. {'true H': evals}")
-    out = {}
-    for name, e in spectra.items():
-        e = _np(e).reshape(-1)
-        if not np.isfinite(e).all():
-            raise ValueError(f"spectra[{name!r}] holds NaN or Inf")
-        if dim is not None:
-            if e.size > dim:
-                raise ValueError(f"spectra[{name!r}] has {e.size} eigenvalues, more than dim={dim}")
-            e = np.concatenate([e, np.zeros(dim - e.size)])
-        out[name] = np.sort(e)[::-1]
-    return out
-
-
-def plot_spectra(
-    spectra: Mapping[str, Any],
-    ax: Axes | None = None,
-    *,
-    dim: int | None = None,
-    title: str | None = None,
-    ylim: tuple[float, float] | None = None,
-    figsize: tuple[float, float] = (6.0, 3.2),
-) -> Figure:
-    """Eigenvalues of several symmetric matrices, each sorted in descending order, against their
-    index ``1, 2, ...``.
-
-    The first series is drawn as a grey line (the reference, e.g. the true Hessian), the others as
-    markers, shifted sideways by a fraction of an index so that equal eigenvalues stay visible.
-    A horizontal line marks zero, so that the inertia (how many eigenvalues lie above, on and below
-    zero) can be read off.
-
-    Args:
-        spectra: name -> (r,) eigenvalues. With ``dim``, each series is padded with zeros to
-            length ``dim``: pass the nonzero eigenvalues of a low-rank matrix of size ``dim``
-            (e.g. ``LowRankSymmetric.eigvals()``).
-        ax: Axes to draw on; a new Figure when ``None``.
-        dim: the size D of the matrices, or ``None`` if every series already has all eigenvalues.
-        title: the Axes title.
-        ylim: fixed y-limits (keep them fixed across the frames of a slider).
-        figsize: size of a new Figure.
-
-    Returns:
-        The Figure.
-
-    Raises:
-        ValueError: on an empty mapping, NaN or Inf, or a series longer than ``dim``.
-    """
-    series = _spectra(spectra, dim)
-    with styled():
-        fig, ax = new_figure(ax, figsize=figsize)
-        ax.axhline(0.0, color=PALETTE["grey"], linewidth=0.8)
-        m = len(series) - 1  # markers side by side, so that equal eigenvalues stay visible
-        for i, (name, e) in enumerate(series.items()):
-            idx = np.arange(1, e.size + 1)
-            if i > 0:
-                idx = idx + 0.15 * ((i - 1) - (m - 1) / 2)
-            if i == 0:
-                ax.plot(idx, e, color=PALETTE["grey"], marker="o", markersize=7, alpha=0.45, lw=1)
-                ax.lines[-1].set_label(name)
-            else:
-                ax.plot(
-                    idx,
-                    e,
-                    color=_COLORS[(i - 1) % len(_COLORS)],
-                    marker=MARKERS[(i - 1) % len(MARKERS)],
-                    linestyle="none",
-                    markersize=5,
-                    label=name,
-                )
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("index (eigenvalues in descending order)")
-        ax.set_ylabel("eigenvalue")
-        if ylim is not None:
-            ax.set_ylim(*ylim)
-        ax.legend(fontsize=8)
-        if title:
-            ax.set_title(title)
-    set_alt(
-        fig,
-        "Eigenvalues in descending order against their index. "
-        + "; ".join(describe_spectrum(k, e) for k, e in series.items())
-        + ".",
-    )
-    return fig
-
-
 def plot_solution_comparison(
     spectra: Mapping[str, Any],
     *,
@@ -247,7 +156,7 @@ def plot_solution_comparison(
     """
     if not 0 <= rtol < 1:
         raise ValueError(f"rtol={rtol} must lie in [0, 1)")
-    series = _spectra(spectra, dim)
+    series = _series(spectra, dim)
     top = max(float(np.abs(e).max()) if e.size else 0.0 for e in series.values())
     norms = {k: float(np.sqrt((e**2).sum())) for k, e in series.items()}
     ranks = {k: int((np.abs(e) > rtol * top).sum()) for k, e in series.items()}
@@ -256,8 +165,8 @@ def plot_solution_comparison(
             1, 2, figsize=figsize, layout="constrained", gridspec_kw={"width_ratios": [3, 2]}
         )
         plot_spectra(series, ax1, ylim=ylim)
-        colors = [PALETTE["grey"]] + [_COLORS[i % len(_COLORS)] for i in range(len(series) - 1)]
         names = list(series)
+        colors = [PALETTE["grey"]] + [series_style(k, i)["color"] for i, k in enumerate(names[1:])]
         bars = ax2.bar(range(len(names)), [norms[k] for k in names], color=colors, alpha=0.85)
         for i, (bar, k) in enumerate(zip(bars, names, strict=True)):
             bar.set_hatch(("", "//", "..", "xx", "\\\\", "++")[i % 6])

@@ -10,15 +10,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hessnotes.figures._data import as_array
 from hessnotes.figures._style import MARKERS, PALETTE, new_figure, set_alt, styled
 
 __all__ = ["plot_kron_sum_spectrum", "plot_kron_timing", "plot_rearrangement_singular_values"]
-
-
-def _np(x: Any) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=float)
 
 
 def _fit_slope(ns: np.ndarray, t: np.ndarray) -> float:
@@ -63,7 +58,7 @@ def plot_kron_timing(
     ns = np.asarray(ns, dtype=float)
     series = []
     for name, t in (("t_explicit", t_explicit), ("t_modes", t_modes)):
-        t = _np(t)
+        t = as_array(t)
         t = t[:, None] if t.ndim == 1 else t
         if t.ndim != 2 or t.shape[0] != ns.size:
             raise ValueError(
@@ -148,7 +143,7 @@ def plot_kron_sum_spectrum(
     Raises:
         ValueError: if ``eigvals`` is empty or holds NaN or Inf.
     """
-    ev = _np(eigvals).reshape(-1)
+    ev = as_array(eigvals).reshape(-1)
     if ev.size == 0 or not np.isfinite(ev).all():
         raise ValueError(f"eigvals (shape {ev.shape}) must be non-empty and finite.")
     amin = np.abs(ev).min()
@@ -200,7 +195,7 @@ def plot_rearrangement_singular_values(
     Raises:
         ValueError: if ``s`` is empty, negative, or holds NaN or Inf.
     """
-    s = _np(s).reshape(-1)
+    s = as_array(s).reshape(-1)
     if s.size == 0 or not np.isfinite(s).all() or (s < 0).any():
         raise ValueError(f"s (shape {s.shape}) must be non-empty, finite and non-negative.")
     top = s.max() if s.max() > 0 else 1.0

@@ -1,4 +1,7 @@
-"""Figures for the chapters "Noisy pairs and a real network" and "High dimensions".
+"""Figures of spectra, estimator errors and timings (chapters on Hessians from gradients).
+
+:func:`plot_spectra` is the one spectrum plot of the book (the least-norm, eigen-derivation and
+noisy-pairs chapters all use it).
 
 Pure functions: data in, a Figure out; styling stays local (``hessnotes.figures._style.styled``).
 Each estimator keeps one colour, line style and marker across all figures (:data:`ESTIMATOR_STYLE`).
@@ -13,7 +16,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
+from hessnotes.figures._data import as_array
 from hessnotes.figures._style import (
     LINESTYLES,
     MARKERS,
@@ -24,7 +29,14 @@ from hessnotes.figures._style import (
     styled,
 )
 
-__all__ = ["ESTIMATOR_STYLE", "plot_estimator_errors", "plot_spectra", "plot_timings"]
+__all__ = [
+    "ESTIMATOR_STYLE",
+    "plot_eigenvalue_tracks",
+    "plot_estimator_errors",
+    "plot_spectra",
+    "plot_timings",
+    "series_style",
+]
 
 #: Colour, line style and marker of each estimator (other names cycle through the palette).
 ESTIMATOR_STYLE: dict[str, dict[str, Any]] = {
@@ -35,10 +47,12 @@ ESTIMATOR_STYLE: dict[str, dict[str, Any]] = {
     "low-rank": {"color": PALETTE["blue"], "ls": LINESTYLES[0], "marker": MARKERS[0]},
     "dense": {"color": PALETTE["vermillion"], "ls": LINESTYLES[1], "marker": MARKERS[1]},
 }
-_OTHER = [PALETTE[k] for k in ("sky", "purple", "grey", "yellow")]
+_OTHER = [PALETTE[k] for k in ("blue", "vermillion", "green", "orange", "purple", "sky")]
 
 
-def _style(name: str, i: int) -> dict[str, Any]:
+def series_style(name: str, i: int) -> dict[str, Any]:
+    """Colour, line style and marker of series ``i`` named ``name``: :data:`ESTIMATOR_STYLE` for
+    the estimators' names, otherwise the i-th entry of a fixed cycle (never grey, the reference)."""
     if name in ESTIMATOR_STYLE:
         return dict(ESTIMATOR_STYLE[name])
     return {"color": _OTHER[i % len(_OTHER)], "ls": LINESTYLES[i % 6], "marker": MARKERS[i % 6]}
@@ -90,7 +104,7 @@ def plot_estimator_errors(
                         f"errors of {name!r} in panel {title!r} have shape {e.shape}; expected "
                         f"{ns.shape} to match ns."
                     )
-                st = _style(name, i)
+                st = series_style(name, i)
                 ax.plot(
                     ns, e, label=name, color=st["color"], ls=st["ls"], marker=st["marker"], ms=4
                 )
@@ -111,78 +125,113 @@ def plot_estimator_errors(
     return fig
 
 
+def _series(spectra: Mapping[str, Any], dim: int | None) -> dict[str, np.ndarray | None]:
+    """Validate name -> eigenvalues (``None`` for a breakdown), pad to ``dim``, sort descending."""
+    if not spectra:
+        raise ValueError("spectra is empty; give at least one series, e.g. {'true H': evals}")
+    out: dict[str, np.ndarray | None] = {}
+    for i, (name, e) in enumerate(spectra.items()):
+        if e is None:
+            if i == 0:
+                raise ValueError(f"spectra[{name!r}], the reference (first) series, is None")
+            out[name] = None
+            continue
+        e = as_array(e).reshape(-1)
+        if not np.isfinite(e).all():
+            raise ValueError(f"spectra[{name!r}] holds NaN or Inf")
+        if dim is not None:
+            if e.size > dim:
+                raise ValueError(f"spectra[{name!r}] has {e.size} eigenvalues, more than dim={dim}")
+            e = np.concatenate([e, np.zeros(dim - e.size)])
+        out[name] = np.sort(e)[::-1]
+    return out
+
+
 def plot_spectra(
-    true_eigs: Sequence[float],
-    estimates: Mapping[str, Sequence[float] | None],
-    *,
+    spectra: Mapping[str, Any],
     ax: Axes | None = None,
+    *,
+    dim: int | None = None,
+    clip: bool = False,
     title: str | None = None,
+    ylim: tuple[float, float] | None = None,
     figsize: tuple[float, float] = (6.0, 3.2),
 ) -> Figure:
-    """Sorted eigenvalues of the true Hessian (line) and of estimates (markers).
+    """Eigenvalues of several symmetric matrices, each in descending order, against the index.
 
-    The y-range is that of the true spectrum (and 0), padded by a quarter; estimated eigenvalues
-    outside it are clipped to the edge and counted in the legend, so that one wild eigenvalue does
-    not flatten the picture. An estimate given as ``None`` is marked as a breakdown.
+    The first series is the reference (e.g. the true Hessian), drawn as a grey line; the others
+    are markers, shifted sideways by a fraction of an index so that equal eigenvalues stay visible,
+    in the colours of :data:`ESTIMATOR_STYLE`. A horizontal line marks zero, so that the inertia
+    can be read off. A series given as ``None`` is listed in the legend as a breakdown.
 
     Args:
-        true_eigs: (D,) eigenvalues of the true Hessian (any order; shown descending).
-        estimates: label -> (D,) eigenvalues of an estimate (or None).
-        ax: Axes to draw on (default: a new figure).
-        title: the title.
-        figsize: size of a new figure.
+        spectra: name -> (r,) eigenvalues (or ``None`` for an estimator that broke down; not the
+            first). With ``dim``, each series is padded with zeros to length ``dim``: pass the
+            nonzero eigenvalues of a low-rank matrix of size ``dim`` (``H.eigvals()``).
+        ax: Axes to draw on; a new Figure when ``None``.
+        dim: the size D of the matrices, or ``None`` if every series already has all eigenvalues.
+        clip: keep the y-range of the reference: ``ylim``, or the reference's range (and 0) padded
+            by a quarter. Eigenvalues outside it are drawn at the edge and counted in the legend,
+            so that one wild eigenvalue does not flatten the picture.
+        title: the Axes title.
+        ylim: fixed y-limits (keep them fixed across the frames of a slider).
+        figsize: size of a new Figure.
 
     Returns:
         The Figure.
 
     Raises:
-        ValueError: if an estimate does not have D eigenvalues.
+        ValueError: on an empty mapping, NaN or Inf, a series longer than ``dim``, or a ``None``
+            reference.
     """
-    t = np.sort(np.asarray(true_eigs, dtype=np.float64))[::-1]
-    D = t.size
-    lo, hi = min(t.min(), 0.0), max(t.max(), 0.0)
-    pad = 0.25 * (hi - lo if hi > lo else 1.0)
-    lo, hi = lo - pad, hi + pad
-    idx = np.arange(1, D + 1)
+    series = _series(spectra, dim)
+    ref = next(iter(series.values()))
+    lo = hi = None
+    if ylim is not None:
+        lo, hi = ylim
+    elif clip:
+        lo, hi = min(float(ref.min()), 0.0), max(float(ref.max()), 0.0)
+        pad = 0.25 * (hi - lo if hi > lo else 1.0)
+        lo, hi = lo - pad, hi + pad
     with styled():
         fig, ax = new_figure(ax, figsize=figsize)
-        ax.plot(idx, t, color=PALETTE["grey"], lw=2.4, label="true $H$")
-        ax.axhline(0.0, color=PALETTE["grey"], lw=0.8)
-        for i, (name, ev) in enumerate(estimates.items()):
-            st = _style(name, i)
-            if ev is None:
+        m = len(series) - 1  # markers side by side, so that equal eigenvalues stay visible
+        for i, (name, e) in enumerate(series.items()):
+            if i == 0:
+                idx = np.arange(1, e.size + 1)
+                ax.plot(
+                    idx, e, color=PALETTE["grey"], marker="o", ms=6, alpha=0.5, lw=2, label=name
+                )
+                ax.axhline(0.0, color=PALETTE["grey"], linewidth=0.8)
+                continue
+            st = series_style(name, i - 1)
+            if e is None:
                 ax.plot(
                     [], [], ls="none", marker="x", color=st["color"], label=f"{name}: breaks down"
                 )
                 continue
-            e = np.sort(np.asarray(ev, dtype=np.float64))[::-1]
-            if e.shape != (D,):
-                raise ValueError(f"estimate {name!r} has {e.size} eigenvalues; expected D={D}.")
-            off = int(((e < lo) | (e > hi)).sum())
-            label = name + (f" ({off} off scale)" if off else "")
-            ax.plot(
-                idx,
-                np.clip(e, lo, hi),
-                ls="none",
-                marker=st["marker"],
-                ms=4,
-                mfc="none",
-                color=st["color"],
-                label=label,
-            )
-        ax.set_ylim(lo, hi)
+            idx = np.arange(1, e.size + 1) + 0.15 * ((i - 1) - (m - 1) / 2)
+            label = name
+            if clip:
+                off = int(((e < lo) | (e > hi)).sum())
+                label += f" ({off} off scale)" if off else ""
+                e = np.clip(e, lo, hi)
+            ax.plot(idx, e, ls="none", marker=st["marker"], ms=5, color=st["color"], label=label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("index $i$ (eigenvalues in descending order)")
         ax.set_ylabel(r"$\lambda_i$")
+        if lo is not None:
+            ax.set_ylim(lo, hi)
+        ax.legend(fontsize=8)
         if title:
             ax.set_title(title)
-        ax.legend(fontsize=8, loc="upper right")
-    described = [describe_spectrum("true H", t)] + [
-        f"{k}: breaks down" if ev is None else describe_spectrum(k, ev)
-        for k, ev in estimates.items()
-    ]
     set_alt(
         fig,
-        "Sorted eigenvalues of the true Hessian and of estimates. " + "; ".join(described) + ".",
+        "Eigenvalues in descending order against their index. "
+        + "; ".join(
+            f"{k}: breaks down" if e is None else describe_spectrum(k, e) for k, e in series.items()
+        )
+        + ".",
     )
     return fig
 
@@ -220,7 +269,7 @@ def plot_timings(
             if t.shape != D.shape:
                 raise ValueError(f"times of {name!r} have shape {t.shape}; expected {D.shape}.")
             ok = np.isfinite(t)
-            st = _style(name, i)
+            st = series_style(name, i)
             label = (
                 name if not slopes or name not in slopes else f"{name} (slope {slopes[name]:.1f})"
             )
@@ -240,4 +289,92 @@ def plot_timings(
             slope = f", slope {slopes[name]:.1f}" if slopes and name in slopes else ""
             parts.append(f"{name} up to D = {D[ok].max():.0e}{slope}")
     set_alt(fig, "Log-log plot of time against the dimension D: " + "; ".join(parts) + ".")
+    return fig
+
+
+def plot_eigenvalue_tracks(
+    steps: Sequence[float],
+    true_top: Any,
+    estimates: Mapping[str, Any],
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+    logy: bool = True,
+    figsize: tuple[float, float] = (6.4, 3.4),
+) -> Figure:
+    """The largest eigenvalues of the true Hessian and of estimates along an optimisation path.
+
+    Each of the k tracks of the true Hessian is a grey line (the largest the darkest); each
+    estimate's k tracks share its colour and marker (:func:`series_style`), the largest solid, the
+    others dashed. NaN (no estimate yet) leaves a gap.
+
+    Args:
+        steps: (K,) iteration numbers.
+        true_top: (K, k) (or (K,)) largest eigenvalues of the true Hessian at each step,
+            descending along the second axis.
+        estimates: name -> (K, k) (or (K,)) the same for an estimate.
+        ax: Axes to draw on; a new Figure when ``None``.
+        title: the Axes title.
+        logy: logarithmic eigenvalue axis (the positive values only).
+        figsize: size of a new Figure.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        ValueError: if a track does not have ``len(steps)`` rows or k columns like ``true_top``.
+    """
+    x = as_array(steps).reshape(-1)
+    t = as_array(true_top)
+    t = t[:, None] if t.ndim == 1 else t
+    if t.ndim != 2 or t.shape[0] != x.size:
+        raise ValueError(f"true_top has shape {t.shape}; it needs ({x.size}, k), one row per step")
+    ests = {}
+    for name, e in estimates.items():
+        e = as_array(e)
+        e = e[:, None] if e.ndim == 1 else e
+        if e.shape != t.shape:
+            raise ValueError(f"estimates[{name!r}] has shape {e.shape}; expected {t.shape}")
+        ests[name] = e
+    k = t.shape[1]
+    with styled():
+        fig, ax = new_figure(ax, figsize=figsize)
+        for j in range(k):
+            ax.plot(
+                x,
+                t[:, j],
+                color=PALETTE["grey"],
+                lw=2.6 - 0.6 * j,
+                alpha=0.9 - 0.2 * j,
+                label="true $H$" if j == 0 else None,
+            )
+        for i, (name, e) in enumerate(ests.items()):
+            st = series_style(name, i)
+            for j in range(k):
+                ax.plot(
+                    x,
+                    e[:, j],
+                    color=st["color"],
+                    ls="-" if j == 0 else "--",
+                    lw=1.2,
+                    marker=st["marker"] if j == 0 else None,
+                    ms=3,
+                    markevery=max(1, x.size // 12),
+                    label=name if j == 0 else None,
+                )
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel("iteration $k$")
+        ax.set_ylabel(f"largest {k} eigenvalue" + ("s" if k > 1 else ""))
+        ax.legend(fontsize=8)
+        if title:
+            ax.set_title(title)
+    last = "; ".join(f"{name} {e[-1, 0]:.4g}" for name, e in [("true H", t), *ests.items()])
+    set_alt(
+        fig,
+        f"The largest {k} eigenvalues of the true Hessian (grey) and of {len(ests)} estimates "
+        f"({', '.join(ests)}) over {x.size} iterations; the true largest eigenvalue goes from "
+        f"{t[0, 0]:.4g} to {t[-1, 0]:.4g}. At the last iteration the largest eigenvalue is: "
+        f"{last}.",
+    )
     return fig

@@ -1,0 +1,429 @@
+"""Limited-memory Hessian estimates: one gradient pair at a time, a window of the last m pairs.
+
+A quasi-Newton run produces pairs ``(s_k, y_k) = (x_{k+1} - x_k, g_{k+1} - g_k)`` one by one, and
+old pairs describe the curvature of places the run has left. :class:`LimitedMemoryHessian` keeps
+the last ``m`` pairs and gives, at any time, the estimate that the batch estimator of
+:mod:`hessnotes.secant` would give on exactly that window:
+
+* ``"least_norm"``: :func:`~hessnotes.secant.least_norm_hessian` (symmetric Procrustes);
+* ``"psb"``: :func:`~hessnotes.secant.least_change_hessian` from ``gamma I`` (multi-secant PSB);
+* ``"bfgs"``: :func:`~hessnotes.secant.bfgs_hessian` from ``gamma I`` (compact L-BFGS form);
+* ``"sr1"``: :func:`~hessnotes.secant.min_rank_hessian` (the symmetric rank-n SR1 solution).
+
+For ``"psb"`` and ``"bfgs"``, ``gamma`` defaults to :func:`~hessnotes.secant.scaling_gamma` of the
+window (``y^T s / s^T s`` of the newest pair).
+
+**Cost.** The pairs live in one preallocated (2m, D) buffer, overwritten in place as a ring, and
+the Gram matrix ``[S Y]^T [S Y]`` (2m x 2m) is kept up to date: an update computes the inner
+products of the new s and y with the window (one O(D m) product) and nothing else that grows with
+D. The estimate is then formed from the Gram matrix with O(m^3) small work, its eigenvectors kept
+implicit as ``[S Y] T`` (so a product ``H v`` costs O(D m)), as long as the window is well
+conditioned (the one-pass Cholesky-QR tier of :mod:`hessnotes._linalg`); worse windows cost the
+batch estimator's extra O(D m^2) pass. ``benchmarks/bench_limited.py`` measures the ratio to the
+batch estimator on the window.
+
+**Safeguards.** BFGS needs the curvature condition ``s^T y > tol ||s|| ||y||`` to stay positive
+definite; SR1 needs ``sym(S^T Y)`` of the window to be invertible. A pair that violates its
+method's condition is skipped and counted (``n_skipped``, ``skipped``), or, with
+``on_skip="raise"``, raises ``ValueError`` (compare ``exception_strategy`` of scipy's
+``BFGS``/``SR1``: ``"skip_update"`` and ``"damp_update"``; damping is not offered here).
+
+An estimate refers to the buffer without a copy; the next :meth:`LimitedMemoryHessian.update`
+overwrites it, after which an earlier estimate refuses to answer (it would silently have changed).
+Read ``H.Q`` or call ``H.to()`` right away to keep one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from hessnotes._linalg import Kind, as_tensor, check_finite, check_tol, num, range_basis, tracked
+from hessnotes.lowrank import LowRankSymmetric
+from hessnotes.secant import _bfgs_core, _least_norm_basis, _min_rank_core
+
+__all__ = ["LimitedMemoryHessian", "QuasiNewtonRun", "quasi_newton"]
+
+_METHODS = ("least_norm", "psb", "bfgs", "sr1")
+
+
+class LimitedMemoryHessian:
+    """The Hessian estimate of a batch estimator on the last ``memory`` pairs, updated one pair at
+    a time in O(D m) plus O(m^3) small work.
+
+    Args:
+        method: ``"least_norm"``, ``"psb"`` (from gamma I), ``"bfgs"`` (from gamma I) or ``"sr1"``.
+        memory: m >= 1, the number of pairs kept; the oldest is dropped beyond it.
+        gamma: fixed scale of ``H0 = gamma I`` for ``"psb"`` and ``"bfgs"`` (positive for BFGS);
+            default ``None``: ``scaling_gamma`` of the window (the newest pair's ``y^T s / s^T s``).
+        rtol: singular-value cut-off of ``"least_norm"`` and ``"psb"`` (as
+            :func:`~hessnotes.secant.least_norm_hessian`).
+        tol: the curvature threshold of ``"bfgs"`` and the breakdown threshold of ``"sr1"`` (as
+            :func:`~hessnotes.secant.bfgs_hessian` and :func:`~hessnotes.secant.min_rank_hessian`).
+        on_skip: ``"skip"`` (default): a pair violating the method's condition is left out and
+            counted; ``"raise"``: ValueError instead.
+
+    Attributes:
+        n_pairs: pairs in the window now (at most ``memory``).
+        n_updates: calls of :meth:`update` so far.
+        n_skipped: pairs left out by the safeguard (``"bfgs"``, ``"sr1"``).
+        skipped: the update numbers (0-based) of the pairs left out.
+
+    Raises:
+        ValueError: unknown method or ``on_skip``; memory not a positive integer; gamma not
+            finite (or not positive for BFGS); a tolerance not finite and >= 0.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> A = np.diag(np.linspace(1, 10, 50))
+        >>> lm = LimitedMemoryHessian("bfgs", memory=4)
+        >>> for _ in range(6):
+        ...     s = rng.standard_normal(50)
+        ...     _ = lm.update(s, A @ s)
+        >>> lm.n_pairs, lm.hessian.rank
+        (4, 8)
+    """
+
+    def __init__(
+        self,
+        method: str = "least_norm",
+        memory: int = 8,
+        *,
+        gamma: float | None = None,
+        rtol: float | None = None,
+        tol: float = 1e-8,
+        on_skip: str = "skip",
+    ):
+        if method not in _METHODS:
+            raise ValueError(
+                f"method must be one of {', '.join(map(repr, _METHODS))}; got {method!r}."
+            )
+        if isinstance(memory, bool) or not isinstance(memory, int) or memory < 1:
+            raise ValueError(f"memory must be a positive integer (pairs kept); got {memory!r}.")
+        if on_skip not in ("skip", "raise"):
+            raise ValueError(f"on_skip must be 'skip' or 'raise'; got {on_skip!r}.")
+        if gamma is not None:
+            if method not in ("psb", "bfgs"):
+                raise ValueError(
+                    f"gamma is the scale of H0 = gamma I for 'psb' and 'bfgs', not {method!r}."
+                )
+            gamma = float(gamma)
+            if not (abs(gamma) < float("inf")) or (method == "bfgs" and not gamma > 0):
+                raise ValueError(
+                    f"gamma must be finite{' and positive (BFGS)' if method == 'bfgs' else ''}; "
+                    f"got {gamma}."
+                )
+        self.method, self.memory, self.on_skip = method, memory, on_skip
+        self._gamma_fixed = gamma
+        self._rtol = None if rtol is None else check_tol(rtol, "rtol")
+        self._tol = check_tol(tol, "tol")
+        self.n_updates, self.n_skipped, self.skipped = 0, 0, []
+        self._kind: Kind | None = None
+        self._Z: torch.Tensor | None = None  # (2m, D): rows 0..m-1 hold s, rows m..2m-1 hold y
+        self._G = torch.zeros((2 * memory, 2 * memory), dtype=torch.float64)
+        self._order: list[int] = []  # physical slots, oldest pair first
+        self._H: LowRankSymmetric | None = None
+
+    # ------------------------------------------------------------------ state
+    @property
+    def n_pairs(self) -> int:
+        return len(self._order)
+
+    def __repr__(self) -> str:
+        D = "?" if self._Z is None else self._Z.shape[1]
+        return (
+            f"LimitedMemoryHessian(method={self.method!r}, memory={self.memory}, D={D}, "
+            f"pairs={self.n_pairs}, updates={self.n_updates}, skipped={self.n_skipped})"
+        )
+
+    # ------------------------------------------------------------------ update
+    def _check_pair(self, s: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor, Kind]:
+        st, ks = as_tensor(s, "s")
+        yt, ky = as_tensor(y, "y")
+        if ks != ky:
+            raise TypeError(f"s is {ks.describe()} but y is {ky.describe()}; pass both alike.")
+        if st.ndim != 1 or yt.shape != st.shape or st.shape[0] == 0:
+            raise ValueError(
+                f"s and y must be 1-D of the same length D >= 1 (one pair); got shapes "
+                f"{tuple(st.shape)} and {tuple(yt.shape)}. Update a (D, n) block column by column."
+            )
+        if tracked(st, yt):
+            raise ValueError(
+                "LimitedMemoryHessian stores its pairs in a buffer that it overwrites in place, so "
+                "autograd cannot follow them; pass s.detach() and y.detach(), or use the batch "
+                "estimators of hessnotes.secant, which are differentiable."
+            )
+        if self._kind is not None:
+            D = self._Z.shape[1]
+            if ks != self._kind or st.shape[0] != D:
+                raise ValueError(
+                    f"this LimitedMemoryHessian holds pairs of length {D} as "
+                    f"{self._kind.describe()}; got s of length {st.shape[0]} as {ks.describe()}."
+                )
+        return st, yt, ks
+
+    def update(self, s: Any, y: Any) -> bool:
+        """Add the pair (s, y), dropping the oldest pair when ``memory`` pairs are held.
+
+        Args:
+            s: (D,) step ``x_{k+1} - x_k``, numpy or torch, float32 or float64.
+            y: (D,) gradient difference ``g_{k+1} - g_k``, the same kind, dtype and device; both
+                the same as the earlier pairs.
+
+        Returns:
+            True if the pair entered the window, False if the safeguard skipped it.
+
+        Raises:
+            TypeError, ValueError: bad input (kind, dtype, shape, NaN/Inf, a zero step, tensors
+                that require grad); with ``on_skip="raise"``, a pair violating the curvature
+                (BFGS) or breakdown (SR1) condition.
+        """
+        st, yt, ks = self._check_pair(s, y)
+        if self.method == "sr1":  # its test needs the whole new Gram matrix before any write
+            pair = torch.stack([st, yt], dim=1)
+            own = (pair.T @ pair).to(device="cpu", dtype=torch.float64)
+        else:  # three inner products; the rest is read off the buffer after the write
+            ss, sy, yy = st @ st, st @ yt, yt @ yt
+            own = torch.stack([torch.stack([ss, sy]), torch.stack([sy, yy])]).to(
+                device="cpu", dtype=torch.float64
+            )
+        if not bool(torch.isfinite(own.diagonal()).all()):  # NaN or Inf show up here, for free
+            check_finite(st, "s")
+            check_finite(yt, "y")
+            raise ValueError("s or y is so large that its square overflows; rescale the pairs.")
+        if float(own[0, 0]) == 0.0:
+            raise ValueError("s is zero: a zero step carries no curvature information.")
+        index = self.n_updates
+        self.n_updates += 1
+        m = self.memory
+        if self._Z is None:
+            self._kind = ks
+            self._Z = torch.zeros((2 * m, st.shape[0]), dtype=st.dtype, device=st.device)
+        k = len(self._order)
+        slot = self._order[0] if k == m else k
+        order = [*self._order[1:], slot] if k == m else [*self._order, slot]
+        if self.method == "sr1":
+            P = self._products(pair, k)
+        else:
+            reason = self._violation(None, order, own)
+            if reason is not None:
+                return self._skip(index, reason)
+            self._Z[slot].copy_(st)  # in place, through torch: earlier estimates notice (_Lazy)
+            self._Z[m + slot].copy_(yt)
+            P = self._products(self._Z[slot::m].T, max(k, slot + 1))  # a view: no copy
+        G = self._G.clone()
+        G[slot, :], G[:, slot] = P[:, 0], P[:, 0]
+        G[m + slot, :], G[:, m + slot] = P[:, 1], P[:, 1]
+        G[slot, slot], G[m + slot, m + slot] = own[0, 0], own[1, 1]
+        G[slot, m + slot] = G[m + slot, slot] = own[0, 1]
+        if self.method == "sr1":
+            reason = self._violation(G, order, own)
+            if reason is not None:
+                return self._skip(index, reason)
+            self._Z[slot].copy_(st)
+            self._Z[m + slot].copy_(yt)
+        self._G, self._order, self._H = G, order, None
+        return True
+
+    def _products(self, pair: torch.Tensor, k: int) -> torch.Tensor:
+        """``[S Y]^T pair`` over the k slots in use, as a (2m, 2) float64 CPU tensor: the one
+        O(D m) product of an update (eq. (Gram) of the module docstring)."""
+        m = self.memory
+        P = torch.zeros((2 * m, 2), dtype=torch.float64)
+        if k == m:
+            P[:] = (self._Z @ pair).to(device="cpu", dtype=torch.float64)
+        elif k:
+            P[:k] = (self._Z[:k] @ pair).to(device="cpu", dtype=torch.float64)
+            P[m : m + k] = (self._Z[m : m + k] @ pair).to(device="cpu", dtype=torch.float64)
+        return P
+
+    def _skip(self, index: int, reason: str) -> bool:
+        if self.on_skip == "raise":
+            raise ValueError(f"LimitedMemoryHessian({self.method!r}): update {index}: {reason}")
+        self.n_skipped += 1
+        self.skipped.append(index)
+        return False
+
+    def _violation(self, G: torch.Tensor, order: list[int], own: torch.Tensor) -> str | None:
+        """Why the window ``order`` (with Gram matrix G) is not allowed, or None."""
+        if self.method == "bfgs":
+            ss, sy, yy = (num(v) for v in (own[0, 0], own[0, 1], own[1, 1]))
+            cos = sy / (ss * yy) ** 0.5 if yy > 0 else 0.0
+            if not cos > self._tol:
+                return (
+                    f"the pair violates the curvature condition s^T y > 0 (s^T y / (||s|| ||y||) "
+                    f"= {cos:.2e} <= tol = {self._tol:.0e}): BFGS would not stay positive definite."
+                )
+        elif self.method == "sr1":
+            Ga, n = self._active(G, sorted(order))
+            try:
+                _min_rank_core(Ga, n, self._tol)
+            except ValueError as e:
+                return f"the window would break SR1 down ({str(e).split('. ')[0]})."
+        return None
+
+    def _active(self, G: torch.Tensor, slots: list[int]) -> tuple[torch.Tensor, int]:
+        idx = torch.tensor(slots + [self.memory + t for t in slots])
+        return G[idx][:, idx], len(slots)
+
+    # ------------------------------------------------------------------ the estimate
+    @property
+    def gamma(self) -> float | None:
+        """The scale of ``H0 = gamma I`` now (``"psb"``, ``"bfgs"``), or None."""
+        if self.method not in ("psb", "bfgs") or not self._order:
+            return None
+        if self._gamma_fixed is not None:
+            return self._gamma_fixed
+        j, m = self._order[-1], self.memory
+        return num(self._G[m + j, j] / self._G[j, j])
+
+    @property
+    def gram(self) -> torch.Tensor:
+        """The kept Gram matrix ``[S Y]^T [S Y]`` of the window (2n x 2n, float64, CPU), pairs
+        oldest first: what :meth:`update` maintains instead of recomputing it."""
+        if not self._order:
+            raise ValueError("no pairs yet: call update(s, y) first.")
+        m = self.memory
+        idx = torch.tensor(self._order + [m + t for t in self._order])
+        return self._G[idx][:, idx].clone()
+
+    def window(self) -> tuple[Any, Any]:
+        """(S, Y), each (D, n_pairs): the window, oldest pair first (copies, caller's kind)."""
+        if not self._order:
+            raise ValueError("no pairs yet: call update(s, y) first.")
+        idx = torch.tensor(self._order, device=self._Z.device)
+        m = self.memory
+        S, Y = self._Z[idx].T.contiguous(), self._Z[idx + m].T.contiguous()
+        return self._kind.out(S), self._kind.out(Y)
+
+    @property
+    def hessian(self) -> LowRankSymmetric:
+        """The batch estimator's result on the window (see the module docstring for the cost).
+
+        Raises:
+            ValueError: no pairs yet; for BFGS with ``gamma`` from the window, a negative scale
+                cannot happen (only pairs with s^T y > 0 enter).
+        """
+        if self._H is None:
+            self._H = self._estimate()
+        return self._H
+
+    def _estimate(self) -> LowRankSymmetric:
+        if not self._order:
+            raise ValueError("no pairs yet: call update(s, y) first.")
+        m, k = self.memory, len(self._order)
+        blocks = [self._Z[:k].T, self._Z[m : m + k].T]  # physical slots 0..k-1, no copy
+        G, _ = self._active(self._G, list(range(k)))
+        kind = self._kind
+        if self.method == "sr1":
+            C, _ = _min_rank_core(G, k, self._tol)
+            basis = range_basis([blocks[1]], ["Y"], G=G[k:, k:])
+            return LowRankSymmetric._from_basis(basis, C, 0.0, kind, lazy=True)
+        basis = range_basis(blocks, ["S", "Y"], G=G)
+        if self.method == "least_norm":
+            return _least_norm_basis(basis, k, kind, self._rtol, lazy=True)
+        gamma = self.gamma
+        if self.method == "psb":
+            return _least_norm_basis(basis, k, kind, self._rtol, gamma=gamma, lazy=True)
+        # BFGS depends on the order of the pairs: build its core in logical order, then move it
+        # to the physical order of the buffer.
+        perm = torch.tensor(self._order + [k + t for t in self._order])
+        C_log = _bfgs_core(G[perm][:, perm], k, gamma, self._tol)
+        C = torch.empty_like(C_log)
+        C[perm.unsqueeze(1), perm.unsqueeze(0)] = C_log
+        return LowRankSymmetric._from_basis(basis, C, gamma, kind, lazy=True)
+
+
+@dataclass(frozen=True)
+class QuasiNewtonRun:
+    """The path of :func:`quasi_newton`, with every pair it produced.
+
+    Attributes:
+        xs: (D, K + 1) iterates ``x_0 ... x_K``, torch float64.
+        fs: (K + 1,) values ``f(x_k)``.
+        S, Y: (D, K) the pairs ``s_k = x_{k+1} - x_k`` and ``y_k = g_{k+1} - g_k``, in order.
+        n_skipped: pairs the BFGS safeguard left out of the model (see LimitedMemoryHessian).
+        converged: whether ``||grad f|| <= gtol`` was reached within ``max_iter`` steps (a run
+            also stops when a step rounds to zero).
+    """
+
+    xs: torch.Tensor
+    fs: torch.Tensor
+    S: torch.Tensor
+    Y: torch.Tensor
+    n_skipped: int
+    converged: bool
+
+
+def quasi_newton(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    x0: torch.Tensor,
+    *,
+    memory: int = 8,
+    max_iter: int = 200,
+    gtol: float = 1e-8,
+) -> QuasiNewtonRun:
+    """Minimise f by limited-memory BFGS steps ``p = -H^{-1} g`` with ``H`` the
+    :class:`LimitedMemoryHessian` (``"bfgs"``) of the last ``memory`` pairs.
+
+    The step solves with the compact low-rank form (:meth:`LowRankSymmetric.solve`, O(D m^2));
+    the first step is along ``-g / ||g||``. A backtracking (Armijo) line search halves the step
+    until ``f(x + t p) <= f(x) + 1e-4 t g^T p``. Gradients come from ``torch.func.grad``.
+
+    Args:
+        f: scalar function of a (D,) float64 tensor, differentiable by torch.
+        x0: (D,) starting point.
+        memory: m, the pairs kept.
+        max_iter: largest number of steps.
+        gtol: stop when ``||grad f(x)|| <= gtol``.
+
+    Returns:
+        A :class:`QuasiNewtonRun`.
+
+    Raises:
+        ValueError: x0 not 1-D float64, or a line search that fails to decrease f in 60 halvings.
+    """
+    from torch.func import grad
+
+    if not (isinstance(x0, torch.Tensor) and x0.ndim == 1 and x0.dtype == torch.float64):
+        raise ValueError("x0 must be a 1-D torch float64 tensor.")
+    g = grad(f)
+    x = x0.detach().clone()
+    lm = LimitedMemoryHessian("bfgs", memory=memory)
+    xs, fs, S, Y = [x], [f(x).detach()], [], []
+    gx, converged = g(x), False
+    for _ in range(max_iter):
+        if float(gx.norm()) <= gtol:
+            converged = True
+            break
+        p = -gx / gx.norm() if lm.n_pairs == 0 else -lm.hessian.solve(gx)
+        t, fx, slope = 1.0, fs[-1], float(gx @ p)
+        for _ in range(60):
+            if float(f(x + t * p)) <= float(fx) + 1e-4 * t * slope:
+                break
+            t /= 2
+        else:
+            raise ValueError("quasi_newton: the line search found no decrease in 60 halvings.")
+        xn = x + t * p
+        gn = g(xn)
+        s, y = xn - x, gn - gx
+        if not bool(s.any()):  # the step vanished in rounding: no further progress possible
+            break
+        lm.update(s, y)
+        S.append(s)
+        Y.append(y)
+        x, gx = xn, gn
+        xs.append(x)
+        fs.append(f(x).detach())
+    converged = converged or float(gx.norm()) <= gtol
+    return QuasiNewtonRun(
+        xs=torch.stack(xs, 1),
+        fs=torch.stack(fs),
+        S=torch.stack(S, 1),
+        Y=torch.stack(Y, 1),
+        n_skipped=lm.n_skipped,
+        converged=converged,
+    )

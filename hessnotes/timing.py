@@ -1,0 +1,113 @@
+"""Timing helpers for the chapter "High dimensions": best-of-k wall-clock times and log-log slopes.
+
+* :func:`best_of`: the smallest time of repeated calls, robust to a busy machine;
+* :func:`time_vs_dimension`: :func:`~hessnotes.secant.least_norm_hessian` against the dense
+  formula :func:`~hessnotes.references.dense_least_norm` over a range of D;
+* :func:`loglog_slope`: the fitted exponent p in ``time ~ c D^p``.
+
+Timings are for figures and benchmarks; the tests never assert on them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from hessnotes.references import dense_least_norm
+from hessnotes.secant import least_norm_hessian
+
+__all__ = ["best_of", "loglog_slope", "time_vs_dimension"]
+
+
+def best_of(f: Callable[[], object], k: int = 5, *, budget: float = 0.0) -> float:
+    """Smallest wall-clock time in seconds of repeated calls of ``f``: robust to a busy machine.
+
+    Calls ``f`` at least ``k`` times, and keeps calling (up to 100 times) while less than
+    ``budget`` seconds have been spent, so that fast calls get many chances to run undisturbed.
+
+    Raises:
+        ValueError: if ``k < 1``.
+    """
+    if k < 1:
+        raise ValueError(f"k={k} must be at least 1.")
+    best, spent, calls = math.inf, 0.0, 0
+    while calls < k or (spent < budget and calls < 100):
+        t0 = time.perf_counter()
+        f()
+        dt = time.perf_counter() - t0
+        best, spent, calls = min(best, dt), spent + dt, calls + 1
+    return best
+
+
+def time_vs_dimension(
+    Ds: Sequence[int],
+    n: int,
+    *,
+    dense_max: int = 3000,
+    k: int = 5,
+    dense_k: int = 2,
+    budget: float = 0.2,
+    threads: int | None = 1,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Best-of-k times of :func:`~hessnotes.secant.least_norm_hessian` and
+    :func:`dense_least_norm` on random float64 torch (D, n) pairs.
+
+    Both routes run through torch (the same BLAS) on ``threads`` threads (torch's setting is
+    restored afterwards): one thread keeps the timings steady when other work shares the machine.
+
+    Args:
+        Ds: dimensions to time.
+        n: number of pairs.
+        dense_max: the dense formula is timed only for ``D <= dense_max`` (NaN above).
+        k, dense_k: least numbers of repetitions of the low-rank and the dense route.
+        budget: seconds the low-rank route may spend on extra repetitions (see :func:`best_of`).
+        threads: torch threads while timing (None: leave unchanged).
+        seed: seed of the data.
+
+    Returns:
+        ``{"D": (m,), "low-rank": (m,), "dense": (m,)}``, times in seconds.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    low, dense = [], []
+    old = torch.get_num_threads()
+    try:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        for D in Ds:
+            X = torch.randn(D, n, generator=gen, dtype=torch.float64)
+            Y = torch.randn(D, n, generator=gen, dtype=torch.float64)
+            least_norm_hessian(X, Y)  # warm-up
+            low.append(best_of(lambda X=X, Y=Y: least_norm_hessian(X, Y), k, budget=budget))
+            dense.append(
+                best_of(lambda X=X, Y=Y: dense_least_norm(X, Y), dense_k)
+                if D <= dense_max
+                else np.nan
+            )
+    finally:
+        torch.set_num_threads(old)
+    return {
+        "D": np.asarray(Ds, dtype=np.float64),
+        "low-rank": np.array(low),
+        "dense": np.array(dense),
+    }
+
+
+def loglog_slope(x: Any, y: Any, *, xmin: float = 0.0) -> float:
+    """Least-squares slope of ``log y`` against ``log x`` over the finite points with x >= xmin.
+
+    Raises:
+        ValueError: fewer than two usable points.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y) & (x >= xmin) & (x > 0) & (y > 0)
+    if ok.sum() < 2:
+        raise ValueError(
+            f"need at least two finite positive points with x >= {xmin}; got {ok.sum()}."
+        )
+    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
