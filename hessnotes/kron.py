@@ -18,6 +18,7 @@ any dtype, even strings, so that a chapter can show where each entry goes.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -288,8 +289,8 @@ def kron_matvec(factors: Sequence[Array], x: Array) -> Array:
 
     Returns:
         (M,) or (M, b) with ``M = m1 * … * mk``; numpy or torch like the inputs, in their dtype.
-        A product too large for the dtype overflows to ``±inf`` without a warning, as in torch
-        (numpy's ``@`` would warn).
+        A product too large for the dtype overflows to ``±inf`` (or NaN where infinities meet)
+        without a warning, as in torch (numpy's ``@`` would warn).
 
     Raises:
         ValueError: if a factor is not a non-empty 2-D matrix, ``x`` has the wrong length or
@@ -297,13 +298,17 @@ def kron_matvec(factors: Sequence[Array], x: Array) -> Array:
         TypeError: if numpy arrays and torch tensors are mixed, an input is not float32 or
             float64, or the inputs mix dtypes.
 
-    Cost of the checks: kinds, dtypes and shapes are read from the headers; then every input is
-    tested for NaN and Inf *before* the products, by one BLAS inner product ``v · v`` per input
-    (not finite if ``v`` holds NaN or Inf, whatever BLAS computes the products; an overflow on
-    huge entries sends the call to an exact scan that names the culprit or clears the input). A
-    factor repeated as the same object (A ⊗ A ⊗ A) is tested once. CPU tensors outside autograd
-    run through numpy's BLAS on shared memory (no copy), which is faster than torch's for these
-    small products.
+    Cost of the checks: kinds, dtypes and shapes are read from the headers. NaN and Inf are
+    found in the result: in IEEE arithmetic they survive every product and sum (``NaN · 0`` and
+    ``Inf · 0`` are NaN), so a bad ``A_l[i, j]`` spoils every entry of the result with index
+    ``i`` on axis ``l``, and a bad entry of ``x`` the whole column; ``max(m_i, b)`` entries that
+    meet every index of every axis are read (25 of 15625 for three 25 × 25 factors), and only if
+    one is not finite are the inputs scanned, to name the culprit. This needs a BLAS that forms
+    every product of a matrix product, as current ones do (the reference BLAS skipped products
+    with a zero factor until 2014, Reference-LAPACK issue 179). CPU tensors outside autograd run
+    through numpy's BLAS on shared memory (no copy), which is faster than torch's for these small
+    products; tensors that require grad or live on a GPU stay in torch, and their inputs are
+    scanned before the products.
     """
     y = _kron_matvec_plain(factors, x)
     return _kron_matvec_checked(factors, x) if y is None else y
@@ -315,21 +320,28 @@ def _kron_matvec_plain(factors: Any, x: Any) -> Array | None:
 
     It takes only a list or tuple of 2-D numpy arrays of exactly float32 or float64, one dtype, or
     CPU tensors that do not require grad (read as numpy arrays sharing their memory), with an
-    ``x`` of the same kind and dtype and a valid shape, and no NaN or Inf anywhere. Everything
-    else, every bad input included, returns None before any product, and
-    :func:`_kron_matvec_checked`, which accepts all this accepts, decides and words the error. The
-    dtypes are tested by identity against the policy's dtypes; any other dtype is judged by the
-    policy's own :func:`hessnotes._linalg.check_float_dtype` on the checked path.
+    ``x`` of the same kind and dtype, a valid shape and at least one column. Everything else,
+    every bad input included, returns None, and :func:`_kron_matvec_checked`, which accepts all
+    this accepts, decides and words the error. The dtypes are tested by identity against the
+    policy's dtypes; any other dtype is judged by the policy's own
+    :func:`hessnotes._linalg.check_float_dtype` on the checked path.
 
-    NaN and Inf: ``v · v`` (one BLAS ``dot`` per input, a factor repeated as the same object read
-    once) is NaN or ±Inf whenever an entry of ``v`` is, since NaN² and Inf² are not finite and no
-    zero test can skip an entry that is not zero. It is about twice as fast as
-    ``np.isfinite(v).all()``, needs no temporary, and may also overflow on huge finite entries: a
-    false alarm, which the exact scan of the checked path clears.
+    NaN and Inf are found in the result, from a few entries (:func:`_transversal`). In IEEE
+    arithmetic ``+`` and ``×`` never turn NaN or ±Inf into a finite number (``NaN · 0`` and
+    ``Inf · 0`` are NaN), so a non-finite entry ``A_l[i, j]`` makes every entry of the result with
+    index ``i`` on axis ``l`` non-finite, and a non-finite ``x[:, c]`` the whole column
+    ``y[:, c]``. A set of entries that meets every index of every axis therefore sees any NaN or
+    Inf in any input. This holds for any BLAS that forms every product of a matrix product, as
+    OpenBLAS, MKL, BLIS and cuBLAS do, and the reference BLAS since 2014 (before, it skipped
+    products with a zero factor). ``tests/test_kron.py`` pins it on the machine that runs them,
+    with NaN and Inf against zeros in every argument. If a seen entry is not finite, the checked
+    path scans the inputs exactly: it names the culprit, or finds none (an overflow) and returns
+    the product.
 
-    The ``errstate`` decorator (cheaper than a ``with`` block) is the one guard for the whole call:
-    a test or a product may overflow, and some BLAS builds (Accelerate on macOS) raise spurious
-    floating-point flags in matrix products of finite numbers.
+    The ``errstate`` decorator (cheaper than a ``with`` block) is the one guard for the whole
+    call: NaN and Inf raise floating-point flags inside the products before they are found,
+    products may overflow, and some BLAS builds (Accelerate on macOS) raise spurious flags on
+    finite numbers.
     """
     tf = type(factors)
     if (tf is not list and tf is not tuple) or not factors:
@@ -362,41 +374,43 @@ def _kron_matvec_plain(factors: Any, x: Any) -> Array | None:
             return None
     else:
         return None
-    if not (x.ndim == 1 or x.ndim == 2):
+    ndim = x.ndim
+    if ndim == 1:
+        axes = []
+    elif ndim == 2 and x.shape[1] > 0:
+        axes = [x.shape[1]]  # the batch axis of y.T, which is (b, m1, ..., mk) in C order
+    else:
         return None
-    n = m = 1
-    prev = None
-    for a, orig in zip(fs, factors, strict=True):
+    n = 1
+    for a in fs:
         r, c = a.shape
-        m *= r
+        axes.append(r)
         n *= c
-        if orig is not prev and not math.isfinite(_sumsq(a.ravel("K"))):  # [A, A, A]: once
-            return None
-        prev = orig
-    if m == 0 or n == 0 or x.shape[0] != n:
-        return None
-    if not math.isfinite(_sumsq(x if x.ndim == 1 else x.ravel("K"))):
+    if n == 0 or 0 in axes or x.shape[0] != n:
         return None
     y = _kron_matvec(fs, x)
+    seen = (y if ndim == 1 else y.T).take(_transversal(tuple(axes)))
+    if not math.isfinite(np.add.reduce(seen)):
+        return None
     return torch.from_numpy(y) if tx is torch.Tensor else y
 
 
-#: Longest slice given to one BLAS ``dot``: OpenBLAS runs a longer one on several threads, and on
-#: a busy machine waiting for the second thread costs up to milliseconds (measured here: 90th
-#: percentile 203 µs for 10001 entries against 2.9 µs for 10000).
-_DOT_CHUNK = 8192
+@functools.lru_cache(maxsize=128)
+def _transversal(shape: tuple[int, ...]) -> np.ndarray:
+    """Flat C-order indices, into an array of ``shape``, of the entries
+    ``(s mod d_1, …, s mod d_r)`` for ``s < max(shape)``: every index of every axis occurs, in
+    ``max(shape)`` entries.
 
-
-def _sumsq(v: np.ndarray) -> Any:
-    """``v · v`` of a 1-D array, in single-threaded BLAS slices of ``_DOT_CHUNK`` entries."""
-    n = v.shape[0]
-    if n <= _DOT_CHUNK:
-        return v.dot(v)
-    s = 0.0
-    for i in range(0, n, _DOT_CHUNK):
-        w = v[i : i + _DOT_CHUNK]
-        s += w.dot(w)
-    return s
+    For ``shape = (25, 25, 25)`` that is the diagonal, 25 entries of 15625. Read-only (cached).
+    """
+    s = np.arange(max(shape))
+    idx = np.zeros(s.size, dtype=np.intp)
+    stride = 1
+    for d in reversed(shape):
+        idx += (s % d) * stride
+        stride *= d
+    idx.flags.writeable = False
+    return idx
 
 
 def _kron_matvec_checked(factors: Any, x: Any) -> Array:
