@@ -307,8 +307,8 @@ def kron_matvec(factors: Sequence[Array], x: Array) -> Array:
     every product of a matrix product, as current ones do (the reference BLAS skipped products
     with a zero factor until 2014, Reference-LAPACK issue 179). CPU tensors outside autograd run
     through numpy's BLAS on shared memory (no copy), which is faster than torch's for these small
-    products; tensors that require grad or live on a GPU stay in torch, and their inputs are
-    scanned before the products.
+    products; tensors that require grad or live on a GPU stay in torch (differentiable), and
+    there the sum of the result is tested.
     """
     y = _kron_matvec_plain(factors, x)
     return _kron_matvec_checked(factors, x) if y is None else y
@@ -414,9 +414,11 @@ def _transversal(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _kron_matvec_checked(factors: Any, x: Any) -> Array:
-    """:func:`kron_matvec` for every input the fast path does not take: validates everything in
-    order (kinds, dtypes, shapes, then NaN and Inf in each input, named) and then computes, with
-    torch for tensors on a GPU or in autograd (differentiable) and numpy otherwise."""
+    """:func:`kron_matvec` for every input the fast path does not take: validates kinds, dtypes
+    and shapes (raising, in that order), computes, with torch for tensors on a GPU or in autograd
+    (differentiable) and numpy otherwise, and finds NaN and Inf from the sum of the result as the
+    fast path does from a few of its entries; then, or for an empty batch, it scans the inputs
+    exactly and names the one that holds NaN or Inf (none: an overflow, let through)."""
     fs, is_t = _matrices(factors, "factors", finite=False)
     x = _as_array(x, "x")
     if type(x) is not type(fs[0]) or x.dtype != fs[0].dtype or (is_t and x.device != fs[0].device):
@@ -429,20 +431,25 @@ def _kron_matvec_checked(factors: Any, x: Any) -> Array:
             f"{[tuple(a.shape) for a in fs]} need x of shape ({n},) or ({n}, b) with "
             f"{n} = {cols}. If your vectors are rows, pass x.T."
         )
-    for i, a in enumerate(fs):
-        _check_finite(a, f"factors[{i}]")
-    _check_finite(x, "x")
-    if is_t:
-        if _numpy_ok(fs, x):
-            try:
-                fs_np, x_np = [a.numpy() for a in fs], x.numpy()
-            except (RuntimeError, TypeError):  # no numpy view (e.g. sparse): stay in torch
-                return _kron_matvec(fs, x)
-            with np.errstate(all="ignore"):  # overflow is let through, as in torch
-                return torch.from_numpy(_kron_matvec(fs_np, x_np))
-        return _kron_matvec(fs, x)
-    with np.errstate(all="ignore"):  # overflow is let through, as on the fast path
-        return _kron_matvec(fs, x)
+    views = None
+    if is_t and _numpy_ok(fs, x):
+        try:
+            views = [a.numpy() for a in fs], x.numpy()
+        except (RuntimeError, TypeError):  # no numpy view (e.g. sparse): stay in torch
+            views = None
+    if is_t and views is None:
+        y = _kron_matvec(fs, x)
+        finite = bool(torch.isfinite(y.detach().sum()))
+    else:
+        with np.errstate(all="ignore"):  # NaN and Inf are found below; overflow is let through
+            yn = _kron_matvec(*views) if is_t else _kron_matvec(fs, x)
+            finite = math.isfinite(np.add.reduce(yn, axis=None))
+        y = torch.from_numpy(yn) if is_t else yn
+    if not finite or (x.ndim == 2 and x.shape[1] == 0):  # an empty batch shows nothing in y
+        for i, a in enumerate(fs):
+            _check_finite(a, f"factors[{i}]")
+        _check_finite(x, "x")
+    return y
 
 
 def _numpy_ok(fs: list[torch.Tensor], x: torch.Tensor) -> bool:
