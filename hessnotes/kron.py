@@ -389,7 +389,7 @@ def _kron_matvec_plain(factors: Any, x: Any) -> Array | None:
     if n == 0 or 0 in axes or x.shape[0] != n:
         return None
     y = _kron_matvec(fs, x)
-    seen = (y if ndim == 1 else y.T).take(_transversal(tuple(axes)))
+    seen = (y if ndim == 1 else y.T.reshape(-1))[_transversal(tuple(axes))]  # y.T: a view
     if not math.isfinite(np.add.reduce(seen)):
         return None
     return torch.from_numpy(y) if tx is torch.Tensor else y
