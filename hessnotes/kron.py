@@ -304,8 +304,8 @@ def kron_matvec(factors: Sequence[Array], x: Array) -> Array:
     ``i`` on axis ``l``, and a bad entry of ``x`` the whole column; ``max(m_i, b)`` entries that
     meet every index of every axis are read (25 of 15625 for three 25 × 25 factors), and only if
     one is not finite are the inputs scanned, to name the culprit. This needs a BLAS that forms
-    every product of a matrix product, as current ones do (the reference BLAS skipped products
-    with a zero factor until 2014, Reference-LAPACK issue 179). CPU tensors outside autograd run
+    every product of a matrix product, as OpenBLAS does (the reference BLAS skipped products with
+    a zero factor until 2014, Reference-LAPACK issue 179). CPU tensors outside autograd run
     through numpy's BLAS on shared memory (no copy), which is faster than torch's for these small
     products; tensors that require grad or live on a GPU stay in torch (differentiable), and
     there the sum of the result is tested.
@@ -331,10 +331,10 @@ def _kron_matvec_plain(factors: Any, x: Any) -> Array | None:
     ``Inf · 0`` are NaN), so a non-finite entry ``A_l[i, j]`` makes every entry of the result with
     index ``i`` on axis ``l`` non-finite, and a non-finite ``x[:, c]`` the whole column
     ``y[:, c]``. A set of entries that meets every index of every axis therefore sees any NaN or
-    Inf in any input. This holds for any BLAS that forms every product of a matrix product, as
-    OpenBLAS, MKL, BLIS and cuBLAS do, and the reference BLAS since 2014 (before, it skipped
-    products with a zero factor). ``tests/test_kron.py`` pins it on the machine that runs them,
-    with NaN and Inf against zeros in every argument. If a seen entry is not finite, the checked
+    Inf in any input. This holds for a BLAS that forms every product of a matrix product, as
+    OpenBLAS does, and the reference BLAS since 2014 (before, it skipped products with a zero
+    factor). ``tests/test_kron.py`` pins it on the machine that runs them, with NaN and Inf
+    against zeros in every entry of every argument. If a seen entry is not finite, the checked
     path scans the inputs exactly: it names the culprit, or finds none (an overflow) and returns
     the product.
 
