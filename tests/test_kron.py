@@ -311,6 +311,35 @@ def test_kron_matvec_nan_inf_in_x_raises_even_against_zeros(kind, dtype, batch):
                     kron_matvec(args, as_kind(x, kind, dtype))
 
 
+@SETTINGS
+@given(
+    shapes=st.lists(st.tuples(st.integers(1, 4), st.integers(1, 4)), min_size=1, max_size=4),
+    batch=st.one_of(st.none(), st.integers(1, 3)),
+    where=st.integers(0, 10**6),
+    bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+    density=st.sampled_from([0.0, 0.3, 1.0]),
+    seed=st.integers(0, 2**31),
+)
+def test_kron_matvec_finds_nan_inf_among_zeros(shapes, batch, where, bad, density, seed):
+    """Random shapes, factors and x with a given share of nonzero entries (0: all zeros), one
+    bad entry anywhere: the error names the argument that holds it."""
+    rng = np.random.default_rng(seed)
+
+    def sparse(shape):
+        return rng.standard_normal(shape) * (rng.random(shape) < density)
+
+    n = int(np.prod([c for _, c in shapes]))
+    fs = [sparse(s) for s in shapes]
+    x = sparse((n,) if batch is None else (n, batch))
+    args = [*fs, x]
+    target = where % len(args)
+    flat = args[target].reshape(-1)
+    flat[(where // len(args)) % flat.size] = bad
+    name = "x" if target == len(fs) else f"factors[{target}]"
+    with pytest.raises(ValueError, match=bad_entry_error(name, args[target].shape)):
+        kron_matvec(fs, x)
+
+
 @pytest.mark.parametrize(("kind", "dtype"), KINDS)
 def test_kron_matvec_nan_inf_found_at_benchmark_size(kind, dtype):
     """Three 25 × 25 factors (the BLAS kernels of the benchmark, not only small-matrix ones): a
