@@ -1,6 +1,6 @@
 """Benchmark of :func:`hessnotes.secant.least_norm_hessian`: speed, memory and accuracy.
 
-Run ``python benchmarks/bench_secant.py`` (about 1-2 minutes on 2 cores) or with ``--quick``.
+Run ``python benchmarks/bench_secant.py`` (about 2-3 minutes on 2 cores) or with ``--quick``.
 
 Every time is a **ratio** to the Gram product ``Z^T Z`` with ``Z = [X Y]`` (D x 2n, already
 concatenated) timed in the same run, best of k, so the table travels between machines. Targets:
