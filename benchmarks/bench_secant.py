@@ -1,12 +1,15 @@
 """Benchmark of :func:`hessnotes.secant.least_norm_hessian`: speed, memory and accuracy.
 
-Run ``python benchmarks/bench_secant.py`` (about 1-2 minutes on 2 cores) or with ``--quick``.
+Run ``python benchmarks/bench_secant.py`` (about 2-3 minutes on 2 cores) or with ``--quick``.
 
 Every time is a **ratio** to the Gram product ``Z^T Z`` with ``Z = [X Y]`` (D x 2n, already
 concatenated) timed in the same run, best of k, so the table travels between machines. Targets:
 
 * D = 1e6, n = 16, float64: least_norm_hessian <= 2.0 x Gram;
 * D = 4000: >= 100 x faster than the dense formula ``Y X^+ + (X^+)^T Y^T (I - X X^+)`` via pinv;
+* the scaling in D, on one thread as in the chapter "High dimensions" (which asserts only counted
+  flops): fitted log-log slope of the time <= 1.5 for least_norm_hessian (D >= 1e5) and >= 2 for
+  the dense formula (D >= 1000), and >= 100 x faster at D = 3000;
 * peak extra memory no larger than X and Y together;
 * kappa(X) up to 1e6: relative Frobenius error <= 1e-8 against a numpy-SVD reference.
 """
@@ -29,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hessnotes import _linalg
 from hessnotes.secant import least_norm_hessian
+from hessnotes.timing import loglog_slope, time_vs_dimension
 
 
 def best_of(f: Callable[[], object], k: int) -> float:
@@ -131,6 +135,34 @@ def dense_ratio(D: int, n: int, k: int) -> None:
         f"\nTarget D={D}, n={n}: dense pinv formula {td * 1e3:.0f} ms, least_norm_hessian "
         f"{tl * 1e3:.2f} ms, speed-up {td / tl:.0f} x (>= 100): {verdict(td / tl >= 100)}"
     )
+
+
+def scaling(Ds: list[int], dense_max: int, k: int) -> None:
+    """Times of both routes against D on one thread, their fitted slopes and the D = 3000 ratio.
+
+    The chapter "High dimensions" shows these times as an illustration and asserts only counted
+    flops; the speed claims are checked here.
+    """
+    t = time_vs_dimension(Ds, 16, dense_max=dense_max, k=k, dense_k=2, budget=0.3)
+    print(f"\nScaling in D, n=16, float64, one thread (best of {k}; dense best of 2):")
+    print(f"{'D':>9} | {'least-norm ms':>13} | {'dense ms':>10} | {'dense / least-norm':>18}")
+    for D, tl, td in zip(t["D"], t["low-rank"], t["dense"], strict=True):
+        ratio = f"{td / tl:18.0f}" if np.isfinite(td) else f"{'':18}"
+        dense = f"{td * 1e3:10.1f}" if np.isfinite(td) else f"{'-':>10}"
+        print(f"{int(D):>9} | {tl * 1e3:13.3f} | {dense} | {ratio}")
+    s_low = loglog_slope(t["D"], t["low-rank"], xmin=1e5)
+    s_dense = loglog_slope(t["D"], t["dense"], xmin=1000)
+    print(
+        f"  fitted slope, least_norm_hessian (D >= 1e5): {s_low:.2f} (<= 1.5): "
+        f"{verdict(s_low <= 1.5)}"
+    )
+    print(
+        f"  fitted slope, dense formula (D >= 1000): {s_dense:.2f} (>= 2): {verdict(s_dense >= 2)}"
+    )
+    if 3000 in Ds and dense_max >= 3000:
+        i = Ds.index(3000)
+        r = t["dense"][i] / t["low-rank"][i]
+        print(f"  speed-up at D = 3000: {r:.0f} x (>= 100): {verdict(r >= 100)}")
 
 
 def _vm(field: str) -> int:
@@ -272,11 +304,14 @@ def main() -> None:
     load_note()
     if args.quick:
         Ds, k, Dt, Dacc, Dmem = [10**4, 10**5], 3, 10**5, 20_000, 10**5
+        Dscale, dense_max = [500, 1000, 2000, 10**4, 10**5, 3 * 10**5], 2000
     else:
         Ds, k, Dt, Dacc, Dmem = [10**4, 10**5, 10**6], 5, 10**6, 100_000, 10**6
+        Dscale, dense_max = [500, 1000, 2000, 3000, 10**4, 10**5, 3 * 10**5, 10**6], 3000
     timing_table(Ds, [8, 16, 32, 64], k)
     breakdown(Dt, 16, k)
     dense_ratio(4000, 16, k)
+    scaling(Dscale, dense_max, k)
     memory(Dmem, 16)
     accuracy(Dacc, 16)
     load_note()

@@ -76,6 +76,7 @@ from hessnotes.estimators import (
     standard_estimators,
 )
 from hessnotes.fd import central_difference, fd_error_curve, optimal_step
+from hessnotes.flops import count_flops, flops_vs_dimension
 from hessnotes.formulas import check_formula
 from hessnotes.identities import CATALOGUE, Identity, verify, verify_all
 from hessnotes.kron import (
@@ -237,6 +238,9 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "least_norm_from_gram",
     "least_norm_sharded",
     "sharded_gram",
+    # counted cost, machine-independent (hessnotes.flops)
+    "count_flops",
+    "flops_vs_dimension",
     # timing helpers (hessnotes.timing)
     "best_of",
     "loglog_slope",

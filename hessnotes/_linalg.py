@@ -178,6 +178,18 @@ def as_tensor(a: Any, name: str) -> tuple[torch.Tensor, Kind]:
     return t, Kind(is_np, t.dtype, t.device)
 
 
+def as_torch(a: Any, name: str) -> tuple[torch.Tensor, bool]:
+    """:func:`as_tensor`, returning whether the caller gave numpy (see :func:`to_caller`)."""
+    t, kind = as_tensor(a, name)
+    return t, kind.numpy
+
+
+def to_caller(numpy: bool, *ts: torch.Tensor) -> Any:
+    """One or several results as the caller's kind: numpy arrays if ``numpy``, else tensors."""
+    res = tuple(t.detach().cpu().numpy() if numpy else t for t in ts)
+    return res if len(res) > 1 else res[0]
+
+
 def as_numpy64(a: Any, name: str) -> np.ndarray:
     """A 2-D float array or tensor as a float64 numpy array (dense references and comparisons).
 

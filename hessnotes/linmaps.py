@@ -23,27 +23,12 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch.func import jacrev
 
+from hessnotes._linalg import as_torch as _as_torch
+
 __all__ = ["adjoint_mismatch", "jacobian_matrix", "operator_matrix"]
-
-
-def _as_torch(a: Any, name: str) -> tuple[torch.Tensor, bool]:
-    """A floating torch tensor and whether the caller gave numpy."""
-    if isinstance(a, np.ndarray):
-        if a.dtype.kind != "f":
-            raise TypeError(f"{name} has dtype {a.dtype}; pass a float32 or float64 array")
-        return torch.from_numpy(np.ascontiguousarray(a)), True
-    if isinstance(a, torch.Tensor):
-        if not a.is_floating_point():
-            raise TypeError(f"{name} has dtype {a.dtype}; pass a float32 or float64 tensor")
-        return a, False
-    raise TypeError(
-        f"{name} must be a numpy array or a torch tensor, got {type(a).__name__}; "
-        f"wrap it with torch.as_tensor({name}, dtype=torch.float64)"
-    )
 
 
 def _vec(a: torch.Tensor) -> torch.Tensor:

@@ -27,30 +27,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
+from hessnotes._linalg import as_torch as _as_torch
+from hessnotes._linalg import to_caller as _out
+
 __all__ = ["eigh_jvp", "eigh_signed", "eigh_vjp", "svd_jvp", "svd_signed"]
-
-
-def _as_torch(a: Any, name: str) -> tuple[torch.Tensor, bool]:
-    if isinstance(a, np.ndarray):
-        if a.dtype.kind != "f":
-            raise TypeError(f"{name} has dtype {a.dtype}; pass a float32 or float64 array")
-        return torch.from_numpy(np.ascontiguousarray(a)), True
-    if isinstance(a, torch.Tensor):
-        if not a.is_floating_point():
-            raise TypeError(f"{name} has dtype {a.dtype}; pass a float32 or float64 tensor")
-        return a, False
-    raise TypeError(
-        f"{name} must be a numpy array or a torch tensor, got {type(a).__name__}; "
-        f"wrap it with torch.as_tensor({name}, dtype=torch.float64)"
-    )
-
-
-def _out(numpy: bool, *ts: torch.Tensor) -> Any:
-    res = tuple(t.detach().cpu().numpy() if numpy else t for t in ts)
-    return res if len(res) > 1 else res[0]
 
 
 def _eps(t: torch.Tensor) -> float:

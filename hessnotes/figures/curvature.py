@@ -186,7 +186,7 @@ def plot_budget_frame(
     *,
     k: int = 10,
     title: str | None = None,
-    figsize: tuple[float, float] = (8.4, 3.4),
+    figsize: tuple[float, float] = (7.0, 3.6),
 ) -> Figure:
     """Two panels at one budget: the top k eigenvalues, and the spectral densities.
 
@@ -196,7 +196,7 @@ def plot_budget_frame(
         grid, densities: as :func:`plot_densities` (include ``"exact"`` for the reference).
         k: eigenvalues in the left panel.
         title: the figure's title (e.g. the budget).
-        figsize: size of the figure.
+        figsize: size of the figure (7 inches fit the page column, so the text stays readable).
 
     Returns:
         The Figure; its alt text joins both panels' descriptions.
@@ -227,7 +227,7 @@ def plot_budget_errors(
             below ``floor`` are drawn at the floor.
         floor: smallest error shown.
         ylabel: label of the y-axis.
-        figsize: size (default 3.8 inches per panel by 3.4).
+        figsize: size (default 3.5 inches per panel, at most 7 in all, by 3.4: the column).
 
     Returns:
         The Figure; alt text gives each method's error at the largest budget in each panel.
@@ -244,7 +244,7 @@ def plot_budget_errors(
         fig, axs = plt.subplots(
             1,
             len(names),
-            figsize=figsize or (3.8 * len(names), 3.4),
+            figsize=figsize or (min(7.0, 3.5 * len(names)), 3.4),
             layout="constrained",
             squeeze=False,
         )
