@@ -7,9 +7,10 @@ it R times to see how the ratios move with the machine's load.
 Most times are best-of-k, each measurement the mean over enough calls to last a few milliseconds,
 so a ratio compares the two methods under the same machine load. The overhead section compares
 ``kron_matvec`` with its unchecked core ``_kron_matvec`` (and torch with numpy input) in
-interleaved rounds, the order rotated each round, and takes the **median** over the rounds of
-each: on a loaded machine a median is steadier than a best-of, and a check that only looks cheap
-in the luckiest round does not pass. Exits with status 1 if a target fails.
+interleaved rounds, the order rotated each round, and its verdicts take the **median** over the
+rounds of the per-round ratios: on a loaded machine a median is steadier than a best-of, and a
+check that only looks cheap in the luckiest round does not pass. Exits with status 1 if a target
+fails.
 """
 
 from __future__ import annotations
