@@ -390,7 +390,9 @@ def _kron_matvec_plain(factors: Any, x: Any) -> Array | None:
         return None
     y = _kron_matvec(fs, x)
     seen = (y if ndim == 1 else y.T.reshape(-1))[_transversal(tuple(axes))]  # y.T: a view
-    if not math.isfinite(np.add.reduce(seen)):
+    # A few entries: a Python sum is quicker than a numpy reduction (and, for float32, can
+    # not overflow).
+    if not math.isfinite(sum(seen.tolist()) if seen.size <= 64 else np.add.reduce(seen)):
         return None
     return torch.from_numpy(y) if tx is torch.Tensor else y
 
