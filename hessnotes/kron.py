@@ -352,7 +352,7 @@ def _kron_matvec_plain(factors: Any, x: Any) -> Array | None:
         if dt is not _F64 and dt is not _F32:
             return None
         for a in factors:
-            if type(a) is not np.ndarray or a.dtype is not dt or a.ndim != 2:
+            if type(a) is not np.ndarray or a.dtype is not dt:
                 return None
         fs = factors
     elif tx is torch.Tensor:
@@ -360,13 +360,7 @@ def _kron_matvec_plain(factors: Any, x: Any) -> Array | None:
         if (dt is not _T64 and dt is not _T32) or not x.is_cpu or x.requires_grad:
             return None
         for a in factors:
-            if (
-                type(a) is not torch.Tensor
-                or a.dtype is not dt
-                or a.ndim != 2
-                or not a.is_cpu
-                or a.requires_grad
-            ):
+            if type(a) is not torch.Tensor or a.dtype is not dt or not a.is_cpu or a.requires_grad:
                 return None
         try:  # no numpy view of e.g. a sparse tensor: the checked path computes in torch
             fs, x = [a.numpy() for a in factors], x.numpy()
@@ -382,10 +376,13 @@ def _kron_matvec_plain(factors: Any, x: Any) -> Array | None:
     else:
         return None
     n = 1
-    for a in fs:
-        r, c = a.shape
-        axes.append(r)
-        n *= c
+    try:
+        for a in fs:
+            r, c = a.shape  # a ValueError unless 2-D
+            axes.append(r)
+            n *= c
+    except ValueError:
+        return None
     if n == 0 or 0 in axes or x.shape[0] != n:
         return None
     y = _kron_matvec(fs, x)
