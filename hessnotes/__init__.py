@@ -121,7 +121,7 @@ from hessnotes.secant import (
     symmetric_residual,
 )
 from hessnotes.spectral import eigh_jvp, eigh_signed, eigh_vjp, svd_jvp, svd_signed
-from hessnotes.timing import best_of, loglog_slope, time_vs_dimension
+from hessnotes.timing import best_of, best_time, loglog_slope, time_vs_dimension, torch_threads
 
 __version__ = "0.1.0"
 
@@ -243,8 +243,10 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "flops_vs_dimension",
     # timing helpers (hessnotes.timing)
     "best_of",
+    "best_time",
     "loglog_slope",
     "time_vs_dimension",
+    "torch_threads",
     # noisy pairs: noise amplification and Tikhonov regularisation (hessnotes.regularise)
     "discrepancy_damping",
     "noise_amplification",

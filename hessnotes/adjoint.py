@@ -31,8 +31,8 @@ import numpy as np
 import torch
 from torch.func import grad_and_value, jacfwd, jvp, vjp
 
-from hessnotes._timing import best_time, threads
 from hessnotes.newton import newton_root
+from hessnotes.timing import best_time, torch_threads
 
 __all__ = [
     "AdjointResult",
@@ -399,7 +399,7 @@ def sensitivity_timings(
     out: dict[str, list] = {k: [] for k in ("adjoint", "forward", "forward, batched")}
     solves_a, solves_f = [], []
     kw = {"repeat": repeat, "min_time": min_time}
-    with threads(num_threads):
+    with torch_threads(num_threads):
         for P in n_params:
             prob = rod_problem(n, P, seed=seed)
             p = torch.zeros(P, dtype=torch.float64)

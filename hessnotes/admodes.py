@@ -25,7 +25,7 @@ import torch
 from torch.func import jacfwd, jacrev, jvp, vjp
 from torch.utils.flop_counter import FlopCounterMode
 
-from hessnotes._timing import best_time, threads
+from hessnotes.timing import best_time, torch_threads
 
 __all__ = [
     "ModeTimes",
@@ -242,7 +242,7 @@ def time_modes(
 ) -> ModeTimes:
     """Time one evaluation, one JVP, one VJP and the full Jacobian by each mode, in one run.
 
-    Every time is the best of ``repeat`` means (see ``hessnotes._timing.best_time``), measured on
+    Every time is the best of ``repeat`` means (see ``hessnotes.timing.best_time``), measured on
     ``num_threads`` torch threads (restored afterwards): one thread keeps ratios steady when other
     work shares the machine. Only ratios measured in the same run mean anything.
 
@@ -262,7 +262,7 @@ def time_modes(
     t = torch.randn(x.shape, generator=torch.Generator().manual_seed(0), dtype=x.dtype)
     w = torch.ones(y.shape, dtype=y.dtype)
     kw = {"repeat": repeat, "min_time": min_time}
-    with threads(num_threads):
+    with torch_threads(num_threads):
         times = {
             "f": best_time(lambda: f(x), **kw),
             "jvp": best_time(lambda: jvp(f, (x,), (t,)), **kw),

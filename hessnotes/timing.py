@@ -1,6 +1,9 @@
-"""Timing helpers for the chapter "High dimensions": best-of-k wall-clock times and log-log slopes.
+"""Timing helpers for the chapters and benchmarks: wall-clock times that survive a busy machine.
 
 * :func:`best_of`: the smallest time of repeated calls, robust to a busy machine;
+* :func:`best_time`: the best of several *means* of many calls, for calls too fast to time one by
+  one;
+* :func:`torch_threads`: run a block with a given number of torch threads, restored afterwards;
 * :func:`time_vs_dimension`: :func:`~hessnotes.secant.least_norm_hessian` against the dense
   formula :func:`~hessnotes.references.dense_least_norm` over a range of D;
 * :func:`loglog_slope`: the fitted exponent p in ``time ~ c D^p``.
@@ -12,7 +15,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -21,7 +25,7 @@ import torch
 from hessnotes.references import dense_least_norm
 from hessnotes.secant import least_norm_hessian
 
-__all__ = ["best_of", "loglog_slope", "time_vs_dimension"]
+__all__ = ["best_of", "best_time", "loglog_slope", "time_vs_dimension", "torch_threads"]
 
 
 def best_of(f: Callable[[], object], k: int = 5, *, budget: float = 0.0) -> float:
@@ -42,6 +46,41 @@ def best_of(f: Callable[[], object], k: int = 5, *, budget: float = 0.0) -> floa
         dt = time.perf_counter() - t0
         best, spent, calls = min(best, dt), spent + dt, calls + 1
     return best
+
+
+def best_time(f: Callable[[], object], *, repeat: int = 3, min_time: float = 2e-3) -> float:
+    """Best over ``repeat`` measurements of the mean time of ``f()`` in seconds.
+
+    Each measurement calls ``f`` often enough to last about ``min_time``, after one warm-up call
+    (which also sets that number), so fast calls are not dominated by the clock's resolution.
+
+    Raises:
+        ValueError: if ``repeat < 1`` or ``min_time < 0``.
+    """
+    if repeat < 1 or min_time < 0:
+        raise ValueError(f"repeat={repeat} must be >= 1 and min_time={min_time} >= 0")
+    t0 = time.perf_counter()
+    f()
+    number = max(1, math.ceil(min_time / max(time.perf_counter() - t0, 1e-9)))
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            f()
+        best = min(best, (time.perf_counter() - t0) / number)
+    return best
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(n)`` (``None``: unchanged); restore afterwards."""
+    old = torch.get_num_threads()
+    try:
+        if n is not None:
+            torch.set_num_threads(n)
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def time_vs_dimension(
@@ -75,10 +114,7 @@ def time_vs_dimension(
     """
     gen = torch.Generator().manual_seed(seed)
     low, dense = [], []
-    old = torch.get_num_threads()
-    try:
-        if threads is not None:
-            torch.set_num_threads(threads)
+    with torch_threads(threads):
         for D in Ds:
             X = torch.randn(D, n, generator=gen, dtype=torch.float64)
             Y = torch.randn(D, n, generator=gen, dtype=torch.float64)
@@ -89,8 +125,6 @@ def time_vs_dimension(
                 if D <= dense_max
                 else np.nan
             )
-    finally:
-        torch.set_num_threads(old)
     return {
         "D": np.asarray(Ds, dtype=np.float64),
         "low-rank": np.array(low),

@@ -8,7 +8,6 @@ import pytest
 import torch
 from helpers import assert_close
 
-from hessnotes._timing import best_time, threads
 from hessnotes.admodes import (
     ModeTimes,
     chain_flops,
@@ -80,16 +79,6 @@ def test_crossover_interpolates_on_log_axes():
     assert crossover(x, [10, 10, 10], [1, 10**0.5, 100]) == pytest.approx(10 ** (4 / 3))
     assert crossover(x, [1, 1, 1], [2, 3, 4]) is None
     assert crossover(x, [1, 5, 1], [2, 5, 3]) == 10.0
-
-
-def test_threads_restores_and_best_time_validates():
-    old = torch.get_num_threads()
-    with threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == old
-    assert best_time(lambda: None, repeat=1, min_time=0.0) >= 0
-    with pytest.raises(ValueError, match="repeat"):
-        best_time(lambda: None, repeat=0)
 
 
 def test_bad_inputs_are_refused_with_the_fix():

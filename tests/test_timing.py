@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from hessnotes.timing import best_of, loglog_slope, time_vs_dimension
+from hessnotes.timing import best_of, best_time, loglog_slope, time_vs_dimension, torch_threads
 
 
 def test_best_of_and_loglog_slope():
@@ -34,3 +34,13 @@ def test_timing_sweep_restores_threads_and_skips_large_dense():
     assert set(out) == {"D", "low-rank", "dense"}
     np.testing.assert_array_equal(out["D"], [40.0, 80.0])
     assert np.all(out["low-rank"] > 0) and out["dense"][0] > 0 and np.isnan(out["dense"][1])
+
+
+def test_threads_restores_and_best_time_validates():
+    old = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == old
+    assert best_time(lambda: None, repeat=1, min_time=0.0) >= 0
+    with pytest.raises(ValueError, match="repeat"):
+        best_time(lambda: None, repeat=0)
