@@ -18,6 +18,7 @@ any dtype, even strings, so that a chapter can show where each entry goes.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -288,6 +289,8 @@ def kron_matvec(factors: Sequence[Array], x: Array) -> Array:
 
     Returns:
         (M,) or (M, b) with ``M = m1 * … * mk``; numpy or torch like the inputs, in their dtype.
+        A product too large for the dtype overflows to ``±inf`` (or NaN where infinities meet)
+        without a warning, as in torch (numpy's ``@`` would warn).
 
     Raises:
         ValueError: if a factor is not a non-empty 2-D matrix, ``x`` has the wrong length or
@@ -295,11 +298,126 @@ def kron_matvec(factors: Sequence[Array], x: Array) -> Array:
         TypeError: if numpy arrays and torch tensors are mixed, an input is not float32 or
             float64, or the inputs mix dtypes.
 
-    Cost of the checks: shapes and dtypes are read from the headers; finiteness is read off the
-    result (NaN and Inf propagate through the products) and the inputs are scanned only when the
-    result is not finite, to name the culprit. CPU tensors outside autograd run through numpy's
-    BLAS on shared memory (no copy), which is faster than torch's for these small products.
+    Cost of the checks: kinds, dtypes and shapes are read from the headers. NaN and Inf are
+    found in the result: in IEEE arithmetic they survive every product and sum (``NaN · 0`` and
+    ``Inf · 0`` are NaN), so a bad ``A_l[i, j]`` spoils every entry of the result with index
+    ``i`` on axis ``l``, and a bad entry of ``x`` the whole column; ``max(m_i, b)`` entries that
+    meet every index of every axis are read (25 of 15625 for three 25 × 25 factors), and only if
+    one is not finite are the inputs scanned, to name the culprit. This needs a BLAS that forms
+    every product of a matrix product, as OpenBLAS does (the reference BLAS skipped products with
+    a zero factor until 2014, Reference-LAPACK issue 179). CPU tensors outside autograd run
+    through numpy's BLAS on shared memory (no copy), which is faster than torch's for these small
+    products; tensors that require grad or live on a GPU stay in torch (differentiable), and
+    there the sum of the result is tested.
     """
+    y = _kron_matvec_plain(factors, x)
+    return _kron_matvec_checked(factors, x) if y is None else y
+
+
+@np.errstate(all="ignore")
+def _kron_matvec_plain(factors: Any, x: Any) -> Array | None:
+    """The fast path of :func:`kron_matvec`: the product, or None to take the checked path.
+
+    It takes only a list or tuple of 2-D numpy arrays of exactly float32 or float64, one dtype, or
+    CPU tensors that do not require grad (read as numpy arrays sharing their memory), with an
+    ``x`` of the same kind and dtype, a valid shape and at least one column. Everything else,
+    every bad input included, returns None, and :func:`_kron_matvec_checked`, which accepts all
+    this accepts, decides and words the error. The dtypes are tested by identity against the
+    policy's dtypes; any other dtype is judged by the policy's own
+    :func:`hessnotes._linalg.check_float_dtype` on the checked path.
+
+    NaN and Inf are found in the result, from a few entries (:func:`_transversal`). In IEEE
+    arithmetic ``+`` and ``×`` never turn NaN or ±Inf into a finite number (``NaN · 0`` and
+    ``Inf · 0`` are NaN), so a non-finite entry ``A_l[i, j]`` makes every entry of the result with
+    index ``i`` on axis ``l`` non-finite, and a non-finite ``x[:, c]`` the whole column
+    ``y[:, c]``. A set of entries that meets every index of every axis therefore sees any NaN or
+    Inf in any input. This holds for a BLAS that forms every product of a matrix product, as
+    OpenBLAS does, and the reference BLAS since 2014 (before, it skipped products with a zero
+    factor). ``tests/test_kron.py`` pins it on the machine that runs them, with NaN and Inf
+    against zeros in every entry of every argument. If a seen entry is not finite, the checked
+    path scans the inputs exactly: it names the culprit, or finds none (an overflow) and returns
+    the product.
+
+    The ``errstate`` decorator (cheaper than a ``with`` block) is the one guard for the whole
+    call: NaN and Inf raise floating-point flags inside the products before they are found,
+    products may overflow, and some BLAS builds (Accelerate on macOS) raise spurious flags on
+    finite numbers.
+    """
+    tf = type(factors)
+    if (tf is not list and tf is not tuple) or not factors:
+        return None
+    tx = type(x)
+    if tx is np.ndarray:
+        dt = x.dtype
+        if dt is not _F64 and dt is not _F32:
+            return None
+        for a in factors:
+            if type(a) is not np.ndarray or a.dtype is not dt:
+                return None
+        fs = factors
+    elif tx is torch.Tensor:
+        dt = x.dtype
+        if (dt is not _T64 and dt is not _T32) or not x.is_cpu or x.requires_grad:
+            return None
+        for a in factors:
+            if type(a) is not torch.Tensor or a.dtype is not dt or not a.is_cpu or a.requires_grad:
+                return None
+        try:  # no numpy view of e.g. a sparse tensor: the checked path computes in torch
+            fs, x = [a.numpy() for a in factors], x.numpy()
+        except (RuntimeError, TypeError):
+            return None
+    else:
+        return None
+    ndim = x.ndim
+    if ndim == 1:
+        axes = []
+    elif ndim == 2 and x.shape[1] > 0:
+        axes = [x.shape[1]]  # the batch axis of y.T, which is (b, m1, ..., mk) in C order
+    else:
+        return None
+    n = 1
+    try:
+        for a in fs:
+            r, c = a.shape  # a ValueError unless 2-D
+            axes.append(r)
+            n *= c
+    except ValueError:
+        return None
+    if n == 0 or 0 in axes or x.shape[0] != n:
+        return None
+    y = _kron_matvec(fs, x)
+    seen = (y if ndim == 1 else y.T.reshape(-1))[_transversal(tuple(axes))]  # y.T: a view
+    # A few entries: a Python sum is quicker than a numpy reduction (and, for float32, can
+    # not overflow).
+    if not math.isfinite(sum(seen.tolist()) if seen.size <= 64 else np.add.reduce(seen)):
+        return None
+    return torch.from_numpy(y) if tx is torch.Tensor else y
+
+
+@functools.lru_cache(maxsize=128)
+def _transversal(shape: tuple[int, ...]) -> np.ndarray:
+    """Flat C-order indices, into an array of ``shape``, of the entries
+    ``(s mod d_1, …, s mod d_r)`` for ``s < max(shape)``: every index of every axis occurs, in
+    ``max(shape)`` entries.
+
+    For ``shape = (25, 25, 25)`` that is the diagonal, 25 entries of 15625. Read-only (cached).
+    """
+    s = np.arange(max(shape))
+    idx = np.zeros(s.size, dtype=np.intp)
+    stride = 1
+    for d in reversed(shape):
+        idx += (s % d) * stride
+        stride *= d
+    idx.flags.writeable = False
+    return idx
+
+
+def _kron_matvec_checked(factors: Any, x: Any) -> Array:
+    """:func:`kron_matvec` for every input the fast path does not take: validates kinds, dtypes
+    and shapes (raising, in that order), computes, with torch for tensors on a GPU or in autograd
+    (differentiable) and numpy otherwise, and finds NaN and Inf from the sum of the result as the
+    fast path does from a few of its entries; then, or for an empty batch, it scans the inputs
+    exactly and names the one that holds NaN or Inf (none: an overflow, let through)."""
     fs, is_t = _matrices(factors, "factors", finite=False)
     x = _as_array(x, "x")
     if type(x) is not type(fs[0]) or x.dtype != fs[0].dtype or (is_t and x.device != fs[0].device):
@@ -312,15 +430,21 @@ def kron_matvec(factors: Sequence[Array], x: Array) -> Array:
             f"{[tuple(a.shape) for a in fs]} need x of shape ({n},) or ({n}, b) with "
             f"{n} = {cols}. If your vectors are rows, pass x.T."
         )
-    with np.errstate(invalid="ignore", over="ignore"):  # NaN or Inf in, checked below
-        if is_t and not _numpy_ok(fs, x):
-            y = _kron_matvec(fs, x)
-            fin = bool(torch.isfinite(y.sum()))
-        else:
-            yn = _kron_matvec([a.numpy() for a in fs], x.numpy()) if is_t else _kron_matvec(fs, x)
-            fin = math.isfinite(yn.sum())
-            y = torch.from_numpy(yn) if is_t else yn
-    if not fin:  # name the input that holds NaN or Inf (or let an overflow through)
+    views = None
+    if is_t and _numpy_ok(fs, x):
+        try:
+            views = [a.numpy() for a in fs], x.numpy()
+        except (RuntimeError, TypeError):  # no numpy view (e.g. sparse): stay in torch
+            views = None
+    if is_t and views is None:
+        y = _kron_matvec(fs, x)
+        finite = bool(torch.isfinite(y.detach().sum()))
+    else:
+        with np.errstate(all="ignore"):  # NaN and Inf are found below; overflow is let through
+            yn = _kron_matvec(*views) if is_t else _kron_matvec(fs, x)
+            finite = math.isfinite(np.add.reduce(yn, axis=None))
+        y = torch.from_numpy(yn) if is_t else yn
+    if not finite or (x.ndim == 2 and x.shape[1] == 0):  # an empty batch shows nothing in y
         for i, a in enumerate(fs):
             _check_finite(a, f"factors[{i}]")
         _check_finite(x, "x")

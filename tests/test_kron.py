@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import reduce
 
 import matplotlib.pyplot as plt
@@ -232,6 +233,255 @@ def test_kron_matvec_torch_float32_looser_tolerance():
     assert got.dtype == torch.float32
     ref = reduce(np.kron, [f.double().numpy() for f in fs]) @ x.double().numpy()
     assert_close(got, ref, rtol=1e-5, atol=1e-5, where="torch float32")
+
+
+# --------------------------------------------------------------------------------------------------
+# kron_matvec: NaN and Inf in every argument, the fast path and the checked path
+# --------------------------------------------------------------------------------------------------
+KINDS = [
+    pytest.param("numpy", np.float64, id="numpy-float64"),
+    pytest.param("numpy", np.float32, id="numpy-float32"),
+    pytest.param("torch", torch.float64, id="torch-float64"),
+    pytest.param("torch", torch.float32, id="torch-float32"),
+    pytest.param("torch-grad", torch.float64, id="torch-grad-float64"),
+    pytest.param("torch-grad", torch.float32, id="torch-grad-float32"),
+]
+
+
+def as_kind(a, kind, dtype):
+    """A float64 numpy array as the given kind and dtype (a fresh copy); "torch-grad" tensors
+    require grad, so that kron_matvec takes its differentiable torch route."""
+    if kind == "numpy":
+        return np.array(a, dtype=dtype)
+    return torch.tensor(a, dtype=dtype, requires_grad=kind == "torch-grad")
+
+
+def bad_entry_error(name, shape):
+    where = re.escape(f"{name} (shape {tuple(shape)})")
+    return rf"{where} holds 1 NaN or Inf entry; remove"
+
+
+@pytest.mark.parametrize(("kind", "dtype"), KINDS)
+@pytest.mark.parametrize("batch", [None, 2])
+def test_kron_matvec_nan_inf_in_a_factor_raises_even_against_zeros(kind, dtype, batch):
+    """Every entry of every factor, NaN, +Inf and -Inf in turn, with all other factors' entries
+    and x such that the bad entry is multiplied by zeros only: a random x, then a unit vector
+    (x = e_0: every column j > 0 of A_l meets only zeros), then x = 0 with zero factors."""
+    rng = np.random.default_rng(7)
+    shapes = SHAPES[3]
+    n = int(np.prod([s[1] for s in shapes]))
+    xshape = (n,) if batch is None else (n, batch)
+    xs = [rng.standard_normal(xshape), np.zeros(xshape), np.zeros(xshape)]
+    xs[1][0] = 1.0
+    for l, (r, c) in enumerate(shapes):
+        for i in range(r):
+            for j in range(c):
+                for bad in (np.nan, np.inf, -np.inf):
+                    for case, x in enumerate(xs):
+                        fs = [np.zeros(s) if case == 2 else rng.standard_normal(s) for s in shapes]
+                        fs[l][i, j] = bad
+                        args = [as_kind(f, kind, dtype) for f in fs]
+                        with pytest.raises(
+                            ValueError, match=bad_entry_error(f"factors[{l}]", (r, c))
+                        ):
+                            kron_matvec(args, as_kind(x, kind, dtype))
+
+
+@pytest.mark.parametrize(("kind", "dtype"), KINDS)
+@pytest.mark.parametrize("batch", [None, 2])
+def test_kron_matvec_nan_inf_in_x_raises_even_against_zeros(kind, dtype, batch):
+    """Every entry of x, NaN, +Inf and -Inf in turn, against random factors, factors with a zero
+    column where the bad entry sits, and all-zero factors (Inf · 0 = NaN must still be seen)."""
+    rng = np.random.default_rng(8)
+    shapes = SHAPES[3]
+    n = int(np.prod([s[1] for s in shapes]))
+    xshape = (n,) if batch is None else (n, batch)
+    for p in range(n):
+        jj = np.unravel_index(p, [s[1] for s in shapes])
+        for bad in (np.nan, np.inf, -np.inf):
+            for case in range(3):
+                fs = [np.zeros(s) if case == 2 else rng.standard_normal(s) for s in shapes]
+                if case == 1:
+                    for f, j in zip(fs, jj, strict=True):
+                        f[:, j] = 0.0
+                x = rng.standard_normal(xshape)
+                x[(p,) if batch is None else (p, p % batch)] = bad
+                args = [as_kind(f, kind, dtype) for f in fs]
+                with pytest.raises(ValueError, match=bad_entry_error("x", xshape)):
+                    kron_matvec(args, as_kind(x, kind, dtype))
+
+
+@SETTINGS
+@given(
+    shapes=st.lists(st.tuples(st.integers(1, 4), st.integers(1, 4)), min_size=1, max_size=4),
+    batch=st.one_of(st.none(), st.integers(1, 3)),
+    where=st.integers(0, 10**6),
+    bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+    density=st.sampled_from([0.0, 0.3, 1.0]),
+    seed=st.integers(0, 2**31),
+)
+def test_kron_matvec_finds_nan_inf_among_zeros(shapes, batch, where, bad, density, seed):
+    """Random shapes, factors and x with a given share of nonzero entries (0: all zeros), one
+    bad entry anywhere: the error names the argument that holds it."""
+    rng = np.random.default_rng(seed)
+
+    def sparse(shape):
+        return rng.standard_normal(shape) * (rng.random(shape) < density)
+
+    n = int(np.prod([c for _, c in shapes]))
+    fs = [sparse(s) for s in shapes]
+    x = sparse((n,) if batch is None else (n, batch))
+    args = [*fs, x]
+    target = where % len(args)
+    flat = args[target].reshape(-1)
+    flat[(where // len(args)) % flat.size] = bad
+    name = "x" if target == len(fs) else f"factors[{target}]"
+    with pytest.raises(ValueError, match=bad_entry_error(name, args[target].shape)):
+        kron_matvec(fs, x)
+
+
+@pytest.mark.parametrize(("kind", "dtype"), KINDS)
+def test_kron_matvec_nan_inf_found_at_benchmark_size(kind, dtype):
+    """Three 25 × 25 factors (the BLAS kernels of the benchmark, not only small-matrix ones): a
+    bad entry in each factor against a unit vector, in x against zero factors, and at the
+    corners."""
+    rng = np.random.default_rng(9)
+    n = 25
+    for l in range(3):
+        for i, j in [(0, 0), (n - 1, n - 1), (3, 17), (20, 1)]:
+            for bad in (np.nan, np.inf, -np.inf):
+                fs = [rng.standard_normal((n, n)) for _ in range(3)]
+                fs[l][i, j] = bad
+                x = np.zeros(n**3)
+                x[rng.integers(n**3)] = 1.0
+                args = [as_kind(f, kind, dtype) for f in fs]
+                with pytest.raises(ValueError, match=bad_entry_error(f"factors[{l}]", (n, n))):
+                    kron_matvec(args, as_kind(x, kind, dtype))
+    for p in [0, n**3 - 1, 7777]:
+        x = rng.standard_normal(n**3)
+        x[p] = np.inf
+        zeros = [as_kind(np.zeros((n, n)), kind, dtype) for _ in range(3)]
+        with pytest.raises(ValueError, match=bad_entry_error("x", (n**3,))):
+            kron_matvec(zeros, as_kind(x, kind, dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_kron_matvec_nan_with_requires_grad_raises(dtype):
+    A = torch.ones(3, 2, dtype=dtype, requires_grad=True)
+    B = torch.ones(2, 2, dtype=dtype)
+    x = torch.ones(4, dtype=dtype)
+    with pytest.raises(ValueError, match=bad_entry_error("x", (4,))):
+        kron_matvec([A, B], torch.where(torch.arange(4) == 2, torch.nan, x))
+    with pytest.raises(ValueError, match=bad_entry_error("factors[0]", (3, 2))):
+        kron_matvec([A + torch.tensor([[0, 0], [0, torch.inf], [0, 0]], dtype=dtype), B], x)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_kron_matvec_requires_grad_backward_matches_torch_kron(dtype):
+    """Tensors that require grad take the torch route: the result is tracked, in their dtype,
+    and its gradients with respect to every argument match those through torch.kron."""
+    gen = torch.Generator().manual_seed(5)
+    A = torch.randn(3, 2, generator=gen, dtype=dtype, requires_grad=True)
+    B = torch.randn(2, 4, generator=gen, dtype=dtype, requires_grad=True)
+    x = torch.randn(8, 2, generator=gen, dtype=dtype, requires_grad=True)
+    w = torch.randn(6, 2, generator=gen, dtype=dtype)
+    y = kron_matvec([A, B], x)
+    assert y.requires_grad and y.dtype == dtype
+    (y * w).sum().backward()
+    got = [t.grad.clone() for t in (A, B, x)]
+    for t in (A, B, x):
+        t.grad = None
+    ((torch.kron(A, B) @ x) * w).sum().backward()
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    for g, t, name in zip(got, (A, B, x), "ABx", strict=True):
+        assert_close(g, t.grad, rtol=tol, atol=tol, where=f"d/d{name}")
+
+
+def test_kron_matvec_nan_raises_our_error_under_any_numpy_error_state():
+    """The guard: numpy's flags inside the products never surface as warnings or
+    FloatingPointError, whatever the caller's np.errstate; the clear ValueError does."""
+    A, x = np.ones((2, 2)), np.ones(4)
+    x[1] = np.nan
+    with np.errstate(all="raise"), pytest.raises(ValueError, match=r"x \(shape \(4,\)\) holds"):
+        kron_matvec([A, A], x)
+    with np.errstate(all="raise"):
+        y = kron_matvec([A, A], np.ones(4))
+    np.testing.assert_array_equal(y, np.full(4, 4.0))
+
+
+@pytest.mark.parametrize(("kind", "dtype"), KINDS)
+def test_kron_matvec_overflow_is_let_through_silently(kind, dtype):
+    """Finite inputs whose product overflows give ±inf, as documented: no error, no warning (the
+    test suite turns warnings into errors). Huge finite entries that do not overflow are exact."""
+    big = 1e200 if dtype in (np.float64, torch.float64) else 1e30
+    A = as_kind([[big, big]], kind, dtype)
+    y = kron_matvec([A, A], as_kind([1.0, 1.0, 1.0, -1.0], kind, dtype))
+    got = y.detach().numpy() if kind != "numpy" else y
+    assert got.shape == (1,) and np.isinf(got[0])  # big² (1 + 1 + 1 - 1) overflows
+    S = as_kind([[big, 0.0], [0.0, big]], kind, dtype)
+    tiny = as_kind([[1 / big, 0.0], [0.0, 1 / big]], kind, dtype)
+    y = kron_matvec([S, tiny], as_kind([1.0, 2.0, 3.0, 4.0], kind, dtype))
+    got = y.detach().numpy() if kind != "numpy" else y
+    assert_close(got, [1.0, 2.0, 3.0, 4.0], rtol=1e-6, atol=0, where="huge finite factors")
+
+
+def test_kron_matvec_empty_batch_still_checks_the_factors():
+    A = np.ones((2, 2))
+    assert kron_matvec([A, A], np.ones((4, 0))).shape == (4, 0)
+    A[1, 0] = np.nan
+    with pytest.raises(ValueError, match=bad_entry_error("factors[1]", (2, 2))):
+        kron_matvec([np.ones((2, 2)), A], np.ones((4, 0)))
+
+
+def test_kron_matvec_checked_path_agrees_with_the_fast_path():
+    """Inputs the fast path leaves to the checked path give the same numbers: Fortran-ordered and
+    strided factors and x, a big-endian array, a tuple, a numpy subclass, an nn.Parameter without
+    grad, and the same factor object repeated."""
+    rng = np.random.default_rng(11)
+    A, B = rng.standard_normal((3, 4)), rng.standard_normal((2, 5))
+    x = rng.standard_normal(20)
+    ref = np.kron(A, B) @ x
+    assert_close(kron_matvec([A, B], x), ref, where="fast path")
+    assert_close(kron_matvec((np.asfortranarray(A), B), x), ref, where="Fortran-ordered A")
+    strided = np.zeros(40)
+    strided[::2] = x
+    assert_close(kron_matvec([A, B], strided[::2]), ref, where="strided x")
+    wide = np.zeros((3, 8))
+    wide[:, ::2] = A
+    assert_close(kron_matvec([wide[:, ::2], B], x), ref, where="strided A")
+    assert_close(kron_matvec([A.astype(">f8"), B.astype(">f8")], x.astype(">f8")), ref, where="BE")
+    sub = A.view(type("Sub", (np.ndarray,), {}))
+    assert_close(np.asarray(kron_matvec([sub, B], x)), ref, where="ndarray subclass")
+    P = torch.nn.Parameter(torch.from_numpy(A), requires_grad=False)
+    got = kron_matvec([P, torch.from_numpy(B)], torch.from_numpy(x))
+    assert_close(got, ref, where="nn.Parameter without grad")
+    C = rng.standard_normal((3, 3))
+    v = rng.standard_normal(27)
+    assert_close(kron_matvec([C, C, C], v), reduce(np.kron, [C, C, C]) @ v, where="[C, C, C]")
+
+
+@SETTINGS
+@given(shape=st.lists(st.integers(1, 6), min_size=1, max_size=5))
+def test_transversal_meets_every_index_of_every_axis(shape):
+    """The entries the fast path reads: max(shape) of them, every index of every axis among them."""
+    from hessnotes.kron import _transversal
+
+    idx = _transversal(tuple(shape))
+    assert idx.shape == (max(shape),)
+    for axis, values in enumerate(np.unravel_index(idx, shape)):
+        assert set(values.tolist()) == set(range(shape[axis])), (shape, axis)
+
+
+def test_fast_path_dtypes_are_the_policy_dtypes():
+    """The fast path tests dtypes by identity; those dtypes must be the ones the shared policy
+    accepts (the policy itself, check_float_dtype, judges every other dtype)."""
+    from hessnotes._linalg import check_float_dtype
+    from hessnotes.kron import _F32, _F64, _T32, _T64
+
+    assert {_F32, _F64} == {np.zeros(1, np.float32).dtype, np.zeros(1).dtype}
+    for a in [np.zeros(1, _F64), np.zeros(1, _F32), torch.zeros(1, dtype=_T64)]:
+        check_float_dtype(a, "a")
+    check_float_dtype(torch.zeros(1, dtype=_T32), "a")
 
 
 # --------------------------------------------------------------------------------------------------
