@@ -15,32 +15,22 @@ Times are best-of-k wall-clock (few repeats for the slow old strategy).
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
-import time
-from collections.abc import Callable
 
 import torch
 from torch.func import jacrev
 
 from hessnotes.checks import check_gradient, general, invertible
+from hessnotes.timing import best_time as _best_time
 
 T = torch.float64
 TARGET_S = 1.0
 
 
-def best_time(f: Callable[[], object], *, repeat: int = 5, min_time: float = 5e-3) -> float:
-    """Best over ``repeat`` measurements of the mean time of ``f`` (seconds per call)."""
-    t0 = time.perf_counter()
-    f()
-    number = max(1, math.ceil(min_time / max(time.perf_counter() - t0, 1e-9)))
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            f()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
+#: Best of 5 mean times (seconds per call), each mean over calls lasting at least 5 ms.
+best_time = functools.partial(_best_time, repeat=5, min_time=5e-3)
 
 
 def old_default(f, grad, x: torch.Tensor) -> None:

@@ -16,6 +16,7 @@ fails.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import math
 import statistics
@@ -28,20 +29,10 @@ import numpy as np
 import torch
 
 from hessnotes.kron import _kron_matvec, kron_matvec, kron_sum_solve, second_difference
+from hessnotes.timing import best_time as _best_time
 
-
-def best_time(f: Callable[[], object], *, repeat: int = 7, min_time: float = 5e-3) -> float:
-    """Best over ``repeat`` measurements of the mean time of ``f`` (seconds per call)."""
-    t0 = time.perf_counter()
-    f()
-    number = max(1, math.ceil(min_time / max(time.perf_counter() - t0, 1e-9)))
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            f()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
+#: Best of 7 mean times (seconds per call), each mean over calls lasting at least 5 ms.
+best_time = functools.partial(_best_time, repeat=7, min_time=5e-3)
 
 
 def fmt_t(t: float) -> str:
