@@ -54,9 +54,7 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 def _serve(site: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    httpd = _Server(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site))
-    )
+    httpd = _Server(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
