@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -27,17 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hessnotes.curvature import hvp, hvp_cost
 from hessnotes.nets import digits_mlp, random_mlp
-
-
-def best_of(f: Callable[[], object], k: int) -> float:
-    """Smallest wall time of k calls (seconds)."""
-    f()
-    times = []
-    for _ in range(k):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from hessnotes.timing import best_time
 
 
 def main() -> None:
@@ -60,13 +48,13 @@ def main() -> None:
     print(f"{'loss':<33}{'mode':>8}{'FLOPs':>7}{'one Hv':>8}{'in block of 16':>16}")
     for name, (f, x) in cases.items():
         g = grad(f)
-        t_grad = best_of(lambda g=g, x=x: g(x), k)
+        t_grad = best_time(lambda g=g, x=x: g(x), repeat=k, min_time=0)
         gen = torch.Generator().manual_seed(0)
         V = torch.randn(x.numel(), 16, generator=gen, dtype=x.dtype)
         for short, mode in modes.items():
             H = hvp(f, x, mode=mode)
-            t_one = best_of(lambda H=H, V=V: H @ V[:, 0], k)
-            t_blk = best_of(lambda H=H, V=V: H @ V, max(1, k // 3)) / 16
+            t_one = best_time(lambda H=H, V=V: H @ V[:, 0], repeat=k, min_time=0)
+            t_blk = best_time(lambda H=H, V=V: H @ V, repeat=max(1, k // 3), min_time=0) / 16
             flops = hvp_cost(f, x, mode=mode).hvp_in_gradients
             print(f"{name:<33}{short:>8}{flops:>7.2f}{t_one / t_grad:>8.1f}{t_blk / t_grad:>16.1f}")
 

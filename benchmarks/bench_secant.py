@@ -32,17 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hessnotes import _linalg
 from hessnotes.secant import least_norm_hessian
-from hessnotes.timing import loglog_slope, time_vs_dimension
-
-
-def best_of(f: Callable[[], object], k: int) -> float:
-    """Smallest wall time of k calls (seconds); the result of each call is dropped at once."""
-    times = []
-    for _ in range(k):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from hessnotes.timing import best_of, loglog_slope, time_vs_dimension
 
 
 def best_pair(
