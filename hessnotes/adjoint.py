@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch.func import grad_and_value, jacfwd, jvp, vjp
 
+from hessnotes._linalg import as_torch
 from hessnotes.newton import newton_root
 from hessnotes.timing import best_time, torch_threads
 
@@ -69,16 +70,8 @@ class AdjointResult:
 
 
 def _params(p: Any) -> tuple[torch.Tensor, bool]:
-    if isinstance(p, np.ndarray):
-        if p.dtype.kind != "f":
-            raise TypeError(f"p has dtype {p.dtype}; pass float64 parameters")
-        t, numpy = torch.from_numpy(np.ascontiguousarray(p)), True
-    elif isinstance(p, torch.Tensor):
-        if not p.is_floating_point():
-            raise TypeError(f"p has dtype {p.dtype}; pass float64 parameters")
-        t, numpy = p.detach(), False
-    else:
-        raise TypeError(f"p must be a 1-D numpy array or torch tensor, got {type(p).__name__}")
+    t, numpy = as_torch(p, "p")
+    t = t.detach()
     if t.ndim != 1 or t.numel() == 0:
         raise ValueError(f"p has shape {tuple(t.shape)}; pass the parameters as a non-empty 1-D")
     if not torch.isfinite(t).all():

@@ -458,6 +458,15 @@ def _fd_finite(values: torch.Tensor, where: str, h: float, step: str) -> torch.T
     return values
 
 
+def _returned_tensor(out, message: str) -> torch.Tensor:
+    """A function's array-like result as a detached tensor, else TypeError(message with {type})."""
+    if isinstance(out, torch.Tensor):
+        return out.detach()
+    if isinstance(out, np.ndarray | np.number | float | int) and not isinstance(out, bool):
+        return torch.as_tensor(np.asarray(out))
+    raise TypeError(message.format(type=type(out).__name__))
+
+
 def _closed(fn, args, *, arg: str, what: str, where: str, dtype, device) -> torch.Tensor:
     """Call the closed form; None (or NotImplementedError) means there is nothing to check."""
     try:
@@ -470,14 +479,9 @@ def _closed(fn, args, *, arg: str, what: str, where: str, dtype, device) -> torc
         raise _NotAttempted(
             f"{arg} returned None {where}: it must return {what} (a check of None cannot fail)"
         )
-    if isinstance(out, torch.Tensor):
-        t = out.detach()
-    elif isinstance(out, np.ndarray | np.number | float | int) and not isinstance(out, bool):
-        t = torch.as_tensor(np.asarray(out))
-    else:
-        raise TypeError(
-            f"{arg} returned {type(out).__name__} {where}, not an array or tensor; return {what}"
-        )
+    t = _returned_tensor(
+        out, f"{arg} returned {{type}} {where}, not an array or tensor; return {what}"
+    )
     if t.is_complex():
         raise TypeError(f"{arg} returned a complex array {where}; return {what} (real)")
     return t.to(dtype=dtype, device=device)

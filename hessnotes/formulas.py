@@ -30,6 +30,7 @@ from hessnotes.checks import (
     _closed,
     _compare,
     _Ctx,
+    _returned_tensor,
     _Run,
     default_tolerances,
 )
@@ -49,16 +50,11 @@ def _input_dtype(inputs) -> torch.dtype | None:
 
 def _reference_value(reference: Callable, inputs) -> torch.Tensor:
     """Call the reference; it is the check's misuse, not the formula's, if that goes wrong."""
-    out = reference(*inputs)
-    if isinstance(out, torch.Tensor):
-        t = out.detach()
-    elif isinstance(out, np.ndarray | np.number | float | int) and not isinstance(out, bool):
-        t = torch.as_tensor(np.asarray(out))
-    else:
-        raise TypeError(
-            f"the reference returned {type(out).__name__}, not an array or tensor; give a "
-            "reference function that returns the right answer as an array"
-        )
+    t = _returned_tensor(
+        reference(*inputs),
+        "the reference returned {type}, not an array or tensor; give a reference function "
+        "that returns the right answer as an array",
+    )
     if t.is_complex() or not t.is_floating_point():
         raise TypeError(f"the reference returned dtype {t.dtype}; return a real floating array")
     if t.numel() == 0:

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch.func import grad, hessian, jacfwd
 
+from hessnotes._linalg import as_torch
+
 __all__ = ["NewtonRecord", "convergence_order", "newton_minimize", "newton_root"]
 
 
@@ -49,15 +51,8 @@ class NewtonRecord:
 
 
 def _start(x0: Any) -> tuple[torch.Tensor, bool]:
-    if isinstance(x0, np.ndarray):
-        if x0.dtype.kind != "f":
-            raise TypeError(f"x0 has dtype {x0.dtype}; pass a float64 array")
-        return torch.from_numpy(np.array(x0, copy=True)), True
-    if isinstance(x0, torch.Tensor):
-        if not x0.is_floating_point():
-            raise TypeError(f"x0 has dtype {x0.dtype}; pass a float64 tensor")
-        return x0.detach().clone(), False
-    raise TypeError(f"x0 must be a numpy array or a torch tensor, got {type(x0).__name__}")
+    t, numpy = as_torch(x0, "x0")
+    return t.detach().clone(), numpy
 
 
 def _vec(a: torch.Tensor) -> torch.Tensor:
