@@ -47,6 +47,16 @@ def test_alt_text_travels_in_the_display_metadata(pyplot):
     assert alt_text(other) is None and not hasattr(other, "_repr_mimebundle_")
 
 
+def test_alt_text_has_no_mathtext(pyplot):
+    from hessnotes.figures import alt_text
+    from hessnotes.figures._style import set_alt
+
+    with styled():
+        fig, _ = new_figure()
+    set_alt(fig, r"true $A$ against $\gamma I$, $H^{\star}$ and $\mathrm{BFGS}\,(n)$; cost $5")
+    assert alt_text(fig) == "true A against γ I, H^⋆ and BFGS (n); cost $5"
+
+
 def test_empty_alt_text_is_refused(pyplot):
     import pytest
 

@@ -329,6 +329,7 @@ def test_reading_a_page_at_desktop_width(page: str, visit):
         assert len(alt) >= 20 and not re.search(r"\.(png|svg|jpe?g)$|^_images|[0-9a-f]{32}", alt), (
             f"{page}: image {i['src']} has no meaningful alt text: {alt!r}"
         )
+        assert not re.search(r"\$[^$]+\$|\\[A-Za-z]", alt), f"{page}: raw TeX in alt text: {alt!r}"
     if "image/png" in source:
         assert images, f"{page}: the notebook has figures but the page shows none"
 

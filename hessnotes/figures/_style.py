@@ -6,6 +6,7 @@ Nothing here touches global matplotlib state: :func:`styled` is a context manage
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -99,6 +100,25 @@ def new_figure(
 _ALT = "_hessnotes_alt"
 
 
+_TEX_SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "kappa": "κ",
+    "lambda": "λ", "mu": "μ", "sigma": "σ", "theta": "θ", "Delta": "Δ", "star": "⋆",
+    "top": "ᵀ", "perp": "⊥", "otimes": "⊗", "oplus": "⊕", "times": "×", "cdot": "·",
+    "leq": "≤", "geq": "≥", "infty": "∞", "sqrt": "√", "ell": "ℓ", "nabla": "∇",
+}  # fmt: skip
+
+
+def _plain_math(text: str) -> str:
+    """Matplotlib mathtext (``"true $A$"``, ``"$\\gamma I$"``) as plain text for alt text."""
+
+    def plain(m: re.Match) -> str:
+        body = re.sub(r"\\[,;:! ]", " ", m.group(1))
+        body = re.sub(r"\\([A-Za-z]+)", lambda w: _TEX_SYMBOLS.get(w.group(1), ""), body)
+        return re.sub(r"[{}\\]", "", body)
+
+    return re.sub(r"\$([^$]+)\$", plain, text)
+
+
 def set_alt(fig: Figure, text: str) -> Figure:
     """Attach alt text to ``fig`` (written from the data it shows) and return ``fig``.
 
@@ -106,11 +126,13 @@ def set_alt(fig: Figure, text: str) -> Figure:
     ``_repr_mimebundle_`` that adds ``{"image/png": {"alt": text}}`` to the output's metadata
     (IPython merges it with the PNG that the inline backend renders). The book's Sphinx extension
     copies it into the page's ``<img alt>``. Nothing global changes; other figures are untouched.
+    Mathtext from legend labels (``"true $A$"``) is written as plain text (``"true A"``), so a
+    screen reader never reads dollar signs or backslashes.
 
     Raises:
         ValueError: if ``text`` is empty or only whitespace.
     """
-    text = " ".join(str(text).split())
+    text = _plain_math(" ".join(str(text).split()))
     if not text:
         raise ValueError("alt text is empty; describe what the figure shows")
     setattr(fig, _ALT, text)
