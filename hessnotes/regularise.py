@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from hessnotes._linalg import Kind, check_pair, range_basis
+from hessnotes._linalg import Kind, check_pair, eps_of, range_basis
 from hessnotes.lowrank import LowRankSymmetric
 
 __all__ = ["discrepancy_damping", "noise_amplification", "tikhonov_hessian"]
@@ -51,15 +51,18 @@ def noise_amplification(X: Any) -> float:
         X: (D, n) steps, numpy or torch, float32 or float64.
 
     Returns:
-        The factor, as a float (``inf`` if X is rank deficient).
+        The factor, as a float: ``inf`` if X is rank deficient, i.e. if
+        ``sigma_min <= 4 n eps sigma_max`` (the rank cut-off of ``least_norm_hessian``), so that a
+        rank deficiency that rounding leaves as a tiny singular value counts as one.
 
     Raises:
         TypeError, ValueError: as :func:`hessnotes.secant.least_norm_hessian` for X.
     """
     Xt, _, _ = check_pair(X, X, ("X", "X"))
     s = _singular_values(Xt)
-    smin = float(s[-1]) if s.numel() == Xt.shape[1] else 0.0
-    if smin == 0.0:
+    n = Xt.shape[1]
+    smin = float(s[-1]) if s.numel() == n else 0.0
+    if smin <= 4 * n * eps_of(Xt.dtype) * float(s[0]):
         return math.inf
     return (math.sqrt(2.0) if Xt.shape[0] > Xt.shape[1] else 1.0) / smin
 
