@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "MAX_DENSE_BYTES",
     "Basis",
     "Kind",
     "as_numpy64",
@@ -48,6 +49,7 @@ __all__ = [
     "check_finite",
     "check_float_dtype",
     "check_matrix",
+    "check_memory",
     "check_pair",
     "check_tol",
     "dtype_error",
@@ -210,6 +212,40 @@ def check_finite(t: torch.Tensor, name: str) -> None:
         raise ValueError(
             f"{name} (shape {tuple(t.shape)}) holds NaN or Inf, first at index {idx} "
             f"(value {num(t[idx])}). Remove or repair those entries."
+        )
+
+
+#: The one memory limit of the library: an array that hessnotes would allocate on the caller's
+#: behalf (a dense D x D reference, a Krylov basis, a window of pairs, a Jacobian) larger than this
+#: is refused before anything is allocated. 2 GiB: a D x D float64 matrix up to D = 16 384.
+MAX_DENSE_BYTES = 2 * 1024**3
+
+
+def _format_bytes(nbytes: float) -> str:
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if nbytes >= size:
+            return f"{nbytes / size:.3g} {unit}"
+    return f"{int(nbytes)} bytes"
+
+
+def check_memory(nbytes: float, what: str, fix: str, *, limit: float | None = None) -> None:
+    """Refuse, before allocating, a request whose arrays would need more than the limit.
+
+    Args:
+        nbytes: bytes the request would allocate (compute it from shapes and the itemsize).
+        what: the request in the caller's words, naming the argument, e.g.
+            ``"lanczos(k=2000) on D = 10000000 (float64): the Krylov basis V, (D, k)"``.
+        fix: what to do instead, e.g. ``"use fewer steps k"``.
+        limit: bytes allowed; default :data:`MAX_DENSE_BYTES`.
+
+    Raises:
+        ValueError: ``"<what> would need 160 GB (limit 2.15 GB). <fix>."``
+    """
+    cap = MAX_DENSE_BYTES if limit is None else limit
+    if nbytes > cap:
+        raise ValueError(
+            f"{what} would need {_format_bytes(nbytes)} of memory (limit "
+            f"{_format_bytes(cap)}, hessnotes._linalg.MAX_DENSE_BYTES). {fix}."
         )
 
 

@@ -1,13 +1,14 @@
-"""Tests of hessnotes._linalg's precision helper: machine epsilon, not unit roundoff."""
+"""Tests of hessnotes._linalg's small helpers: machine epsilon, the one memory limit."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 
 import numpy as np
+import pytest
 import torch
 
-from hessnotes._linalg import eps_of
+from hessnotes._linalg import MAX_DENSE_BYTES, check_memory, eps_of
 
 
 def test_eps_of_is_machine_epsilon_twice_the_unit_roundoff():
@@ -23,3 +24,15 @@ def test_eps_of_is_machine_epsilon_twice_the_unit_roundoff():
     )
     u = Fraction(eps_of(torch.float64)) / 2
     assert u / 2 < worst <= u
+
+
+def test_check_memory_refuses_above_the_one_limit_and_names_the_request():
+    check_memory(MAX_DENSE_BYTES, "exactly the limit", "nothing")  # at the limit: allowed
+    D, k = 10**7, 2000
+    with pytest.raises(ValueError) as err:
+        check_memory(8 * D * k, f"lanczos(k={k}) on D = {D}: the basis (D, k)", "use fewer steps")
+    msg = str(err.value)
+    assert "lanczos(k=2000)" in msg and "160 GB" in msg and "use fewer steps" in msg
+    assert "MAX_DENSE_BYTES" in msg
+    with pytest.raises(ValueError, match=r"1\.5 kB"):
+        check_memory(1500, "a small request", "raise the limit", limit=1000)
