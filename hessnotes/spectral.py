@@ -125,7 +125,7 @@ def _gap_matrix(vals: torch.Tensor, name: str, what: str, rtol: float) -> torch.
             i, j = divmod(int(gaps.argmin()), n)
             raise ValueError(
                 f"{what} {i} and {j} of {name} coincide ({float(vals[i]):.6g} and "
-                f"{float(vals[j]):.6g}, gap {g:.2e} <= {rtol:.1e} × {scale:.2e}): the vectors of a "
+                f"{float(vals[j]):.6g}, gap {g:.1e} <= {rtol:.1e} × {scale:.2e}): the vectors of a "
                 "repeated value are not unique, so they have no derivative. Differentiate a "
                 "function of the whole cluster instead (the sum of its values, or the projector "
                 "onto its space)"
