@@ -6,8 +6,10 @@ where needed (they bring in matplotlib and ipywidgets).
 """
 
 from hessnotes.adjoint import (
+    AdjointHvp,
     AdjointResult,
     RodProblem,
+    adjoint_hvp,
     implicit_adjoint_gradient,
     linear_adjoint_gradient,
     linear_forward_gradient,
@@ -174,8 +176,10 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "polar_jvp",
     "skew",
     "tangent_project",
+    "AdjointHvp",
     "AdjointResult",
     "RodProblem",
+    "adjoint_hvp",
     "implicit_adjoint_gradient",
     "linear_adjoint_gradient",
     "linear_forward_gradient",

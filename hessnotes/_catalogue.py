@@ -138,13 +138,13 @@ def _build() -> tuple[Identity, ...]:
     )
     add(
         _jvp(
-            "d(X∘Y)",
-            r"\d(X \circ Y) = \d X \circ Y + X \circ \d Y",
+            "d(X⊙Y)",
+            r"\d(X \odot Y) = \d X \odot Y + X \odot \d Y",
             lambda X, Y: X * Y,
             lambda X, Y, dX, dY: dX * Y + X * dY,
             [general(3, 2), general(3, 2)],
             t,
-            "$\\circ$ is the entrywise (Hadamard) product",
+            "$\\odot$ is the entrywise (Hadamard) product (the Cookbook writes $\\circ$)",
             source=_COOK.format(38),
         )
     )
@@ -638,7 +638,7 @@ def _build() -> tuple[Identity, ...]:
     add(
         _grad(
             "‖x‖₃",
-            r"\nabla_x \norm{x}_p = x \circ \lvert x\rvert^{p-2} / \norm{x}_p^{p-1}",
+            r"\nabla_x \norm{x}_p = x \odot \lvert x\rvert^{p-2} / \norm{x}_p^{p-1}",
             lambda x: nrm(x, 3),
             lambda x: x * x.abs() / nrm(x, 3) ** 2,
             [general(4)],
@@ -1433,8 +1433,8 @@ def _build() -> tuple[Identity, ...]:
         )
     )
 
-    # ---------------------------------------------------------------- the seed's exercises
-    t = "seed exercises"
+    # ---------------------------------------------------------- the exercise notebook's exercises
+    t = "notebook exercises"
     add(
         _grad(
             "Ex. 1: ‖A − xxᵀ‖_F²",
@@ -1443,11 +1443,11 @@ def _build() -> tuple[Identity, ...]:
             lambda x, A: -2 * (A + A.T - 2 * torch.outer(x, x)) @ x,
             [general(4), general(4, 4)],
             t,
-            "any square $A$ (the seed tests a general $A$)",
-            source="seed, Exercise 1",
+            "any square $A$ (the notebook tests a general $A$)",
+            source="exercise notebook, Ex. 1",
             as_printed=lambda x, A: -4 * (A - torch.outer(x, x)) @ x,
             as_printed_latex=r"-4(A - xx^\top)x",
-            erratum="The seed states $A = A^\\top$ but tests a general $A$. Under its stated "
+            erratum="The notebook states $A = A^\\top$ but tests a general $A$. Under its stated "
             "hypothesis the gradient is $-4(A - xx^\\top)x$ (entry Ex. 1 (A sym.)), which fails "
             "for the general $A$ it tests; the form it prints, with $A + A^\\top$, holds for "
             "every square $A$, so the hypothesis can be dropped.",
@@ -1462,7 +1462,7 @@ def _build() -> tuple[Identity, ...]:
             [general(4), symmetric(4)],
             t,
             "$A = A^\\top$",
-            source="seed, Exercise 1",
+            source="exercise notebook, Ex. 1",
         )
     )
     add(
@@ -1474,7 +1474,7 @@ def _build() -> tuple[Identity, ...]:
             [full_rank(4, 3)],
             t,
             "any shape",
-            source="seed, Exercise 2",
+            source="exercise notebook, Ex. 2",
         )
     )
     add(
@@ -1487,7 +1487,7 @@ def _build() -> tuple[Identity, ...]:
             t,
             "$A$ fixed",
             tangents=(None, 0),
-            source="seed, Exercise 2",
+            source="exercise notebook, Ex. 2",
         )
     )
     add(
@@ -1499,7 +1499,7 @@ def _build() -> tuple[Identity, ...]:
             [full_rank(4, 3)],
             t,
             "$M = X^\\top X$, $X$ of full column rank",
-            source="seed, Exercise 2",
+            source="exercise notebook, Ex. 2",
         )
     )
     add(
@@ -1515,7 +1515,7 @@ def _build() -> tuple[Identity, ...]:
             t,
             "$M = X^\\top X$, $N = X^\\top A X$, $A$ fixed",
             tangents=(None, 0),
-            source="seed, Exercise 2",
+            source="exercise notebook, Ex. 2",
         )
     )
 
@@ -1533,37 +1533,37 @@ def _build() -> tuple[Identity, ...]:
             [full_rank(4, 3), general(4, 4)],
             t,
             "$M = X^\\top X$, $X$ of full column rank, any square $A$",
-            source="seed, Exercise 2",
+            source="exercise notebook, Ex. 2",
             as_printed=lambda X, A: 2 * (_eye(4) - X @ inv(X.T @ X) @ X.T) @ A @ X @ inv(X.T @ X),
             as_printed_latex=r"2(I - XM^{-1}X^\top)AXM^{-1}",
-            erratum="The seed states $A = A^\\top$ but tests a general $A$. The simplification "
+            erratum="The notebook states $A = A^\\top$ but tests a general $A$. The simplification "
             "its hypothesis allows, with $2A$ for $A + A^\\top$, fails for a general $A$; the "
             "form it prints, with $A + A^\\top$, holds for every square $A$.",
         )
     )
     add(
         _grad(
-            "Ex. 3: tr(X∘X)",
-            r"\nabla_X \tr(X \circ X) = 2\operatorname{Diag}(X)",
+            "Ex. 3: tr(X⊙X)",
+            r"\nabla_X \tr(X \odot X) = 2\operatorname{Diag}(X)",
             lambda X: torch.diagonal(X * X).sum(),
             lambda X: 2 * _Diag(X),
             [general(3, 2)],
             t,
             "$X$ 3×2: $\\tr$ sums the main diagonal; $\\operatorname{Diag}$ keeps it",
-            source="seed, Exercise 3",
+            source="exercise notebook, Ex. 3",
         )
     )
     add(
         _jvp(
-            "Ex. 3: d tr(X∘X)",
-            r"\d\tr(X \circ X) = 2\tr\big(\operatorname{Diag}(X)^\top"
+            "Ex. 3: d tr(X⊙X)",
+            r"\d\tr(X \odot X) = 2\tr\big(\operatorname{Diag}(X)^\top"
             r"\operatorname{Diag}(\d X)\big)",
             lambda X: torch.diagonal(X * X).sum(),
             lambda X, dX: 2 * tr(_Diag(X).T @ _Diag(dX)),
             [general(3, 2)],
             t,
             "$X$ 3×2",
-            source="seed, Exercise 3",
+            source="exercise notebook, Ex. 3",
         )
     )
     add(
@@ -1575,9 +1575,9 @@ def _build() -> tuple[Identity, ...]:
             lambda X: 2 * _Diag(X),
             [general(3, 3)],
             t,
-            "$X$ square; the seed's broadcast `X * torch.diag(X)` scales column $j$ by $x_{jj}$, "
-            "which is the product $X \\operatorname{Diag}(X)$ itself",
-            source="seed, Exercise 4",
+            "$X$ square; the notebook's broadcast `X * torch.diag(X)` scales column $j$ by "
+            "$x_{jj}$, which is the product $X \\operatorname{Diag}(X)$ itself",
+            source="exercise notebook, Ex. 4",
         )
     )
     add(
@@ -1589,7 +1589,7 @@ def _build() -> tuple[Identity, ...]:
             [general(3, 3)],
             t,
             "$X$ square, $D_X = \\operatorname{Diag}(X)$",
-            source="seed, Exercise 4",
+            source="exercise notebook, Ex. 4",
         )
     )
     add(
@@ -1601,7 +1601,7 @@ def _build() -> tuple[Identity, ...]:
             [general(3, 3), general(3), general(3)],
             t,
             "$X$ square",
-            source="seed, Exercise 5",
+            source="exercise notebook, Ex. 5",
         )
     )
     add(
@@ -1614,7 +1614,7 @@ def _build() -> tuple[Identity, ...]:
             t,
             "$X$ $n \\times n$ (here $n = 3$)",
             kind=kv,
-            source="seed, Exercise 6",
+            source="exercise notebook, Ex. 6",
         )
     )
 
@@ -1633,8 +1633,9 @@ def _build() -> tuple[Identity, ...]:
             lambda U, V, W: gF(W + U @ V.T) @ V,
             [general(4, 2), general(3, 2), general(4, 3)],
             t,
-            "$X = W + UV^\\top$ 4×3; checked with the seed's $F(X) = \\tr(2X\\circ X + \\cos X)$",
-            source="seed, Exercise 7",
+            "$X = W + UV^\\top$ 4×3; checked with the notebook's "
+            "$F(X) = \\tr(2X\\odot X + \\cos X)$",
+            source="exercise notebook, Ex. 7",
         )
     )
     add(
@@ -1647,7 +1648,7 @@ def _build() -> tuple[Identity, ...]:
             t,
             "as above; gradient in the second argument",
             wrt=1,
-            source="seed, Exercise 7",
+            source="exercise notebook, Ex. 7",
         )
     )
     return tuple(E)

@@ -7,8 +7,8 @@
 
 One extra (adjoint) solve with ``Aᵀ`` gives ``λ``, and then the whole gradient,
 ``∇J = ∇ₚf - (∂ₚr)ᵀ λ`` with ``r(x, p) = A(p) x - b(p)``, costs one VJP of ``r`` in ``p``, whatever
-the number ``P`` of parameters (:func:`linear_adjoint_gradient`). Forward sensitivities instead
-solve ``A ẋ_k = -∂r/∂p_k`` once per parameter: ``P`` more solves
+the number ``D`` of parameters (:func:`linear_adjoint_gradient`). Forward sensitivities instead
+solve ``A ẋ_k = -∂r/∂p_k`` once per parameter: ``D`` more solves
 (:func:`linear_forward_gradient`). This is reverse against forward mode again, applied to the
 solve.
 
@@ -16,8 +16,14 @@ solve.
 invertible), the same argument with ``∂ₓg`` in place of ``A`` gives
 ``∇J = ∇ₚf - (∂ₚg)ᵀ λ`` with ``(∂ₓg)ᵀ λ = ∇ₓf`` (:func:`implicit_adjoint_gradient`).
 
+**Second order.** With the Lagrangian ``L(x, p, λ) = f(x, p) - λᵀ g(x, p)``, ``∇J(p) = ∇ₚL`` at
+``(x(p), p, λ(p))``. Differentiating along a direction ``v`` of ``p`` needs ``ẋ = dx[v]`` (one
+tangent solve with ``∂ₓg``) and ``λ̇ = dλ[v]`` (one second-order adjoint solve with ``(∂ₓg)ᵀ``), and
+gives the Hessian-vector product ``∇²J(p) v`` for two solves more than the gradient, whatever the
+number ``D`` of parameters (:func:`adjoint_hvp`).
+
 :func:`rod_problem` is the model problem of the chapter "Adjoint methods": steady heat flow in a
-rod whose conductivity has ``P`` parameters, and :func:`sensitivity_timings` times both methods.
+rod whose conductivity has ``D`` parameters, and :func:`sensitivity_timings` times both methods.
 """
 
 from __future__ import annotations
@@ -29,15 +35,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.func import grad_and_value, jacfwd, jvp, vjp
+from torch.func import grad, grad_and_value, jacfwd, jvp, vjp
 
 from hessnotes._linalg import as_torch
 from hessnotes.newton import newton_root
 from hessnotes.timing import best_time, torch_threads
 
 __all__ = [
+    "AdjointHvp",
     "AdjointResult",
     "RodProblem",
+    "adjoint_hvp",
     "implicit_adjoint_gradient",
     "linear_adjoint_gradient",
     "linear_forward_gradient",
@@ -142,13 +150,13 @@ def linear_adjoint_gradient(
 
     Solves ``A x = b`` and ``Aᵀ λ = ∇ₓf(x, p)``, then ``∇J = ∇ₚf - (∂ₚr)ᵀ λ`` with
     ``r(x, p) = A(p) x - b(p)``, the last term one ``torch.func.vjp`` of ``r`` in ``p`` at fixed
-    ``x`` (``-λᵀ (∂A/∂p_k) x`` for each ``k`` when ``b`` is fixed). Two solves whatever ``P``.
+    ``x`` (``-λᵀ (∂A/∂p_k) x`` for each ``k`` when ``b`` is fixed). Two solves whatever ``D``.
 
     Args:
         A: ``p ↦ A(p)``, (n, n), written in torch (differentiable in ``p``).
         b: (n,) right-hand side, or ``p ↦ b(p)``.
         f: ``(x, p) ↦`` scalar objective, written in torch.
-        p: (P,) parameters, numpy or torch.
+        p: (D,) parameters, numpy or torch.
 
     Returns:
         AdjointResult with ``solves == 2``.
@@ -179,10 +187,10 @@ def linear_forward_gradient(
 
     For each parameter, ``A ẋ_k = -∂r/∂p_k`` (``r = A(p) x - b(p)``, one JVP of ``r`` in ``p``
     along ``e_k``), and ``∂J/∂p_k = ∇ₓfᵀ ẋ_k + ∂f/∂p_k``. With ``batched=False`` each parameter
-    costs one JVP and one separate solve, as with a black-box or iterative solver: ``1 + P``
-    solves. With ``batched=True`` the ``P`` JVPs are one ``jacfwd`` (memory ``P`` times that of
-    one) and the ``P`` right-hand sides share one call (one LU factorization of ``A``, then ``P``
-    triangular solves): 2 solves, ``1 + P`` right-hand sides.
+    costs one JVP and one separate solve, as with a black-box or iterative solver: ``1 + D``
+    solves. With ``batched=True`` the ``D`` JVPs are one ``jacfwd`` (memory ``D`` times that of
+    one) and the ``D`` right-hand sides share one call (one LU factorization of ``A``, then ``D``
+    triangular solves): 2 solves, ``1 + D`` right-hand sides.
 
     Args:
         A, b, f, p: as for :func:`linear_adjoint_gradient`.
@@ -202,17 +210,40 @@ def linear_forward_gradient(
     def r(s):
         return torch.as_tensor(A(s)) @ x - torch.as_tensor(b_of(s))
 
-    P = q.numel()
+    D = q.numel()
     if batched:
-        dx = _solve(Ap, -jacfwd(r)(q), "A(p)")  # (n, P): all JVPs at once, one factorization
+        dx = _solve(Ap, -jacfwd(r)(q), "A(p)")  # (n, D): all JVPs at once, one factorization
         solves, method = 2, "forward, one batched solve"
     else:
-        eye = torch.eye(P, dtype=q.dtype, device=q.device)
-        cols = [_solve(Ap, -jvp(r, (q,), (eye[k],))[1], "A(p)") for k in range(P)]
+        eye = torch.eye(D, dtype=q.dtype, device=q.device)
+        cols = [_solve(Ap, -jvp(r, (q,), (eye[k],))[1], "A(p)") for k in range(D)]
         dx = torch.stack(cols, dim=1)
-        solves, method = 1 + P, "forward"
+        solves, method = 1 + D, "forward"
     grad = gp + dx.mT @ gx
-    return _result(val, grad, x, None, solves, 1 + P, method, numpy)
+    return _result(val, grad, x, None, solves, 1 + D, method, numpy)
+
+
+def _solution(
+    g, x: Any, q: torch.Tensor, residual_rtol: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` as a tensor, checked to solve ``g(x, q) = 0``, and the Jacobian ``∂ₓg`` there."""
+    xt = torch.as_tensor(x, dtype=q.dtype).detach()
+    if xt.ndim != 1 or xt.numel() == 0:
+        raise ValueError(f"x has shape {tuple(xt.shape)}; pass the solution as a non-empty 1-D")
+    res = torch.as_tensor(g(xt, q))
+    if tuple(res.shape) != tuple(xt.shape):
+        raise ValueError(
+            f"g(x, p) has shape {tuple(res.shape)} but x has {tuple(xt.shape)}; the implicit "
+            "function theorem needs as many equations as unknowns"
+        )
+    Jx = jacfwd(g, argnums=0)(xt, q)
+    bound = residual_rtol * (1 + float(Jx.norm()) * float(xt.norm()))
+    if float(res.norm()) > bound:
+        raise ValueError(
+            f"x does not solve g(x, p) = 0: ‖g(x, p)‖ = {float(res.norm()):.2e} > {bound:.2e}; "
+            "solve first (e.g. hessnotes.newton.newton_root) or loosen residual_rtol"
+        )
+    return xt, Jx
 
 
 def implicit_adjoint_gradient(
@@ -234,7 +265,7 @@ def implicit_adjoint_gradient(
         g: ``(x, p) ↦`` residual of shape ``(n,)``, written in torch.
         f: ``(x, p) ↦`` scalar objective.
         x: (n,) solution of ``g(x, p) = 0`` (numpy or torch).
-        p: (P,) parameters (numpy or torch; the result follows ``p``).
+        p: (D,) parameters (numpy or torch; the result follows ``p``).
         residual_rtol: ``x`` must satisfy ``‖g(x, p)‖ <= residual_rtol (1 + ‖∂ₓg‖_F ‖x‖)``.
 
     Returns:
@@ -245,27 +276,105 @@ def implicit_adjoint_gradient(
             singular.
     """
     q, numpy = _params(p)
-    xt = torch.as_tensor(x, dtype=q.dtype).detach()
-    if xt.ndim != 1 or xt.numel() == 0:
-        raise ValueError(f"x has shape {tuple(xt.shape)}; pass the solution as a non-empty 1-D")
-    res = torch.as_tensor(g(xt, q))
-    if tuple(res.shape) != tuple(xt.shape):
-        raise ValueError(
-            f"g(x, p) has shape {tuple(res.shape)} but x has {tuple(xt.shape)}; the implicit "
-            "function theorem needs as many equations as unknowns"
-        )
-    Jx = jacfwd(g, argnums=0)(xt, q)
-    bound = residual_rtol * (1 + float(Jx.norm()) * float(xt.norm()))
-    if float(res.norm()) > bound:
-        raise ValueError(
-            f"x does not solve g(x, p) = 0: ‖g(x, p)‖ = {float(res.norm()):.2e} > {bound:.2e}; "
-            "solve first (e.g. hessnotes.newton.newton_root) or loosen residual_rtol"
-        )
+    xt, Jx = _solution(g, x, q, residual_rtol)
     val, gx, gp = _value_and_grads(f, xt, q)
     lam = _solve(Jx.mT, gx, "∂ₓg(x, p)ᵀ")
     _, pullback = vjp(lambda r: g(xt, r), q)
     grad = gp - pullback(lam)[0]
     return _result(val, grad, xt, lam, 1, 1, "implicit", numpy)
+
+
+@dataclass(frozen=True)
+class AdjointHvp:
+    """A Hessian-vector product of ``J(p) = f(x(p), p)`` by second-order adjoints.
+
+    Attributes:
+        value: ``J(p)``.
+        gradient: ``∇J(p)``, the shape of ``p``.
+        hvp: ``∇²J(p) v``, the shape of ``p``.
+        x: the solution ``x(p)``.
+        adjoint: ``λ``, with ``(∂ₓg)ᵀ λ = ∇ₓf``.
+        tangent: ``ẋ = dx[v]``, with ``∂ₓg ẋ = -∂ₚg v``.
+        adjoint_tangent: ``λ̇ = dλ[v]``, the second-order adjoint.
+        solves: linear solves with ``∂ₓg`` or its transpose (3; the solve for ``x`` is the
+            caller's).
+
+    All arrays are numpy or torch like ``p``.
+    """
+
+    value: Any
+    gradient: Any
+    hvp: Any
+    x: Any
+    adjoint: Any
+    tangent: Any
+    adjoint_tangent: Any
+    solves: int
+
+
+def adjoint_hvp(
+    g: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    f: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    x: Any,
+    p: Any,
+    v: Any,
+    *,
+    residual_rtol: float = 1e-8,
+) -> AdjointHvp:
+    """``∇²J(p) v`` for ``J(p) = f(x(p), p)``, ``g(x(p), p) = 0``, by second-order adjoints.
+
+    With ``L(x, p, λ) = f(x, p) - λᵀ g(x, p)`` and ``G = ∂ₓg`` at the solution:
+
+    * adjoint: ``Gᵀ λ = ∇ₓf``; then ``∇J = ∇ₚL = ∇ₚf - (∂ₚg)ᵀ λ``;
+    * tangent: ``G ẋ = -∂ₚg v`` (the derivative of ``g(x(p), p) = 0`` along ``v``);
+    * second-order adjoint: ``Gᵀ λ̇ = ∇ₓₓL ẋ + ∇ₓₚL v`` (the derivative of ``∇ₓL = 0``);
+    * ``∇²J v = ∇ₚₓL ẋ + ∇ₚₚL v - (∂ₚg)ᵀ λ̇``, the derivative of ``∇ₚL`` along ``(ẋ, v, λ̇)``.
+
+    The second derivatives of ``L`` enter only as products with vectors (JVPs of ``∇ₓL`` and
+    ``∇ₚL``), so the cost is three solves with ``G`` (one factorization would serve all three)
+    and a few JVPs and VJPs, whatever the number ``D`` of parameters; the dense Hessian would
+    take ``D`` of these products. For ``A(p) x = b(p)`` take ``g = A(p) x - b(p)``.
+
+    Args:
+        g: ``(x, p) ↦`` residual of shape ``(n,)``, written in torch, twice differentiable.
+        f: ``(x, p) ↦`` scalar objective, twice differentiable.
+        x: (n,) solution of ``g(x, p) = 0`` (numpy or torch).
+        p: (D,) parameters (numpy or torch; the result follows ``p``).
+        v: (D,) direction in parameter space.
+        residual_rtol: as for :func:`implicit_adjoint_gradient`.
+
+    Returns:
+        AdjointHvp with ``solves == 3``.
+
+    Raises:
+        ValueError: if ``x`` does not solve the equation, shapes do not fit (``v`` must have
+            the shape of ``p``), or ``∂ₓg`` is singular.
+    """
+    q, numpy = _params(p)
+    vt, _ = as_torch(v, "v")
+    vt = vt.detach().to(q.dtype)
+    if tuple(vt.shape) != tuple(q.shape):
+        raise ValueError(
+            f"v has shape {tuple(vt.shape)} but p has {tuple(q.shape)}; make them equal"
+        )
+    xt, G = _solution(g, x, q, residual_rtol)
+    val, gx, _ = _value_and_grads(f, xt, q)
+    lam = _solve(G.mT, gx, "∂ₓg(x, p)ᵀ")
+
+    def lagrangian(z, r, mu):
+        return torch.as_tensor(f(z, r)).reshape(()) - mu @ torch.as_tensor(g(z, r))
+
+    grad_x, grad_p = grad(lagrangian, argnums=0), grad(lagrangian, argnums=1)
+    xdot = _solve(G, -jvp(lambda r: g(xt, r), (q,), (vt,))[1], "∂ₓg(x, p)")
+    rhs = jvp(lambda z, r: grad_x(z, r, lam), (xt, q), (xdot, vt))[1]
+    lamdot = _solve(G.mT, rhs, "∂ₓg(x, p)ᵀ")
+    grad_J, hvp = jvp(grad_p, (xt, q, lam), (xdot, vt, lamdot))
+    outs = [val, grad_J, hvp, xt, lam, xdot, lamdot]
+    if numpy:
+        outs = [float(val)] + [t.detach().cpu().numpy() for t in outs[1:]]
+    else:
+        outs = [t.detach() for t in outs]
+    return AdjointHvp(*outs, solves=3)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -275,7 +384,7 @@ def implicit_adjoint_gradient(
 class RodProblem:
     """``-(κ u′)′ + v u′ + c u³ = 1`` on (0, 1), ``u(0) = u(1) = 0``, ``log κ`` piecewise constant.
 
-    The rod is cut into ``P`` equal segments and ``κ = exp(p_k)`` on segment ``k``; ``v`` is a
+    The rod is cut into ``D`` equal segments and ``κ = exp(p_k)`` on segment ``k``; ``v`` is a
     constant flow speed (advection). Finite differences on ``n`` interior nodes (spacing
     ``h = 1/(n+1)``, central differences for ``u′``) give the tridiagonal ``A(p)``, symmetric
     positive definite when ``v = 0`` and non-symmetric otherwise (formed densely, as a black-box
@@ -289,7 +398,7 @@ class RodProblem:
         n, n_params: nodes and parameters.
         b: (n,) right-hand side (the heat source ``h``-scaled: ones).
         x_obs: (n,) observations.
-        p_true: (P,) parameters that produced them.
+        p_true: (D,) parameters that produced them.
         reaction: ``c``.
         alpha: ``α``.
         advection: ``v``.

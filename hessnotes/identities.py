@@ -15,8 +15,9 @@ of :mod:`hessnotes.checks` on it, in float64, at several seeded points:
 
 An entry may carry ``as_printed``: the form its source prints (or that the source's stated
 hypothesis leads to), which is expected to **fail**, with ``erratum`` saying why. The catalogue
-chapter renders :data:`CATALOGUE` with :func:`catalogue_table` and the errata with
-:func:`errata_markdown`; no row is typed by hand.
+chapter renders :data:`CATALOGUE` with :func:`catalogue_table`, the errata with
+:func:`errata_markdown` and single entries with :func:`entry_markdown` (Markdown with ``$...$``
+math, so that the page shows formulas, not LaTeX source); no row is typed by hand.
 
 Sources. ``"Cookbook (N)"`` is equation N of *The Matrix Cookbook* (Petersen and Pedersen, edition
 of November 15, 2012), and a number is given only where it was read in the open Lean formalisation
@@ -43,6 +44,7 @@ __all__ = [
     "as_printed",
     "catalogue_table",
     "counts_by_kind",
+    "entry_markdown",
     "errata",
     "errata_markdown",
     "get",
@@ -300,6 +302,31 @@ def catalogue_table(
             f"| {_cell(e.conditions)} | {_cell(e.source)} |"
         )
     return "\n".join(rows)
+
+
+def entry_markdown(entry: Identity, number: int | None = None) -> str:
+    """One entry as a small Markdown table of its fields, the identity rendered as math.
+
+    Args:
+        entry: the identity.
+        number: its row in the catalogue's table, shown in the heading when given.
+
+    Returns:
+        Markdown (MyST, ``$...$`` math): a bold heading with the name, then a two-column table
+        of the identity, its kind, form and topic, the input domains, the conditions and the
+        source (``—`` where empty).
+    """
+    head = f"**No. {number}, {entry.name}**" if number is not None else f"**{entry.name}**"
+    rows = [
+        ("identity", f"${entry.latex}$"),
+        ("kind, form, topic", f"{entry.kind}, {entry.form}, {entry.topic}"),
+        ("inputs", ", ".join(str(d) for d in entry.inputs)),
+        ("conditions", _cell(entry.conditions)),
+        ("source", _cell(entry.source)),
+    ]
+    return "\n".join(
+        [head, "", "| field | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
+    )
 
 
 def errata_markdown(catalogue: Sequence[Identity] | None = None) -> str:

@@ -12,6 +12,14 @@ with ``∇²f`` the ``(N, N)`` Hessian with respect to ``vec(X)`` (the book's co
 Near a solution where the Jacobian (Hessian) is invertible and Lipschitz, the error squares at
 every step: ``e_{k+1} <= C e_k²``. :func:`convergence_order` estimates the exponent from a record.
 
+**Newton's step does not know minima from saddles.** It goes to the stationary point of the
+quadratic model, whatever the signs of the Hessian's eigenvalues, and converges just as fast to a
+saddle point as to a minimum. So :func:`newton_minimize` records the *inertia* of the Hessian at
+the last iterate, the numbers of positive, negative and zero eigenvalues, and its record says
+"local minimum" only when the gradient test held and every eigenvalue is positive (the
+second-order sufficient condition); a negative eigenvalue makes it "not a local minimum", with
+the count printed.
+
 See the chapter "Second derivatives and Newton's method".
 """
 
@@ -25,9 +33,9 @@ import numpy as np
 import torch
 from torch.func import grad, hessian, jacfwd
 
-from hessnotes._linalg import as_torch
+from hessnotes._linalg import as_torch, check_tol, eps_of
 
-__all__ = ["NewtonRecord", "convergence_order", "newton_minimize", "newton_root"]
+__all__ = ["NewtonRecord", "convergence_order", "inertia", "newton_minimize", "newton_root"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,14 @@ class NewtonRecord:
             ``‖g(x_k)‖`` (roots) or the gradient norm ``‖∇f(x_k)‖_F`` (minimisation).
         iterates: ``x_0, …, x_steps`` (kept only with ``keep_iterates=True``, else empty).
         steps: Newton steps taken.
-        converged: whether the stopping test held.
+        converged: whether the stopping test held: a root, or a *stationary* point (which may be
+            a saddle; see :attr:`kind`).
+        inertia: for :func:`newton_minimize`, the numbers ``(positive, negative, zero)`` of
+            eigenvalues of the ``(N, N)`` Hessian at ``x`` (they sum to ``N``); ``None`` for
+            :func:`newton_root`.
+
+    ``print(record)`` gives a one-line verdict: ✓ for a root or a local minimum, ✗ for a
+    stationary point that is not a local minimum, or a run that did not converge.
     """
 
     x: Any
@@ -48,6 +63,85 @@ class NewtonRecord:
     iterates: tuple[Any, ...]
     steps: int
     converged: bool
+    inertia: tuple[int, int, int] | None = None
+
+    @property
+    def kind(self) -> str:
+        """What the last iterate is.
+
+        ``"root"`` (:func:`newton_root`, converged); for :func:`newton_minimize`, when converged:
+        ``"local minimum"`` (every Hessian eigenvalue positive), ``"local maximum"`` (every one
+        negative), ``"saddle point"`` (both signs), ``"not a local minimum"`` (negative and zero
+        eigenvalues, none positive), ``"degenerate stationary point"`` (none negative, some zero:
+        the second-order test cannot decide); ``"not converged"`` otherwise.
+        """
+        if not self.converged:
+            return "not converged"
+        if self.inertia is None:
+            return "root"
+        pos, neg, zero = self.inertia
+        if neg == 0:
+            return "local minimum" if zero == 0 else "degenerate stationary point"
+        if pos == 0:
+            return "local maximum" if zero == 0 else "not a local minimum"
+        return "saddle point"
+
+    @property
+    def minimum(self) -> bool:
+        """Whether the run ended at a strict local minimum: converged, Hessian positive definite."""
+        return self.kind == "local minimum"
+
+    def __str__(self) -> str:
+        steps = f"{self.steps} step{'s' * (self.steps != 1)}"
+        if self.inertia is None:
+            what = f"converged in {steps}" if self.converged else f"not converged after {steps}"
+            return f"{'✓' if self.converged else '✗'} Newton (equation): {what}"
+        pos, neg, zero = self.inertia
+        counts = f"Hessian inertia: {pos} positive, {neg} negative, {zero} zero"
+        if not self.converged:
+            return f"✗ Newton: not converged after {steps} ({counts} at the last iterate)"
+        if self.minimum:
+            return f"✓ Newton: local minimum after {steps} ({counts})"
+        if self.kind == "degenerate stationary point":
+            return (
+                f"✗ Newton: stationary point after {steps}, degenerate: the second-order test "
+                f"cannot decide ({counts})"
+            )
+        what = "" if self.kind == "not a local minimum" else f"a {self.kind}, "
+        return (
+            f"✗ Newton: stationary point after {steps}, {what}not a local minimum: "
+            f"{neg} negative eigenvalue{'s' * (neg != 1)} ({counts})"
+        )
+
+
+def inertia(H: torch.Tensor, *, rtol: float | None = None) -> tuple[int, int, int]:
+    """Numbers ``(positive, negative, zero)`` of eigenvalues of a symmetric matrix ``H``.
+
+    ``H`` is symmetrised, ``(H + Hᵀ)/2``, and an eigenvalue ``e`` counts as zero when
+    ``|e| <= rtol · max|e|`` (all zero if ``H = 0``). By Sylvester's law of inertia the counts
+    are the same for ``Cᵀ H C`` with any invertible ``C``: they do not depend on the coordinates.
+
+    Args:
+        H: ``(N, N)`` torch tensor or numpy array.
+        rtol: relative cut-off; default ``10 · N · eps`` of the dtype.
+
+    Returns:
+        ``(positive, negative, zero)``, summing to ``N``.
+
+    Raises:
+        ValueError: if ``H`` is not square or holds NaN or Inf.
+    """
+    M, _ = as_torch(H, "H")
+    if M.ndim != 2 or M.shape[0] != M.shape[1]:
+        raise ValueError(f"H has shape {tuple(M.shape)}; pass a square (N, N) matrix")
+    if not torch.isfinite(M).all():
+        raise ValueError("H holds NaN or Inf; the inertia is not defined")
+    N = M.shape[0]
+    rtol = 10 * max(N, 1) * eps_of(M.dtype) if rtol is None else check_tol(rtol, "rtol")
+    ev = torch.linalg.eigvalsh((M + M.mT) / 2) if N else M.new_zeros(0)
+    tol = rtol * float(ev.abs().max()) if N else 0.0
+    pos, neg = int((ev > tol).sum()), int((ev < -tol).sum())
+    return pos, neg, N - pos - neg
 
 
 def _start(x0: Any) -> tuple[torch.Tensor, bool]:
@@ -161,6 +255,7 @@ def newton_minimize(
     maxiter: int = 50,
     error: Callable[[torch.Tensor], float] | None = None,
     keep_iterates: bool = False,
+    inertia_rtol: float | None = None,
 ) -> NewtonRecord:
     """Newton's method for a scalar ``f(x, *args)`` of a vector or matrix ``x``.
 
@@ -170,7 +265,14 @@ def newton_minimize(
     pure method, quadratically convergent near a non-degenerate stationary point.
 
     Stops when ``‖∇f(x_k)‖_F <= tol · max(1, ‖∇f(x_0)‖_F)``, when a step is below roundoff of the
-    iterate (``‖Δ‖ <= tol · ‖x‖``), or after ``maxiter`` steps.
+    iterate (``‖Δ‖ <= tol · ‖x‖``), or after ``maxiter`` steps. Then it computes the Hessian at the
+    last iterate once more and records its inertia: the stopping test finds a *stationary* point,
+    and only the second-order condition (no negative and no zero eigenvalue) makes it a local
+    minimum. ``record.kind`` and ``print(record)`` say which it is.
+
+    To minimise over a subspace (for instance the symmetric matrices), write ``f`` in coordinates
+    of the subspace (e.g. ``θ ↦ f(unvech(θ))``): Newton's iterates do not depend on the choice of
+    coordinates, and by Sylvester's law of inertia neither does the inertia.
 
     Args:
         f: scalar function written in torch.
@@ -179,13 +281,15 @@ def newton_minimize(
         hess: optional closed-form Hessian, ``(N, N)`` with respect to ``vec(x)``.
         tol, maxiter, error, keep_iterates: as for :func:`newton_root` (the default error is the
             gradient norm).
+        inertia_rtol: an eigenvalue ``e`` of the last Hessian counts as zero when
+            ``|e| <= inertia_rtol · max|e|``; default ``10 · N · eps`` (see :func:`inertia`).
 
     Returns:
-        NewtonRecord.
+        NewtonRecord, with :attr:`~NewtonRecord.inertia` set.
 
     Raises:
-        ValueError: if ``f`` is not scalar, ``hess`` returns the wrong shape, the Hessian is
-            singular or not finite, or ``tol``/``maxiter`` are invalid.
+        ValueError: if ``f`` is not scalar, ``hess`` returns the wrong shape, a Hessian is
+            singular (during the steps) or not finite, or ``tol``/``maxiter`` are invalid.
     """
     _check_args(tol, maxiter)
     x, numpy = _start(x0)
@@ -227,7 +331,8 @@ def newton_minimize(
         if keep_iterates:
             iterates.append(_out(x, numpy))
         converged = float(G.norm()) <= stop or float(dx.norm()) <= tol * float(x.norm())
-    return NewtonRecord(_out(x, numpy), tuple(errors), tuple(iterates), k, converged)
+    counts = inertia(hessian_matrix(x), rtol=inertia_rtol)
+    return NewtonRecord(_out(x, numpy), tuple(errors), tuple(iterates), k, converged, counts)
 
 
 def convergence_order(errors: Any, *, floor: float = 0.0) -> np.ndarray:

@@ -18,6 +18,7 @@ from hessnotes.identities import (
     as_printed,
     catalogue_table,
     counts_by_kind,
+    entry_markdown,
     errata,
     errata_markdown,
     get,
@@ -83,11 +84,11 @@ def test_topics_cover_the_issue():
         "second order",
         "Kronecker and vec",
         "symmetric matrices",
-        "seed exercises",
+        "notebook exercises",
     ):
         assert t in topics, f"no identity on {t}"
-    seeds = {re.match(r"Ex\. (\d)", e.name).group(1) for e in CATALOGUE if e.name.startswith("Ex.")}
-    assert seeds == set("1234567"), f"seed exercises covered: {sorted(seeds)}"
+    done = {re.match(r"Ex\. (\d)", e.name).group(1) for e in CATALOGUE if e.name.startswith("Ex.")}
+    assert done == set("1234567"), f"notebook exercises covered: {sorted(done)}"
     for name in ("d² log det X", "∇² ‖A − xxᵀ‖_F² (A sym.)", "dv_k", "dλ_k", "vec(AXB)"):
         assert name in BY_NAME, f"missing {name}"
 
@@ -164,7 +165,7 @@ def test_wrong_eigenvector_formula_fails():
 ERRATA = errata()
 
 
-def test_errata_cover_structured_and_seed():
+def test_errata_cover_structured_and_notebook():
     names = {e.name for e in ERRATA}
     assert any("sym." in n or "SPD" in n for n in names), names
     assert "Ex. 1: ‖A − xxᵀ‖_F²" in names
@@ -310,9 +311,22 @@ def test_cookbook_524_as_printed_is_the_form_with_b_transposed():
     assert "aᵀXBXᵀc in vec form" in {e.name for e in ERRATA}
 
 
-def test_seed_exercise_4_broadcast_is_the_matrix_product():
+def test_notebook_exercise_4_broadcast_is_the_matrix_product():
     # torch.diag(X) is the vector of x_jj; X * d scales column j by x_jj: X Diag(X), exactly.
     X = torch.randn(4, 4, generator=torch.Generator().manual_seed(4), dtype=DT)
     d = torch.diag(X)
     assert torch.equal(X * d, X @ torch.diag(d))
     assert not torch.allclose(X * d, torch.diag(d) @ X)
+
+
+def test_entry_markdown_renders_the_identity_as_math_and_the_text_without_jargon():
+    e = get("tr(XᵀAXB)")
+    md = entry_markdown(e, 17)
+    assert md.startswith("**No. 17, tr(XᵀAXB)**")
+    assert f"| identity | ${e.latex}$ |" in md and "| source | — |" in md
+    assert entry_markdown(e).startswith("**tr(XᵀAXB)**")
+    # what a reader sees of the registry: no "seed", and ⊙ (not ∘) for the entrywise product
+    for entry in CATALOGUE:
+        text = " ".join((entry.name, entry.latex, entry.conditions, entry.source, entry.erratum))
+        assert "seed" not in text.lower(), entry.name
+        assert "∘" not in text and "\\circ " not in entry.latex, entry.name
