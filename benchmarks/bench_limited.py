@@ -47,7 +47,7 @@ BATCH = {
     "least_norm": lambda S, Y: least_norm_hessian(S, Y),
     "psb": lambda S, Y: least_change_hessian(S, Y, scaling_gamma(S, Y)),
     "bfgs": lambda S, Y: bfgs_hessian(S, Y, scaling_gamma(S, Y)),
-    "sr1": lambda S, Y: min_rank_hessian(S, Y),
+    "min_rank": lambda S, Y: min_rank_hessian(S, Y),
 }
 
 

@@ -77,7 +77,8 @@ def standard_estimators() -> dict[str, Estimator]:
     """The four estimators the chapters compare, by display name.
 
     * ``"min-norm"``: :func:`~hessnotes.secant.least_norm_hessian`;
-    * ``"min-rank"``: :func:`~hessnotes.secant.min_rank_hessian` (SR1 from 0);
+    * ``"min-rank"``: :func:`~hessnotes.secant.min_rank_hessian`, ``Y sym(X^T Y)^{-1} Y^T``
+      (sequential SR1 updates from 0 give the same only when ``X^T Y`` is symmetric);
     * ``"PSB(γ)"``: :func:`~hessnotes.secant.least_change_hessian` from ``gamma I``;
     * ``"BFGS(γ)"``: :func:`bfgs_skipping` (compact BFGS from ``gamma I``);
 

@@ -8,10 +8,21 @@ the last ``m`` pairs and gives, at any time, the estimate that the batch estimat
 * ``"least_norm"``: :func:`~hessnotes.secant.least_norm_hessian` (symmetric Procrustes);
 * ``"psb"``: :func:`~hessnotes.secant.least_change_hessian` from ``gamma I`` (multi-secant PSB);
 * ``"bfgs"``: :func:`~hessnotes.secant.bfgs_hessian` from ``gamma I`` (compact L-BFGS form);
-* ``"sr1"``: :func:`~hessnotes.secant.min_rank_hessian` (the symmetric rank-n SR1 solution).
+* ``"min_rank"``: :func:`~hessnotes.secant.min_rank_hessian`, ``Y sym(S^T Y)^{-1} Y^T``, the
+  symmetric solution of least rank (a batch formula: the order of the pairs does not matter);
+* ``"sr1_sequential"``: the symmetric rank-one update applied to the pairs one after another,
+  ``B_j = B_{j-1} + r_j r_j^T / (s_j^T r_j)`` with ``r_j = y_j - B_{j-1} s_j``, from
+  ``B_0 = gamma I`` (default ``gamma = 0``). On consistent pairs (``S^T Y`` symmetric, e.g. exact
+  pairs of a quadratic) from ``B_0 = 0`` it equals ``"min_rank"`` (the hereditary property of
+  SR1); on noisy pairs the two differ, and sequential SR1 depends on the order of the pairs.
+
+The old spelling ``"sr1"`` meant ``"min_rank"``; it still gives ``"min_rank"``, with a
+``FutureWarning`` that says so.
 
 For ``"psb"`` and ``"bfgs"``, ``gamma`` defaults to :func:`~hessnotes.secant.scaling_gamma` of the
-window (``y^T s / s^T s`` of the newest pair).
+window (``y^T s / s^T s`` of the newest pair). PSB from a *fixed* ``gamma I`` depends on the window
+only as a set of pairs; with the default, ``gamma`` is read off the newest pair, so the order of
+the pairs matters through ``gamma`` alone (the window keeps that order).
 
 **Cost.** The pairs live in one preallocated (2m, D) buffer, overwritten in place as a ring, and
 the Gram matrix ``[S Y]^T [S Y]`` (2m x 2m) is kept up to date: an update computes the inner
@@ -23,7 +34,9 @@ batch estimator's extra O(D m^2) pass. ``benchmarks/bench_limited.py`` measures 
 batch estimator on the window.
 
 **Safeguards.** BFGS needs the curvature condition ``s^T y > tol ||s|| ||y||`` to stay positive
-definite; SR1 needs ``sym(S^T Y)`` of the window to be invertible. A pair that violates its
+definite; min-rank needs ``sym(S^T Y)`` of the window to be invertible; sequential SR1 needs every
+denominator ``|s_j^T r_j| > tol ||s_j|| ||r_j||`` along the window (a pair whose ``r_j`` vanishes to
+rounding is already fitted and changes nothing, as in the usual SR1 rule). A pair that violates its
 method's condition is skipped and counted (``n_skipped``, ``skipped``), or, with
 ``on_skip="raise"``, raises ``ValueError`` (compare ``exception_strategy`` of scipy's
 ``BFGS``/``SR1``: ``"skip_update"`` and ``"damp_update"``; damping is not offered here).
@@ -35,6 +48,8 @@ Read ``H.Q`` or call ``H.to()`` right away to keep one.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +62,18 @@ from hessnotes.secant import _bfgs_core, _least_norm_basis, _min_rank_core
 
 __all__ = ["LimitedMemoryHessian", "QuasiNewtonRun", "quasi_newton"]
 
-_METHODS = ("least_norm", "psb", "bfgs", "sr1")
+_METHODS = ("least_norm", "psb", "bfgs", "min_rank", "sr1_sequential")
+_WITH_GAMMA = ("psb", "bfgs", "sr1_sequential")  # estimates of the form gamma I + low rank
+_WHOLE_WINDOW = ("min_rank", "sr1_sequential")  # their safeguard needs the new Gram matrix
+_RENAMED = {
+    "sr1": (
+        "min_rank",
+        "LimitedMemoryHessian('sr1') is the minimum-rank estimate Y sym(S^T Y)^(-1) Y^T of the "
+        "window (min_rank_hessian), not SR1 updates applied in sequence: the two agree only when "
+        "S^T Y is symmetric. It is now called 'min_rank'; for sequential SR1 use "
+        "'sr1_sequential'. The name 'sr1' gives 'min_rank' for now and will be removed.",
+    )
+}
 
 
 class LimitedMemoryHessian:
@@ -55,26 +81,35 @@ class LimitedMemoryHessian:
     a time in O(D m) plus O(m^3) small work.
 
     Args:
-        method: ``"least_norm"``, ``"psb"`` (from gamma I), ``"bfgs"`` (from gamma I) or ``"sr1"``.
+        method: ``"least_norm"``, ``"psb"`` (from gamma I), ``"bfgs"`` (from gamma I),
+            ``"min_rank"`` or ``"sr1_sequential"`` (from gamma I); see the module docstring.
+            ``"sr1"``, the old name of ``"min_rank"``, still gives it with a ``FutureWarning``.
         memory: m >= 1, the number of pairs kept; the oldest is dropped beyond it.
-        gamma: fixed scale of ``H0 = gamma I`` for ``"psb"`` and ``"bfgs"`` (positive for BFGS);
-            default ``None``: ``scaling_gamma`` of the window (the newest pair's ``y^T s / s^T s``).
+        gamma: fixed scale of ``H0 = gamma I`` for ``"psb"``, ``"bfgs"`` (positive) and
+            ``"sr1_sequential"``; default ``None``: ``scaling_gamma`` of the window (the newest
+            pair's ``y^T s / s^T s``) for PSB and BFGS, and 0 for sequential SR1.
         rtol: singular-value cut-off of ``"least_norm"`` and ``"psb"`` (as
             :func:`~hessnotes.secant.least_norm_hessian`).
-        tol: the curvature threshold of ``"bfgs"`` and the breakdown threshold of ``"sr1"`` (as
-            :func:`~hessnotes.secant.bfgs_hessian` and :func:`~hessnotes.secant.min_rank_hessian`).
+        tol: the curvature threshold of ``"bfgs"`` and the breakdown threshold of ``"min_rank"``
+            and ``"sr1_sequential"`` (as :func:`~hessnotes.secant.bfgs_hessian` and
+            :func:`~hessnotes.secant.min_rank_hessian`).
         on_skip: ``"skip"`` (default): a pair violating the method's condition is left out and
             counted; ``"raise"``: ValueError instead.
 
     Attributes:
         n_pairs: pairs in the window now (at most ``memory``).
         n_updates: calls of :meth:`update` so far.
-        n_skipped: pairs left out by the safeguard (``"bfgs"``, ``"sr1"``).
+        n_skipped: pairs left out by the safeguard (``"bfgs"``, ``"min_rank"``,
+            ``"sr1_sequential"``).
         skipped: the update numbers (0-based) of the pairs left out.
 
     Raises:
         ValueError: unknown method or ``on_skip``; memory not a positive integer; gamma not
-            finite (or not positive for BFGS); a tolerance not finite and >= 0.
+            finite (or not positive for BFGS), or given for a method without ``gamma I``; a
+            tolerance not finite and >= 0.
+
+    Warns:
+        FutureWarning: for ``method="sr1"``, the old name of ``"min_rank"``.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -97,6 +132,9 @@ class LimitedMemoryHessian:
         tol: float = 1e-8,
         on_skip: str = "skip",
     ):
+        if method in _RENAMED:
+            method, message = _RENAMED[method]
+            warnings.warn(message, FutureWarning, stacklevel=2)
         if method not in _METHODS:
             raise ValueError(
                 f"method must be one of {', '.join(map(repr, _METHODS))}; got {method!r}."
@@ -106,9 +144,10 @@ class LimitedMemoryHessian:
         if on_skip not in ("skip", "raise"):
             raise ValueError(f"on_skip must be 'skip' or 'raise'; got {on_skip!r}.")
         if gamma is not None:
-            if method not in ("psb", "bfgs"):
+            if method not in _WITH_GAMMA:
                 raise ValueError(
-                    f"gamma is the scale of H0 = gamma I for 'psb' and 'bfgs', not {method!r}."
+                    "gamma is the scale of H0 = gamma I for 'psb', 'bfgs' and 'sr1_sequential', "
+                    f"not {method!r}."
                 )
             gamma = float(gamma)
             if not (abs(gamma) < float("inf")) or (method == "bfgs" and not gamma > 0):
@@ -117,7 +156,7 @@ class LimitedMemoryHessian:
                     f"got {gamma}."
                 )
         self.method, self.memory, self.on_skip = method, memory, on_skip
-        self._gamma_fixed = gamma
+        self._gamma_fixed = 0.0 if method == "sr1_sequential" and gamma is None else gamma
         self._rtol = None if rtol is None else check_tol(rtol, "rtol")
         self._tol = check_tol(tol, "tol")
         self.n_updates, self.n_skipped, self.skipped = 0, 0, []
@@ -179,10 +218,10 @@ class LimitedMemoryHessian:
         Raises:
             TypeError, ValueError: bad input (kind, dtype, shape, NaN/Inf, a zero step, tensors
                 that require grad); with ``on_skip="raise"``, a pair violating the curvature
-                (BFGS) or breakdown (SR1) condition.
+                (BFGS) or breakdown (min-rank, sequential SR1) condition.
         """
         st, yt, ks = self._check_pair(s, y)
-        if self.method == "sr1":  # its test needs the whole new Gram matrix before any write
+        if self.method in _WHOLE_WINDOW:  # the test needs the whole new Gram matrix first
             pair = torch.stack([st, yt], dim=1)
             own = (pair.T @ pair).to(device="cpu", dtype=torch.float64)
         else:  # three inner products; the rest is read off the buffer after the write
@@ -205,7 +244,7 @@ class LimitedMemoryHessian:
         k = len(self._order)
         slot = self._order[0] if k == m else k
         order = [*self._order[1:], slot] if k == m else [*self._order, slot]
-        if self.method == "sr1":
+        if self.method in _WHOLE_WINDOW:
             P = self._products(pair, k)
         else:
             reason = self._violation(None, order, own)
@@ -219,7 +258,7 @@ class LimitedMemoryHessian:
         G[m + slot, :], G[:, m + slot] = P[:, 1], P[:, 1]
         G[slot, slot], G[m + slot, m + slot] = own[0, 0], own[1, 1]
         G[slot, m + slot] = G[m + slot, slot] = own[0, 1]
-        if self.method == "sr1":
+        if self.method in _WHOLE_WINDOW:
             reason = self._violation(G, order, own)
             if reason is not None:
                 return self._skip(index, reason)
@@ -257,12 +296,18 @@ class LimitedMemoryHessian:
                     f"the pair violates the curvature condition s^T y > 0 (s^T y / (||s|| ||y||) "
                     f"= {cos:.2e} <= tol = {self._tol:.0e}): BFGS would not stay positive definite."
                 )
-        elif self.method == "sr1":
+        elif self.method == "min_rank":
             Ga, n = self._active(G, sorted(order))
             try:
                 _min_rank_core(Ga, n, self._tol)
             except ValueError as e:
-                return f"the window would break SR1 down ({str(e).split('. ')[0]})."
+                return f"the window would break min-rank (SR1) down ({str(e).split('. ')[0]})."
+        elif self.method == "sr1_sequential":
+            Ga, n = self._active(G, order)  # oldest pair first: the order of the updates
+            try:
+                _sr1_core(Ga, n, self._gamma_fixed, self._tol)
+            except ValueError as e:
+                return f"the window would break sequential SR1 down ({e})"
         return None
 
     def _active(self, G: torch.Tensor, slots: list[int]) -> tuple[torch.Tensor, int]:
@@ -272,8 +317,9 @@ class LimitedMemoryHessian:
     # ------------------------------------------------------------------ the estimate
     @property
     def gamma(self) -> float | None:
-        """The scale of ``H0 = gamma I`` now (``"psb"``, ``"bfgs"``), or None."""
-        if self.method not in ("psb", "bfgs") or not self._order:
+        """The scale of ``H0 = gamma I`` now (``"psb"``, ``"bfgs"``, ``"sr1_sequential"``), or
+        None (other methods, or no pairs yet)."""
+        if self.method not in _WITH_GAMMA or not self._order:
             return None
         if self._gamma_fixed is not None:
             return self._gamma_fixed
@@ -318,7 +364,7 @@ class LimitedMemoryHessian:
         blocks = [self._Z[:k].T, self._Z[m : m + k].T]  # physical slots 0..k-1, no copy
         G, _ = self._active(self._G, list(range(k)))
         kind = self._kind
-        if self.method == "sr1":
+        if self.method == "min_rank":
             C, _ = _min_rank_core(G, k, self._tol)
             basis = range_basis([blocks[1]], ["Y"], G=G[k:, k:])
             return LowRankSymmetric._from_basis(basis, C, 0.0, kind, lazy=True)
@@ -328,13 +374,45 @@ class LimitedMemoryHessian:
         gamma = self.gamma
         if self.method == "psb":
             return _least_norm_basis(basis, k, kind, self._rtol, gamma=gamma, lazy=True)
-        # BFGS depends on the order of the pairs: build its core in logical order, then move it
-        # to the physical order of the buffer.
+        # BFGS and sequential SR1 depend on the order of the pairs: build the core in logical
+        # order (oldest first), then move it to the physical order of the buffer.
         perm = torch.tensor(self._order + [k + t for t in self._order])
-        C_log = _bfgs_core(G[perm][:, perm], k, gamma, self._tol)
+        core = _bfgs_core if self.method == "bfgs" else _sr1_core
+        C_log = core(G[perm][:, perm], k, gamma, self._tol)
         C = torch.empty_like(C_log)
         C[perm.unsqueeze(1), perm.unsqueeze(0)] = C_log
         return LowRankSymmetric._from_basis(basis, C, gamma, kind, lazy=True)
+
+
+def _sr1_core(G: torch.Tensor, n: int, gamma: float, tol: float) -> torch.Tensor:
+    """The 2n x 2n core C of n SR1 updates of ``gamma I``, ``H = gamma I + [S Y] C [S Y]^T``,
+    pairs in order, from the Gram matrix G of ``[S Y]`` alone (float64).
+
+    Update j works in the coordinates of ``[S Y]``: ``B_{j-1} s_j = [S Y] (gamma e_j + C G e_j)``,
+    so ``r_j = y_j - B_{j-1} s_j = [S Y] c_j`` with ``c_j = e_{n+j} - gamma e_j - C G e_j``,
+    ``s_j^T r_j = e_j^T G c_j``, ``||r_j||^2 = c_j^T G c_j``, and ``C += c_j c_j^T / (s_j^T r_j)``.
+    A pair whose ``r_j`` vanishes to rounding is already fitted and leaves C as it is; a pair with
+    ``|s_j^T r_j| <= tol ||s_j|| ||r_j||`` breaks SR1 down: ValueError names it.
+    """
+    eps = torch.finfo(torch.float64).eps
+    C = torch.zeros((2 * n, 2 * n), dtype=torch.float64)
+    for j in range(n):
+        Bs = C @ G[:, j]
+        Bs[j] += gamma
+        c = -Bs
+        c[n + j] += 1.0
+        rr, ref = num(c @ G @ c), num(G[n + j, n + j] + Bs @ G @ Bs)
+        if rr <= 1e3 * eps * ref:  # r_j = 0 to rounding: B_{j-1} s_j = y_j already
+            continue
+        sr, ss = num(G[j] @ c), num(G[j, j])
+        if not abs(sr) > tol * math.sqrt(ss * rr):
+            raise ValueError(
+                f"pair {j} of the window (oldest = 0): |s^T r| / (||s|| ||r||) = "
+                f"{abs(sr) / math.sqrt(ss * rr):.2e} <= tol = {tol:.0e}, with r = y - B s: the SR1 "
+                "denominator vanishes"
+            )
+        C = C + torch.outer(c, c) / sr
+    return (C + C.T) / 2
 
 
 @dataclass(frozen=True)

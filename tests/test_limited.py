@@ -18,19 +18,30 @@ from hessnotes.secant import (
     scaling_gamma,
 )
 
-METHODS = ["least_norm", "psb", "bfgs", "sr1"]
+METHODS = ["least_norm", "psb", "bfgs", "min_rank", "sr1_sequential"]
+
+
+def sequential_sr1(S, Y, gamma=0.0):
+    """Dense reference: SR1 updates of gamma I, one pair after another (numpy, float64)."""
+    B = gamma * np.eye(S.shape[0])
+    for s, y in zip(S.T, Y.T, strict=True):
+        r = y - B @ s
+        B = B + np.outer(r, r) / (r @ s)
+    return B
 
 
 def batch(method: str, S, Y, gamma=None):
     """The batch estimator that a window of LimitedMemoryHessian(method) must reproduce."""
     if method == "least_norm":
         return least_norm_hessian(S, Y)
+    if method == "min_rank":
+        return min_rank_hessian(S, Y)
+    if method == "sr1_sequential":
+        return sequential_sr1(S, Y, 0.0 if gamma is None else gamma)
     g = scaling_gamma(S, Y) if gamma is None else gamma
     if method == "psb":
         return least_change_hessian(S, Y, g)
-    if method == "bfgs":
-        return bfgs_hessian(S, Y, g)
-    return min_rank_hessian(S, Y)
+    return bfgs_hessian(S, Y, g)
 
 
 def stream(D: int, N: int, seed: int, *, noise: float = 0.05, spd: bool = True):
@@ -42,8 +53,8 @@ def stream(D: int, N: int, seed: int, *, noise: float = 0.05, spd: bool = True):
     return A, S, A @ S + noise * rng.standard_normal((D, N))
 
 
-def dense(H: LowRankSymmetric) -> np.ndarray:
-    d = H.dense()
+def dense(H: LowRankSymmetric | np.ndarray) -> np.ndarray:
+    d = H if isinstance(H, np.ndarray) else H.dense()
     return d.detach().numpy() if isinstance(d, torch.Tensor) else d
 
 
@@ -105,6 +116,7 @@ def test_gamma_defaults_to_scaling_gamma_of_the_window_and_can_be_fixed():
             want = dense(batch(method, S[:, lo : t + 1], Y[:, lo : t + 1], gamma=0.8))
             assert_close(dense(fixed.hessian), want, rtol=1e-10, what=f"{method} fixed gamma")
     assert LimitedMemoryHessian("least_norm").gamma is None
+    assert LimitedMemoryHessian("min_rank").gamma is None
 
 
 def test_bfgs_skips_and_counts_pairs_without_positive_curvature():
@@ -134,10 +146,10 @@ def test_bfgs_skips_and_counts_pairs_without_positive_curvature():
     assert strict.n_pairs == 1, "a refused pair leaves the window as it was"
 
 
-def test_sr1_skips_a_pair_that_would_break_it_down():
+def test_min_rank_skips_a_pair_that_would_break_it_down():
     H = np.diag([1.0, -1.0, 2.0, 3.0])
     x = np.array([1.0, 1.0, 0.0, 0.0])  # x^T H x = 0: the SR1 denominator vanishes
-    lm = LimitedMemoryHessian("sr1", memory=2)
+    lm = LimitedMemoryHessian("min_rank", memory=2)
     assert lm.update(np.eye(4)[2], H @ np.eye(4)[2])
     assert not lm.update(x, H @ x)
     assert lm.n_skipped == 1 and lm.n_pairs == 1
@@ -147,8 +159,93 @@ def test_sr1_skips_a_pair_that_would_break_it_down():
         rtol=1e-12,
         what="window without the breakdown pair",
     )
-    with pytest.raises(ValueError, match="break SR1 down"):
-        LimitedMemoryHessian("sr1", on_skip="raise").update(x, H @ x)
+    with pytest.raises(ValueError, match=r"break min-rank \(SR1\) down"):
+        LimitedMemoryHessian("min_rank", on_skip="raise").update(x, H @ x)
+
+
+def test_sequential_sr1_skips_a_pair_whose_denominator_vanishes():
+    H = np.diag([1.0, -1.0, 2.0, 3.0])
+    x = np.array([1.0, 1.0, 0.0, 0.0])  # from B = 0: r = H x and x^T r = 0
+    lm = LimitedMemoryHessian("sr1_sequential", memory=2)
+    assert lm.update(np.eye(4)[2], H @ np.eye(4)[2])
+    assert not lm.update(x, H @ x)
+    assert lm.n_skipped == 1 and lm.skipped == [1] and lm.n_pairs == 1
+    assert_close(dense(lm.hessian), np.diag([0.0, 0.0, 2.0, 0.0]), rtol=1e-14, what="kept pair")
+    strict = LimitedMemoryHessian("sr1_sequential", on_skip="raise")
+    with pytest.raises(ValueError, match=r"update 0: .*sequential SR1 .*pair 0 .*denominator"):
+        strict.update(x, H @ x)
+    assert strict.n_pairs == 0
+
+
+def test_sequential_sr1_against_min_rank():
+    """Equal on consistent pairs from 0 (the hereditary property), different on noisy pairs, and
+    only the sequential one depends on the order of the pairs."""
+    _, S, Y = stream(10, 5, seed=11, noise=0.0)
+    seq, mr = (LimitedMemoryHessian(m, memory=5) for m in ("sr1_sequential", "min_rank"))
+    for t in range(5):
+        seq.update(S[:, t], Y[:, t])
+        mr.update(S[:, t], Y[:, t])
+    assert_close(dense(seq.hessian), dense(mr.hessian), rtol=1e-10, what="consistent pairs")
+    again = LimitedMemoryHessian("sr1_sequential", memory=6)  # a repeated pair: r = 0, no update
+    for t in [0, 1, 2, 3, 4, 2]:
+        assert again.update(S[:, t], Y[:, t])
+    assert_close(dense(again.hessian), dense(mr.hessian), rtol=1e-10, what="repeated pair")
+
+    _, S, Y = stream(10, 5, seed=12, noise=0.1)
+    order = [4, 2, 0, 3, 1]
+    fits = {}
+    for method in ("sr1_sequential", "min_rank"):
+        for name, cols in (("in order", range(5)), ("permuted", order)):
+            lm = LimitedMemoryHessian(method, memory=5)
+            for t in cols:
+                lm.update(S[:, t], Y[:, t])
+            fits[method, name] = dense(lm.hessian)
+    assert_close(fits["sr1_sequential", "in order"], sequential_sr1(S, Y), rtol=1e-10, what="dense")
+    assert_close(
+        fits["min_rank", "permuted"], fits["min_rank", "in order"], rtol=1e-12, what="min-rank"
+    )
+
+    def gap(a, b):
+        return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+    assert gap(fits["sr1_sequential", "in order"], fits["min_rank", "in order"]) > 1e-3
+    assert gap(fits["sr1_sequential", "permuted"], fits["sr1_sequential", "in order"]) > 1e-3
+
+
+def test_sequential_sr1_from_gamma_identity():
+    _, S, Y = stream(8, 6, seed=13)
+    lm = LimitedMemoryHessian("sr1_sequential", memory=3, gamma=0.7)
+    assert lm.gamma is None  # no pairs yet
+    for t in range(6):
+        lm.update(S[:, t], Y[:, t])
+    assert lm.gamma == 0.7 and lm.hessian.sigma == pytest.approx(0.7, rel=1e-14)
+    want = sequential_sr1(S[:, 3:], Y[:, 3:], 0.7)
+    assert_close(dense(lm.hessian), want, rtol=1e-10, what="SR1 from 0.7 I")
+    assert_close(lm.hessian @ S[:, -1], Y[:, -1], rtol=1e-10, what="newest secant equation")
+    default = LimitedMemoryHessian("sr1_sequential")
+    default.update(S[:, 0], Y[:, 0])
+    assert default.gamma == 0.0
+
+
+def test_the_old_name_sr1_still_gives_min_rank_and_says_so():
+    _, S, Y = stream(7, 3, seed=14)
+    said = r"\('sr1'\) is the minimum-rank .*'min_rank'.*sequential"
+    with pytest.warns(FutureWarning, match=said):
+        old = LimitedMemoryHessian("sr1", memory=3)
+    assert old.method == "min_rank"
+    for t in range(3):
+        old.update(S[:, t], Y[:, t])
+    assert_close(dense(old.hessian), dense(min_rank_hessian(S, Y)), rtol=1e-12, what="alias")
+
+
+def test_psb_is_invariant_under_permuting_the_pairs_only_with_gamma_fixed():
+    _, S, Y = stream(9, 5, seed=15, noise=0.1)
+    rev = S[:, ::-1], Y[:, ::-1]
+    g = scaling_gamma(S, Y)
+    fixed = (dense(least_change_hessian(S, Y, g)), dense(least_change_hessian(*rev, g)))
+    assert_close(fixed[1], fixed[0], rtol=1e-12, what="PSB, gamma fixed, reversed pairs")
+    newest = dense(least_change_hessian(*rev, scaling_gamma(*rev)))
+    assert np.linalg.norm(newest - fixed[0]) > 1e-3 * np.linalg.norm(fixed[0])
 
 
 def test_indefinite_stream_for_least_norm_and_psb():
@@ -198,7 +295,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="positive"):
         LimitedMemoryHessian("bfgs", gamma=-1.0)
     with pytest.raises(ValueError, match="gamma is the scale"):
-        LimitedMemoryHessian("sr1", gamma=1.0)
+        LimitedMemoryHessian("min_rank", gamma=1.0)
     with pytest.raises(ValueError, match="tol must be finite"):
         LimitedMemoryHessian(tol=float("nan"))
     lm = LimitedMemoryHessian()
