@@ -189,7 +189,7 @@ def test_matrix_hessian_is_with_respect_to_column_major_vec():
 
     assert check_hessian(f, lambda X: torch.kron(B, A), general(3, 2)).passed
     # Row-major vec would give A ⊗ B: the check must reject it.
-    with pytest.raises(AssertionError, match="Hessian, point 0 of 3, vs autograd"):
+    with pytest.raises(AssertionError, match="Hessian, point 1 of 3, vs autograd"):
         check_hessian(f, lambda X: torch.kron(A, B), general(3, 2))
 
 
@@ -202,7 +202,7 @@ def test_missing_transpose_is_caught():
         check_gradient(lambda X: torch.trace(A @ X), lambda X: A, general(3, 3))
     msg = str(exc.value)
     # Autograd gives exactly Aᵀ, so the worst entry and both values are exact integers.
-    assert msg.startswith("gradient, point 0 of 3, vs autograd (float64):\n")
+    assert msg.startswith("gradient, point 1 of 3, vs autograd (float64):\n")
     assert "max rel. error 5.0e-01 exceeds rtol 1e-08" in msg
     assert "worst entry (0, 2): closed form 2, reference 6" in msg and "max |reference| 8)" in msg
     assert "diagnosis: the transpose of the closed form matches autograd" in msg
@@ -226,7 +226,7 @@ def test_symmetric_only_formula_on_general_matrix_is_caught():
         return 2 * A @ x  # valid only when A = Aᵀ
 
     assert check_gradient(f, g_sym, general(4), symmetric(4)).passed
-    with pytest.raises(AssertionError, match="gradient, point 0 of 3, vs autograd"):
+    with pytest.raises(AssertionError, match="gradient, point 1 of 3, vs autograd"):
         check_gradient(f, g_sym, general(4), general(4, 4))
     # The seed's Exercise 1 in its symmetric form, -4 (A - x xᵀ) x, on a general A:
     with pytest.raises(AssertionError, match="vs autograd"):
@@ -239,7 +239,7 @@ def test_symmetric_only_formula_on_general_matrix_is_caught():
 
 
 def test_wrong_jvp_is_caught():
-    with pytest.raises(AssertionError, match="JVP of XᵀX, point 0 of 3, vs autograd"):
+    with pytest.raises(AssertionError, match="JVP of XᵀX, point 1 of 3, vs autograd"):
         check_jvp(lambda X: X.T @ X, lambda X, H: 2 * X.T @ H, general(4, 3), name="XᵀX")
     with pytest.raises(AssertionError, match="vs autograd"):  # X⁻¹ H X⁻¹ without the minus sign
         check_jvp(lambda X: inv(X), lambda X, H: inv(X) @ H @ inv(X), invertible(3))
@@ -255,7 +255,7 @@ def test_wrong_hessian_is_caught_in_all_forms(form):
         "hvp": lambda x, A, v: wrong(x, A) @ v,
         "bilinear": lambda x, A, u, v: u @ wrong(x, A) @ v,
     }[form]
-    with pytest.raises(AssertionError, match="Hessian, point 0 of 3, vs autograd"):
+    with pytest.raises(AssertionError, match="Hessian, point 1 of 3, vs autograd"):
         check_hessian(_f_vec, hess, general(4), general(4, 4), form=form)
 
 
@@ -282,7 +282,7 @@ class _BadSquare(torch.autograd.Function):
 
 def test_central_differences_catch_what_a_wrong_autograd_rule_hides():
     # The closed form agrees with the (wrong) autograd rule; only the differences can catch it.
-    with pytest.raises(AssertionError, match="point 0 of 3, vs central differences"):
+    with pytest.raises(AssertionError, match="point 1 of 3, vs central differences"):
         check_gradient(lambda x: _BadSquare.apply(x).sum(), lambda x: 3 * x, general(3))
 
 
@@ -300,7 +300,7 @@ def test_failure_message_names_point_reference_index_values_and_tolerance():
     with pytest.raises(AssertionError) as exc:
         check_gradient(lambda X: 0.5 * (X**2).sum(), grad, general(2, 3), rtol=1e-8)
     msg = str(exc.value)
-    assert msg.startswith("gradient, point 2 of 3, vs autograd")
+    assert msg.startswith("gradient, point 3 of 3, vs autograd")
     assert "worst entry (1, 0)" in msg and "rtol 1e-08" in msg
     m = re.search(r"closed form (\S+), reference (\S+)$", msg, re.M)
     assert m and abs(float(m.group(1)) - float(m.group(2)) - 1.0) < 1e-6
@@ -373,7 +373,7 @@ def test_domain_str():
 # Bad usage
 # --------------------------------------------------------------------------------------------------
 def test_bad_usage_raises_clear_errors():
-    with pytest.raises(ValueError, match="wrt=2 but only 2 inputs"):
+    with pytest.raises(ValueError, match="wrt=2, but there are 2 inputs; wrt is a Python index"):
         check_gradient(lambda x, y: x @ y, lambda x, y: y, general(3), general(3), wrt=2)
     with pytest.raises(ValueError, match="wrt=-1"):
         check_gradient(lambda x: x.sum(), lambda x: x, general(3), wrt=-1)
@@ -423,7 +423,7 @@ def test_check_result_str_and_html():
     eps = torch.finfo(T).eps
     assert r.tol("autograd") == eps**0.5 and r.tol("central differences") == eps ** (1 / 3)
     bad = check_gradient(torch.logdet, lambda X: -inv(X), spd(3), raises=False)
-    assert not bad and str(bad).startswith("✗ gradient, point 0 of 3, vs autograd (float64):")
+    assert not bad and str(bad).startswith("✗ gradient, point 1 of 3, vs autograd (float64):")
     assert bad._repr_html_().startswith("<pre>✗ gradient")
     html_name = check_gradient(
         lambda x: x.sum(), lambda x: torch.ones(2, dtype=T), general(2), name="<b>"
@@ -545,7 +545,7 @@ def test_hessian_with_respect_to_a_later_argument():
 
     ins = (general(3, 2), general(3), general(2))
     assert check_hessian(f, hess, *ins, wrt=0, form="bilinear").passed
-    with pytest.raises(AssertionError, match="Hessian, point 0 of 3, vs autograd"):
+    with pytest.raises(AssertionError, match="Hessian, point 1 of 3, vs autograd"):
         check_hessian(f, lambda *a: hess(*a) / 2, *ins, form="bilinear")
 
 
@@ -558,7 +558,9 @@ def test_old_list_form_and_bare_ints_are_refused_with_the_fix():
         check_gradient(lambda x: x.abs().sum(), lambda x: x, np.ones(3) * 1j)
     with pytest.raises(TypeError, match="tangents=Domain"):
         check_jvp(lambda x: x, lambda x, t: t, general(3), tangents=general(3))
-    with pytest.raises(ValueError, match=r"tangent 0 has shape \(2,\) but input 0"):
+    with pytest.raises(
+        ValueError, match=r"the tangent of x has shape \(2,\) but x has shape \(3,\)"
+    ):
         check_jvp(lambda x: x, lambda x, t: t, general(3), tangents=[np.ones(2)])
 
 
@@ -636,14 +638,69 @@ def test_float32_jvp_and_hessian_and_fixed_float64_inputs_are_cast():
 
 
 def test_differentiated_inputs_of_two_dtypes_are_refused():
-    with pytest.raises(ValueError, match="input 0 is float32, input 1 is float64"):
+    with pytest.raises(
+        ValueError,
+        match=r"\(x is float32, y is float64\); give them one dtype, e\.g\. x\.to\(torch\.float64",
+    ):
         check_jvp(lambda x, y: x * y, lambda x, y, dx, dy: dx * y + x * dy,
                   _point(3, 1, F32), _point(3, 2))  # fmt: skip
 
 
-def test_domains_alone_and_integer_points_check_in_float64():
-    r = check_gradient(lambda x: (x**3).sum(), lambda x: 3 * x**2, np.arange(4).reshape(2, 2))
+def test_domains_alone_check_in_float64():
+    r = check_gradient(lambda x: (x**3).sum(), lambda x: 3 * x**2, general(2, 2))
     assert r.passed and r.dtype == "float64"
+
+
+@pytest.mark.parametrize(
+    ("point", "fix"),
+    [
+        (np.arange(4).reshape(2, 2), r"X\.astype\(np\.float64\)"),
+        (torch.arange(4).reshape(2, 2), r"X\.to\(torch\.float64\)"),
+        (np.ones((2, 2), dtype=np.float16), r"X\.astype\(np\.float64\)"),
+        (torch.ones(2, 2, dtype=torch.bfloat16), r"X\.to\(torch\.float64\)"),
+        (torch.ones(2, 2, dtype=torch.float16), r"X\.to\(torch\.float64\)"),
+        (np.ones((2, 2), dtype=bool), r"X\.astype\(np\.float64\)"),
+    ],
+    ids=["numpy int", "torch int", "numpy float16", "bfloat16", "torch float16", "bool"],
+)
+def test_points_outside_the_dtype_policy_are_refused_with_the_argument_and_the_cast(point, fix):
+    # The library's one dtype policy: refused, never cast silently (a float16 check passed a
+    # 2 %-wrong gradient: its tolerances were 3e-2 and 9e-2).
+    def f(X, A):
+        return (A @ X).pow(2).sum()
+
+    def grad(X, A):
+        return 2 * A.T @ A @ X
+
+    for call in (
+        lambda: check_gradient(f, grad, point, general(2, 2)),
+        lambda: check_jvp(f, lambda X, A, H, dA: (grad(X, A) * H).sum(), point, general(2, 2)),
+        lambda: check_hessian(f, lambda X, A: torch.eye(4), point, general(2, 2)),
+        lambda: attempt(check_gradient, f, grad, point, general(2, 2)),
+    ):
+        with pytest.raises(TypeError, match=rf"^X has dtype .*not cast silently.*{fix}"):
+            call()
+    # A fixed input is named as well.
+    with pytest.raises(TypeError, match=r"^A has dtype"):
+        check_gradient(f, grad, general(2, 2), point)
+
+
+def test_a_two_percent_error_is_never_passed_whatever_the_dtype():
+    X = _point((3, 2), 40)
+    A = _fixed((4, 3), 41)
+
+    def f(X):
+        return ((A.to(X.dtype) @ X) ** 2).sum()
+
+    def grad(X):
+        return 1.02 * 2 * A.to(X.dtype).T @ A.to(X.dtype) @ X  # 2 % too large
+
+    for dt in (F32, F64):
+        r = check_gradient(f, grad, X.to(dt), raises=False)
+        assert not r.passed and "factor" in _fitting(r)
+    for dt in (torch.float16, torch.bfloat16):
+        with pytest.raises(TypeError, match="float32 or float64 only"):
+            check_gradient(f, grad, X.to(dt))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -662,11 +719,11 @@ def test_points_below_one_are_refused():
 
 
 def test_empty_inputs_are_refused():
-    with pytest.raises(ValueError, match=r"input 0 has shape \(0, 3\), no entries"):
+    with pytest.raises(ValueError, match=r"X has shape \(0, 3\), no entries"):
         check_gradient(lambda X: X.sum(), lambda X: torch.ones_like(X), general(0, 3))
-    with pytest.raises(ValueError, match=r"input 0 has shape \(0,\), no entries"):
+    with pytest.raises(ValueError, match=r"x has shape \(0,\), no entries"):
         check_gradient(lambda x: x.sum(), lambda x: torch.ones_like(x), np.ones(0))
-    with pytest.raises(ValueError, match="input 1 has shape"):
+    with pytest.raises(ValueError, match="y has shape"):
         check_jvp(lambda x, y: x, lambda x, y, dx, dy: dx, (2,), torch.ones(2, 0))
     with pytest.raises(ValueError, match="f returned an empty tensor"):
         check_jvp(lambda x: x[:0], lambda x, t: t[:0], (3,))
@@ -678,7 +735,7 @@ def test_empty_inputs_are_refused():
 def test_a_closed_form_returning_none_is_refused(which):
     f = lambda x: (x**2).sum()  # noqa: E731
     none = lambda *a: None  # noqa: E731
-    with pytest.raises(TypeError, match=r"returned None at point 0: it must return .*cannot fail"):
+    with pytest.raises(TypeError, match=r"returned None at point 1: it must return .*cannot fail"):
         if which == "gradient":
             check_gradient(f, none, (3,))
         elif which == "jvp":
@@ -708,7 +765,7 @@ def test_f_returning_nan_at_the_point_blames_f():
         check_gradient(torch.logdet, lambda X: torch.linalg.inv(X), X)
     with pytest.raises(ValueError, match="f returned NaN at the given point"):
         attempt(check_gradient, torch.logdet, lambda X: torch.linalg.inv(X), X)
-    with pytest.raises(ValueError, match="f returned Inf at point 0"):
+    with pytest.raises(ValueError, match="f returned Inf at point 1"):
         check_jvp(lambda x: 1 / (x - x), lambda x, t: t, (3,))
     with pytest.raises(ValueError, match="f returned NaN at the given point"):
         check_hessian(torch.logdet, lambda X: torch.eye(9, dtype=T), X)
@@ -721,15 +778,15 @@ def test_f_leaving_its_domain_within_one_step_blames_f():
 
 
 def test_f_returning_a_non_tensor_or_detached_result_blames_f():
-    with pytest.raises(TypeError, match="f returned float at point 0, not a torch tensor"):
+    with pytest.raises(TypeError, match="f returned float at point 1, not a torch tensor"):
         check_gradient(lambda x: (x**2).sum().item(), lambda x: 2 * x, (3,))
     with pytest.raises(TypeError, match="f returned ndarray"):
         check_jvp(lambda x: x.detach().numpy() * 2, lambda x, t: 2 * t, (3,))
-    with pytest.raises(ValueError, match="detached from input 0"):
+    with pytest.raises(ValueError, match="detached from x"):
         check_gradient(lambda x: (x.detach() ** 2).sum(), lambda x: 2 * x, (3,))
-    with pytest.raises(ValueError, match="detached from input 0"):
+    with pytest.raises(ValueError, match="detached from x"):
         check_jvp(lambda x: torch.tensor(x.tolist()) * 2, lambda x, t: 2 * t, (3,))
-    with pytest.raises(ValueError, match="detached from input 0"):
+    with pytest.raises(ValueError, match="detached from x"):
         check_hessian(lambda x: (x.detach() ** 2).sum(), lambda x: 2 * torch.eye(3), (3,))
     with pytest.raises(ValueError, match=r"f returned shape \(3,\); check_gradient needs a scalar"):
         check_gradient(lambda x: x**2, lambda x: 2 * x, (3,))
@@ -784,7 +841,7 @@ DIAGNOSES = [
     (
         "transposed shape",
         lambda: check_gradient(_tr_axb, lambda X: B24 @ A_4x5, general(5, 2), raises=False),
-        "(2, 5) is the transpose of input 0's shape; the transpose of the closed form matches",
+        "(2, 5) is the transpose of X's shape; the transpose of the closed form matches",
     ),
     (
         "transpose",
@@ -823,7 +880,7 @@ DIAGNOSES = [
         lambda: check_gradient(
             _xax, lambda X, A: 2 * A @ X, general(5, 3), general(5, 5), raises=False
         ),
-        "right when input 1 is symmetric",
+        "right when A is symmetric",
     ),
     (
         "symmetric part",
@@ -925,7 +982,7 @@ def test_the_diagnosis_is_in_the_assertion_message_too():
     with pytest.raises(AssertionError) as exc:
         check_gradient(_xax, lambda X, A: 2 * A @ X, general(5, 3), general(5, 5))
     msg = " ".join(str(exc.value).split())
-    assert "diagnosis: the closed form is right when input 1 is symmetric" in msg
+    assert "diagnosis: the closed form is right when A is symmetric" in msg
 
 
 def test_no_fitting_slip_is_said_with_the_error_of_each_fix():
