@@ -1449,8 +1449,10 @@ def check_gradient(
         grad: closed-form gradient, same arguments as ``f``; returns a tensor or array of the
             shape of ``xs[wrt]`` (the gradient has the shape of its argument).
         *inputs: one per argument of ``f``: a :class:`Domain` (e.g. ``spd(4)``, redrawn at
-            every point), a shape tuple, or a concrete tensor or numpy array. A concrete
-            ``inputs[wrt]`` means "check at this point" (one point, said in the verdict).
+            every point), a shape tuple, or a concrete float32/float64 tensor or numpy array. A
+            concrete ``inputs[wrt]`` means "check at this point" (one point, said in the
+            verdict). Messages name each input by the parameter name of ``grad`` (else of
+            ``f``), e.g. ``X``.
         wrt: index of the argument to differentiate.
         points: number of seeded random points; default 3, or 1 at a concrete point.
         seed: seed of the ``torch.Generator`` that draws points and directions.
@@ -1469,13 +1471,16 @@ def check_gradient(
         CheckResult; it prints as a two-line verdict naming the dtype and the points.
 
     Raises:
-        AssertionError: where the closed form disagrees with a reference beyond tolerance (and
-            ``raises=True``); the message names the point, the reference, the worst entry, both
-            values, the tolerance and a diagnosis of the usual slips.
-        ValueError: on ``points < 1``, an empty ``xs[wrt]``, a bad ``wrt``, or when ``f``
-            returns NaN/Inf, a non-scalar or a detached result (f is blamed, not ``grad``).
+        AssertionError: where the closed form disagrees with a reference beyond tolerance, or
+            fails with a shape error (and ``raises=True``); the message names the point, the
+            reference, the worst entry, both values, the tolerance and a diagnosis of the usual
+            slips (for a shape error: the reader's line and the shapes).
+        ValueError: on ``points < 1``, an empty ``xs[wrt]``, a bad ``wrt``, NaN or Inf in an
+            input, inputs on several devices, a check above ``MAX_DENSE_BYTES``, or when ``f``
+            returns NaN/Inf, a non-scalar or a detached result, or has a kink at the point (f is
+            blamed, not ``grad``).
         TypeError: if ``grad`` returns None (nothing to check) or a non-array, or an input is
-            not a Domain, a shape or an array.
+            not a Domain, a shape or a float32/float64 array.
 
     When the input's domain has ``tangent="symmetric"``, the reference gradient is projected onto
     the symmetric matrices (``sym(G)``) and differences are taken along symmetric directions: that
@@ -1631,11 +1636,14 @@ def check_jvp(
 
     Raises:
         AssertionError: where the closed form disagrees with ``torch.func.jvp`` or with central
-            differences beyond tolerance (and ``raises=True``), with a diagnosis.
+            differences beyond tolerance, or fails with a shape error (and ``raises=True``),
+            with a diagnosis.
         ValueError: on ``points < 1``, empty inputs, every tangent 0, a tangent of the wrong
-            shape, or when ``f`` returns NaN/Inf, an empty or a detached result.
-        TypeError: if ``jvp`` returns None or a non-array, or an input is not a Domain, shape
-            or array.
+            shape, NaN or Inf in an input or tangent, inputs on several devices, a check above
+            ``MAX_DENSE_BYTES``, or when ``f`` returns NaN/Inf, an empty or a detached result,
+            or has a kink along the tangent.
+        TypeError: if ``jvp`` returns None or a non-array, or an input or tangent is not a
+            Domain, shape or float32/float64 array.
     """
     k = len(inputs)
     if tangents is None:
@@ -1843,11 +1851,13 @@ def check_hessian(
 
     Raises:
         AssertionError: where the closed form disagrees with autograd or with the finite
-            differences beyond tolerance (and ``raises=True``), with a diagnosis.
-        ValueError: on a bad ``form``, ``wrt``, ``points`` or ``probes``, an empty input, or when
-            ``f`` returns NaN/Inf, a non-scalar or a detached result.
+            differences beyond tolerance, or fails with a shape error (and ``raises=True``),
+            with a diagnosis.
+        ValueError: on a bad ``form``, ``wrt``, ``points`` or ``probes``, an empty input, NaN or
+            Inf in an input, inputs on several devices, a check above ``MAX_DENSE_BYTES``, or
+            when ``f`` returns NaN/Inf, a non-scalar or a detached result.
         TypeError: if ``hess`` returns None or a non-array, or an input is not a Domain, shape
-            or array.
+            or float32/float64 array.
     """
     if form not in ("matrix", "hvp", "bilinear"):
         raise ValueError(f"form={form!r}; use 'matrix', 'hvp' or 'bilinear'")
@@ -2143,8 +2153,10 @@ def attempt(check: Callable[..., CheckResult], f, formula, *inputs, **kwargs) ->
 
     Raises:
         TypeError, ValueError: on misuse (an unknown ``check``, ``raises=``, bad inputs, or an
-            ``f`` that returns NaN at the point): those are not slips of the formula. Errors
-            raised inside the formula itself propagate with their traceback.
+            ``f`` that returns NaN at the point): those are not slips of the formula. A shape
+            error raised inside the formula is a slip: it is returned as a failed check naming
+            the reader's line and the shapes. Other errors raised inside the formula propagate
+            with their traceback.
     """
     from hessnotes.formulas import check_formula  # here: hessnotes.formulas imports checks
 

@@ -10,15 +10,23 @@ is ``u = ε / 2``, 2⁻⁵³ for float64, in Higham's terms) adds a *roundoff* e
 ``ε |f| / h``. Their sum is smallest near ``h ≈ ε^(1/3)``, where the error is of order
 ``ε^(2/3)``. The functions here measure that V-shaped curve (see the chapter "Checking
 derivatives").
+
+Since their subject is floating-point error itself, they take the differences in any torch
+floating dtype the caller names (float16 included: that is the point of a precision
+comparison); a point or direction that is not floating, or holds NaN or Inf, is refused with
+the argument named.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 from torch.func import jvp as _jvp
+
+from hessnotes._linalg import check_finite
 
 __all__ = ["central_difference", "fd_error_curve", "fit_slope", "optimal_step"]
 
@@ -44,14 +52,30 @@ def central_difference(
         A tensor of the shape of ``f(x)``: approximately ``Df(x)[v]``.
 
     Raises:
-        ValueError: if ``h`` is not positive or ``v`` differs from ``x`` in shape.
+        TypeError: if ``x`` is not a floating tensor (an integer ``x`` would round every step
+            ``h < 1`` to zero).
+        ValueError: if ``h`` is not positive and finite, ``v`` differs from ``x`` in shape, or
+            ``x`` or ``v`` holds NaN or Inf.
     """
-    if not h > 0:
-        raise ValueError(f"h={h!r}; the step must be a positive number")
+    try:
+        positive = 0 < float(h) < math.inf
+    except (TypeError, ValueError):
+        positive = False
+    if not positive:
+        raise ValueError(f"h={h!r}; the step must be a positive, finite number")
+    for name, t in (("x", x), ("v", v)):
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            what = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
+            raise TypeError(
+                f"{name} is {what}; central_difference takes floating torch tensors, e.g. "
+                f"torch.as_tensor({name}, dtype=torch.float64)"
+            )
     if tuple(v.shape) != tuple(x.shape):
         raise ValueError(
             f"v has shape {tuple(v.shape)} but x has {tuple(x.shape)}; make them equal"
         )
+    check_finite(x, "x")
+    check_finite(v, "v")
     h_t = torch.as_tensor(h, dtype=x.dtype)
     return (f(x + h_t * v) - f(x - h_t * v)) / (2 * h_t)
 
@@ -80,14 +104,17 @@ def fd_error_curve(
         (s,) float64 numpy array of relative errors (exactly 0 where the difference is exact).
 
     Raises:
-        ValueError: on a non-floating ``dtype``, non-positive steps, mismatched shapes, or a zero
-            reference derivative (a relative error is then undefined).
+        ValueError: on a non-floating ``dtype``, non-positive steps, mismatched shapes, NaN or
+            Inf in ``x`` or ``v``, or a zero reference derivative (a relative error is then
+            undefined).
     """
     dtype = _float_dtype(dtype)
     x64 = torch.as_tensor(x, dtype=torch.float64)
     v64 = torch.as_tensor(v, dtype=torch.float64)
     if x64.shape != v64.shape:
         raise ValueError(f"v has shape {tuple(v64.shape)} but x has {tuple(x64.shape)}")
+    check_finite(x64, "x")
+    check_finite(v64, "v")
     steps = [float(h) for h in steps]
     if not steps or min(steps) <= 0:
         raise ValueError(f"steps={steps!r}; give a non-empty list of positive step sizes")

@@ -64,7 +64,8 @@ def _check_input(x, name: str) -> None:
     """
     if isinstance(x, Domain) or (isinstance(x, tuple) and x and all(isinstance(k, int) for k in x)):
         raise TypeError(
-            f"{name} is {x!r}: check_formula takes concrete inputs, not a Domain or a "
+            f"{name} is {x if isinstance(x, Domain) else repr(x)}: check_formula takes concrete "
+            "inputs, not a Domain or a "
             "shape; draw them yourself, e.g. X = np.random.default_rng(0).standard_normal"
             "((9, 3))"
         )

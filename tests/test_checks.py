@@ -1176,3 +1176,367 @@ def test_property_a_scaled_gradient_is_diagnosed_with_the_inverse_factor(c):
     assert fits and fits[0].slip in ("factor", "sign")
     if fits[0].slip == "factor":
         assert fits[0].error <= 1e-12
+
+
+# --------------------------------------------------------------------------------------------------
+# The reader's terms: names, not numbers counted from zero; a shape slip with the reader's line
+# --------------------------------------------------------------------------------------------------
+_X32 = np.arange(6.0).reshape(3, 2) / 7 - 0.3  # the reader's numpy point X (3, 2) ...
+_A43 = np.arange(12.0).reshape(4, 3) / 11 + np.eye(4, 3)  # ... and constant A (4, 3)
+
+
+def _f_ax(X, A):
+    return ((A @ X) ** 2).sum()
+
+
+def _grad_ax_wrong_shapes(X, A):
+    return 2 * A @ A.T @ X  # (4, 4) @ (3, 2): should be Aᵀ A X
+
+
+def test_a_shape_slip_in_the_readers_formula_is_a_failed_check_in_the_readers_terms(capsys):
+    r = attempt(check_gradient, _f_ax, _grad_ax_wrong_shapes, _X32, _A43)
+    assert isinstance(r, CheckResult) and not r.passed and capsys.readouterr().out == ""
+    s = str(r)
+    assert s.startswith("✗ gradient of _grad_ax_wrong_shapes, the given point, vs autograd")
+    flat = " ".join(s.split())
+    assert "_grad_ax_wrong_shapes failed on the shapes of its arrays, in its line" in flat
+    assert "\n      return 2 * A @ A.T @ X  # (4, 4) @ (3, 2)" in s  # the reader's own line
+    assert (
+        "A matrix product L @ R with L of shape (4, 4) and R of shape (3, 2): the inner sizes "
+        "4 and 3 differ." in flat
+    )
+    assert "Its arrays: X (3, 2), A (4, 3) (your numpy arrays reach it as torch tensors" in flat
+    assert "(3, 2) is the shape of X." in flat
+    assert "mat1" not in s and "4x4" not in s and not re.search(r"\binput \d", s)
+    assert all(len(line) <= 88 for line in s.splitlines())
+    # Raised, it is an AssertionError that does not chain torch's message and frames.
+    with pytest.raises(AssertionError) as exc:
+        check_gradient(_f_ax, _grad_ax_wrong_shapes, _X32, _A43)
+    assert exc.value.__suppress_context__ and "L of shape (4, 4)" in str(exc.value)
+
+
+def test_a_shape_slip_in_jvp_and_hessian_forms_and_torch_words_for_torch_inputs():
+    X = torch.from_numpy(_X32)
+    r = check_jvp(lambda X: X.T @ X, lambda X, H: H @ X, X, raises=False)  # (3, 2) @ (3, 2)
+    flat = " ".join(str(r).split())
+    assert "the closed form failed on the shapes of its arrays" in flat
+    assert "Its tensors: X (3, 2), H (3, 2)." in flat and "numpy" not in flat
+    r = check_hessian(lambda x: (x**4).sum(), lambda x, v: 12 * x.reshape(3, 1) @ v, (3,),
+                      form="hvp", raises=False)  # fmt: skip
+    assert "matrix-vector product M @ v with M of shape (3, 1)" in " ".join(str(r).split())
+
+
+def test_errors_that_are_not_shape_slips_still_propagate():
+    def broken(X, A):
+        return X.no_such_method()
+
+    with pytest.raises(AttributeError):
+        attempt(check_gradient, _f_ax, broken, _X32, _A43)
+
+
+def _messages():
+    """Every refusal and diagnosis a reader may meet that names an input."""
+    inv_ = torch.linalg.inv
+    calls = [
+        lambda: check_gradient(_f_ax, lambda X, A: A, np.ones(0), _A43),
+        lambda: check_gradient(_f_ax, lambda X, A: X, _X32, np.arange(12).reshape(4, 3)),
+        lambda: check_gradient(_f_ax, lambda X, A: X, _X32 * np.nan, _A43),
+        lambda: check_jvp(
+            lambda x, y: x * y, lambda x, y, dx, dy: dx, _point(3, 1, F32), _point(3, 2)
+        ),
+        lambda: check_jvp(lambda x: x, lambda x, t: t, general(3), tangents=[np.ones(2)]),
+        lambda: check_gradient(lambda x: (x.detach() ** 2).sum(), lambda x: 2 * x, (3,)),
+        lambda: check_gradient(_f_ax, lambda X, A: X, _X32, points=3),
+        lambda: check_gradient(lambda X: X.sum(), lambda X: X, [general(3)]),
+        lambda: check_gradient(
+            _xax, lambda X, A: 2 * A @ X, general(5, 3), general(5, 5), raises=False
+        ),
+        lambda: check_gradient(_tr_axb, lambda X: B24 @ A_4x5, general(5, 2), raises=False),
+        lambda: check_hessian(
+            lambda X: 0.5 * torch.trace(X.T @ X),
+            lambda X: torch.eye(5),
+            general(3, 2),
+            raises=False,
+        ),
+        lambda: check_gradient(
+            lambda X: torch.logdet(X), lambda X: inv_(X) @ inv_(X), spd(3), raises=False
+        ),
+    ]
+    out = []
+    for call in calls:
+        try:
+            out.append(str(call()))
+        except (TypeError, ValueError, AssertionError) as e:
+            out.append(str(e))
+    return out
+
+
+def test_no_message_numbers_an_input_from_zero():
+    msgs = _messages()
+    assert len(msgs) == 12
+    for m in msgs:
+        assert not re.search(r"\b(input|tangent) \d", m), m
+        assert "point 0" not in m and "0-based" not in m, m
+    assert "A has dtype int64" in msgs[1] and "X (shape (3, 2)) holds NaN" in msgs[2]
+    assert "right when A is symmetric" in " ".join(msgs[8].split())
+    assert "transpose of X's shape" in msgs[9]
+
+
+def test_functions_without_parameter_names_get_ordinals():
+    with pytest.raises(ValueError, match="the second input has shape"):
+        check_jvp(lambda *a: a[0], lambda *a: a[2], (2,), torch.ones(2, 0))
+    r = check_gradient(lambda *a: torch.trace(a[0].T @ a[1] @ a[0]),
+                       lambda *a: 2 * a[1] @ a[0], general(5, 3), general(5, 5),
+                       raises=False)  # fmt: skip
+    assert "right when the second input is symmetric" in " ".join(str(r).split())
+
+
+# --------------------------------------------------------------------------------------------------
+# A scalar closed form is diagnosed by what varies across the points
+# --------------------------------------------------------------------------------------------------
+def _dlogdet(X, H):
+    return torch.trace(inv(X) @ H)
+
+
+SCALAR_SLIPS = [
+    # (the reader's d log det X [H], what must be said)
+    (lambda X, H: 2 * _dlogdet(X, H), "½ × the closed form matches autograd at all 3 points"),
+    (lambda X, H: -_dlogdet(X, H), "−1 × the closed form matches autograd at all 3 points"),
+    (lambda X, H: 0.7 * _dlogdet(X, H), "for the fitted c = 1.42857"),
+    (lambda X, H: _dlogdet(X, H) + 1, "the closed form + c matches autograd at all 3 points"),
+    (lambda X, H: torch.trace(X @ H), "not one factor"),  # structurally different slips:
+    (lambda X, H: torch.trace(inv(X) @ inv(X) @ H), "not one factor"),  # no factor claimed
+    (lambda X, H: torch.trace(H), "not one factor"),
+    (lambda X, H: torch.trace(inv(X) @ H) ** 2, "not one factor"),
+]
+
+
+@pytest.mark.parametrize(("jvp", "said"), SCALAR_SLIPS, ids=range(len(SCALAR_SLIPS)))
+def test_a_scalar_is_a_constant_factor_off_only_if_the_ratio_is_the_same_at_every_point(jvp, said):
+    r = check_jvp(torch.logdet, jvp, spd(3), raises=False)
+    assert not r.passed
+    flat = " ".join(r.diagnosis_text.split())
+    assert said in flat, flat
+    if said == "not one factor":
+        assert not _fitting(r) and "a constant factor is off" not in flat
+        assert re.search(r"autograd is (-?\d[\d.e+-]*, ){2}-?\d[\d.e+-]* × the closed form", flat)
+
+
+def test_one_scalar_at_one_point_claims_no_factor_and_says_how_to_see_more():
+    X0 = spd(3).sample(torch.Generator().manual_seed(5))
+    r = check_jvp(torch.logdet, lambda X, H: torch.trace(X @ H), X0, raises=False)
+    flat = " ".join(r.diagnosis_text.split())
+    assert not _fitting(r) and "one number at one point" in flat
+    assert "pass a Domain such as general(3, 3) or spd(3) for X" in flat
+    # At random points the same slip is seen at three of them, however many were asked for.
+    r = check_jvp(torch.logdet, lambda X, H: 2 * _dlogdet(X, H), spd(3), points=1, raises=False)
+    assert "at all 3 points" in r.diagnosis_text
+
+
+def test_a_formula_right_at_two_points_and_wrong_at_the_third_is_not_a_factor():
+    calls = []
+
+    def jvp(X, H):
+        calls.append(1)
+        return _dlogdet(X, H) * (1.5 if len(calls) == 3 else 1.0)
+
+    r = check_jvp(torch.logdet, jvp, spd(3), raises=False)
+    assert str(r).startswith("✗ JVP, point 3 of 3, vs autograd")
+    assert not _fitting(r) and "not one factor" in r.diagnosis_text
+
+
+# --------------------------------------------------------------------------------------------------
+# Bilinear second derivatives: symmetrise in (H, K)
+# --------------------------------------------------------------------------------------------------
+def _trinv(X):
+    return torch.trace(inv(X))
+
+
+def _b(X, H, K):  # tr(X⁻¹ K X⁻² H): one of the two terms of d² tr(X⁻¹)[H, K]
+    Xi = inv(X)
+    return torch.trace(Xi @ K @ Xi @ Xi @ H)
+
+
+def test_an_unsymmetrised_bilinear_form_is_told_to_symmetrise_in_its_own_letters():
+    right = lambda X, H, K: _b(X, H, K) + _b(X, K, H)  # noqa: E731
+    assert check_hessian(_trinv, right, invertible(3), form="bilinear").passed
+    r = check_hessian(_trinv, lambda X, H, K: 2 * _b(X, H, K), invertible(3), form="bilinear",
+                      raises=False)  # fmt: skip
+    assert _fitting(r) == ["not symmetric"]
+    assert "symmetrise in (H, K)" in " ".join(str(r).split())
+    r = check_hessian(_trinv, lambda X, U, V: _b(X, U, V), invertible(3), form="bilinear",
+                      raises=False)  # fmt: skip
+    assert _fitting(r) == ["one term"]
+    assert "B(U, V) + B(V, U) matches autograd" in " ".join(str(r).split())
+
+
+# --------------------------------------------------------------------------------------------------
+# A transposed constant is blamed before a symmetric input
+# --------------------------------------------------------------------------------------------------
+A_EX2 = _fixed((4, 4), 9)  # linear-maps, exercise 2: F(X) = X A Xᵀ, its VJP at W
+W_EX2 = _fixed((3, 3), 10)
+
+
+def _pairing(X, W):
+    return (W * (X @ A_EX2 @ X.T)).sum()
+
+
+def test_a_swapped_captured_constant_is_blamed_not_the_input():
+    def my_vjp(X, W):
+        return W @ X @ A_EX2 + W.T @ X @ A_EX2.T  # A and Aᵀ swapped
+
+    assert check_gradient(_pairing, lambda X, W: W @ X @ A_EX2.T + W.T @ X @ A_EX2,
+                          general(3, 4), W_EX2).passed  # fmt: skip
+    r = attempt(check_gradient, _pairing, my_vjp, general(3, 4), W_EX2)
+    assert _fitting(r) == ["transposed constant"]
+    flat = " ".join(str(r).split())
+    assert "with A_EX2 replaced by A_EX2ᵀ inside my_vjp, it matches autograd" in flat
+    assert "A_EX2 and A_EX2ᵀ are swapped in it" in flat and "W is not symmetric" not in flat
+
+    def in_a_closure():
+        A = A_EX2
+
+        def my_vjp(X, W):
+            return W @ X @ A + W.T @ X @ A.T
+
+        return my_vjp
+
+    r = check_gradient(_pairing, in_a_closure(), general(3, 4), W_EX2, raises=False)
+    assert _fitting(r) == ["transposed constant"] and "A and Aᵀ are swapped" in str(r)
+
+
+def test_a_transposed_fixed_input_and_a_symmetric_input_are_still_told_apart():
+    # ∇ tr(W X) = Wᵀ: returning W swaps W and Wᵀ (the input W, no constant in sight).
+    r = check_gradient(lambda X, W: torch.trace(W @ X), lambda X, W: W, general(3, 3), W_EX2,
+                       raises=False)  # fmt: skip
+    assert "transposed input" in _fitting(r) and "symmetric input" not in _fitting(r)
+    assert "with W replaced by Wᵀ in the closed form (f unchanged)" in " ".join(str(r).split())
+    # W X A + W X Aᵀ is right only for symmetric W: that is what is said.
+    r = check_gradient(_pairing, lambda X, W: W @ X @ A_EX2.T + W @ X @ A_EX2, general(3, 4),
+                       W_EX2, raises=False)  # fmt: skip
+    assert _fitting(r) == ["symmetric input"] and "right when W is symmetric" in str(r)
+
+
+# --------------------------------------------------------------------------------------------------
+# NaN/Inf in points and tangents, memory, devices
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_in_a_point_or_tangent_is_refused_naming_it_and_its_first_entry(bad):
+    X = np.eye(3)
+    X[1, 2] = bad
+    for call in (
+        lambda: check_gradient(torch.logdet, lambda X: inv(X), X),
+        lambda: check_hessian(torch.logdet, lambda X: torch.eye(9), X),
+        lambda: check_jvp(torch.logdet, _dlogdet, X),
+        lambda: attempt(check_gradient, torch.logdet, lambda X: inv(X), X),
+    ):
+        with pytest.raises(ValueError, match=r"^X \(shape \(3, 3\)\) holds NaN or Inf, first at "
+                           r"index \(1, 2\)"):  # fmt: skip
+            call()
+    with pytest.raises(ValueError, match=r"^A \(shape \(3, 3\)\) holds NaN or Inf"):
+        check_gradient(lambda x, A: x @ A @ x, lambda x, A: (A + A.T) @ x, general(3), X)
+    with pytest.raises(ValueError, match=r"^the tangent of X \(shape \(3, 3\)\) holds NaN"):
+        check_jvp(torch.logdet, _dlogdet, spd(3), tangents=[X])
+
+
+def test_nan_that_f_returns_at_a_finite_point_is_still_fs_domain():
+    with pytest.raises(ValueError, match="f returned NaN at the given point; is the point inside"):
+        check_gradient(torch.logdet, lambda X: inv(X), -np.eye(3))
+
+
+def test_huge_checks_are_refused_before_allocating_naming_the_input_and_the_memory():
+    said = (
+        r"^check_gradient with X of shape \(100000, 100000\) \(about 26 float64 arrays .* would "
+        r"need 2\.08 TB of memory \(limit 2\.15 GB.*MAX_DENSE_BYTES\)\. Check the formula on a "
+        r"smaller X"
+    )
+    with pytest.raises(ValueError, match=said):
+        check_gradient(lambda X: (X**2).sum(), lambda X: 2 * X, general(100_000, 100_000))
+    with pytest.raises(ValueError, match=r"^check_hessian with x of shape \(10000000,\)"):
+        check_hessian(lambda x: (x**2).sum(), lambda x, v: 2 * v, general(10**7), form="hvp")
+    with pytest.raises(ValueError, match=r"^check_jvp with X of shape \(30000, 30000\)"):
+        check_jvp(lambda X: X**2, lambda X, H: 2 * X * H, general(30_000, 30_000))
+
+
+def test_inputs_on_two_devices_get_the_device_hint_not_a_dtype_hint():
+    x = torch.ones(3, device="meta", dtype=torch.float32)  # meta: a device without memory
+    with pytest.raises(ValueError, match=r"^x is on device meta but y is on device cpu; .*"
+                       r"e\.g\. y\.to\('meta'\)"):  # fmt: skip
+        check_jvp(lambda x, y: x * y, lambda x, y, dx, dy: dx * y + x * dy, x, _point(3, 1))
+
+
+# --------------------------------------------------------------------------------------------------
+# A kink is not a derivative; a passing error never prints above its tolerance
+# --------------------------------------------------------------------------------------------------
+KINKS = [
+    ("|x| at 0", lambda x: x.abs().sum(), torch.sign, np.array([1.0, 0.0, -2.0]), "(1,)"),
+    ("relu at 0", lambda x: torch.relu(x).sum(), lambda x: (x > 0) * 1.0, np.zeros(2), "(0,)"),
+    ("100x + |x|", lambda x: 100 * x.sum() + x.abs().sum(), lambda x: 100 + torch.sign(x),
+     np.zeros(2), "(0,)"),
+    ("max entry, a tie", lambda X: X.max(), lambda X: (X == X.max()).to(X.dtype) / 2,
+     np.array([[1.0, 1.0], [0.0, -1.0]]), "(0, 0)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "f", "grad", "x", "entry"), KINKS, ids=[k[0] for k in KINKS])
+def test_check_gradient_refuses_a_kink_instead_of_passing_it(label, f, grad, x, entry):
+    with pytest.raises(ValueError, match=rf"^f is not differentiable at the given point: along "
+                       rf"entry {re.escape(entry)} of x? ?.*one-sided slopes differ"):  # fmt: skip
+        check_gradient(f, grad, x)
+
+
+def test_check_jvp_refuses_a_kink_too():
+    with pytest.raises(
+        ValueError, match="not differentiable at the given point: along the tangent"
+    ):
+        check_jvp(lambda x: x.abs(), lambda x, t: torch.sign(x) * t, np.array([1.0, 0.0, -2.0]))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**16), scale=st.sampled_from([1e-3, 1.0, 30.0]))
+def test_property_smooth_functions_are_never_called_kinked(seed, scale):
+    # Stationary points (where the one-sided slopes differ by h f'') and random points.
+    x = _point(4, seed) * scale
+    for f, g, at in (
+        (lambda x: 1e4 * (x**2).sum(), lambda x: 2e4 * x, torch.zeros(4, dtype=T)),
+        (lambda x: torch.cos(x).sum(), lambda x: -torch.sin(x), torch.zeros(4, dtype=T)),
+        (
+            lambda x: (x**4).sum() + torch.exp(x / 30).sum(),
+            lambda x: 4 * x**3 + torch.exp(x / 30) / 30,
+            x,
+        ),
+        (lambda x: torch.log1p(x**2).sum(), lambda x: 2 * x / (1 + x**2), x),
+    ):
+        assert check_gradient(f, g, at).passed
+
+
+@settings(max_examples=200, deadline=None)
+@given(err=st.floats(1e-17, 1e-1), tol=st.floats(1e-16, 1e-1), slack=st.floats(0, 1))
+def test_property_a_passing_error_never_reads_larger_than_its_tolerance(err, tol, slack):
+    bound = tol + slack * tol  # what atol adds on top of rtol
+    if err > bound:
+        return
+    shown = C._fmt_tol_for(err, tol, bound)
+    assert float(C._fmt_err(err)) <= float(shown)
+    if float(C._fmt_err(err)) <= float(C._fmt_tol(tol)):
+        assert shown == C._fmt_tol(tol)  # the usual form is kept when it reads right
+
+
+def test_verdicts_print_the_tolerance_with_enough_digits():
+    A = _fixed((3, 3), 42)
+
+    def f(X):
+        return torch.trace(A @ X)
+
+    # rtol 1.2e-4 printed as 1e-04 would sit below an error printed as 1.2e-04.
+    r = check_gradient(f, lambda X: (1 + 1.16e-4) * A.T, general(3, 3), rtol=1.2e-4,
+                       fd_rtol=1.2e-4)  # fmt: skip
+    assert "autograd 1.2e-04 (tol 1.2e-04)" in str(r)
+    # A pass through atol: printed as the bound it was held to, rounded up.
+    r = check_gradient(f, lambda X: (1 + 1.4e-4) * A.T, general(3, 3), rtol=1e-4, atol=1e-4,
+                       fd_rtol=1e-4)  # fmt: skip
+    m = re.search(r"autograd (\S+) \(tol (\S+)\)", str(r))
+    assert float(m.group(1)) <= float(m.group(2))
+    assert "(tol 1e-08)" in str(check_gradient(f, lambda X: A.T, general(3, 3)))  # unchanged
+    assert str(C.check_close("x", 1 + 1.16e-3, 1.0, 1.2e-3)).endswith("(tol 1.2e-03)")
+    assert str(C.check_error("e", 0.99e-12, 1e-12)).endswith("(tol 1e-12)")

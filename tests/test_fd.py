@@ -84,3 +84,21 @@ def test_errors():
         fit_slope([1.0, 2.0], [1.0, 1.0], 5.0, 6.0)
     with pytest.raises(ValueError, match="1-D of equal length"):
         fit_slope([1.0, 2.0], [1.0], 0.0, 6.0)
+
+
+def test_bad_points_and_directions_are_refused_with_their_name():
+    x = torch.ones(2, dtype=T)
+    bad = torch.tensor([1.0, float("nan")], dtype=T)
+    with pytest.raises(ValueError, match=r"^x \(shape \(2,\)\) holds NaN or Inf, first at index"):
+        central_difference(torch.sin, bad, x, 0.1)
+    with pytest.raises(ValueError, match=r"^v \(shape \(2,\)\) holds NaN or Inf"):
+        central_difference(torch.sin, x, bad * float("inf"), 0.1)
+    with pytest.raises(ValueError, match=r"^v \(shape \(2,\)\) holds NaN or Inf"):
+        fd_error_curve(torch.sin, x, bad, [0.1])
+    with pytest.raises(TypeError, match=r"^x is torch\.int64; .*dtype=torch\.float64"):
+        central_difference(torch.sin, torch.ones(2, dtype=torch.int64), x, 0.5)  # h -> 0
+    with pytest.raises(ValueError, match="positive, finite"):
+        central_difference(torch.sin, x, x, float("nan"))
+    # float16 is the subject here, not an error: its error curve is measured.
+    e = fd_error_curve(torch.sin, torch.tensor(1.0), torch.tensor(1.0), [1e-1], dtype=torch.float16)
+    assert 0 < e[0] < 1
