@@ -26,12 +26,14 @@ import os
 import re
 import types
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 __all__ = [
+    "Words",
     "arg_names",
     "ordinal",
     "shape_slip",
@@ -185,6 +187,34 @@ _TORCH_SHAPES: tuple[tuple[str, Callable[[re.Match], str]], ...] = (
         ),
     ),
 )
+
+
+@dataclass(frozen=True)
+class Words:
+    """How a check names the reader's inputs: by their names, in numpy words for numpy inputs.
+
+    Attributes:
+        names: the inputs' names (:func:`arg_names`).
+        numpy: the reader passed numpy arrays and no tensors: speak of arrays.
+        converted: ... which reach the reader's function as torch tensors (say so).
+    """
+
+    names: tuple[str, ...]
+    numpy: bool = False
+    converted: bool = False
+
+    @classmethod
+    def of(cls, inputs: Sequence[Any], names: Sequence[str], converted: bool = True) -> Words:
+        arrays = [x for x in inputs if isinstance(x, torch.Tensor | np.ndarray)]
+        numpy = bool(arrays) and not any(isinstance(x, torch.Tensor) for x in arrays)
+        return cls(tuple(names), numpy, converted and numpy)
+
+    def call_names(self, fn: Callable, n_args: int) -> tuple[str, ...]:
+        """Names of all of ``fn``'s arguments: its own parameter names, else the inputs'."""
+        own = arg_names(n_args, fn)
+        if not own[0].startswith("the "):
+            return own
+        return (*self.names, *own[len(self.names) :])
 
 
 def _in_words(message: str, numpy: bool) -> str:

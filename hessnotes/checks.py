@@ -56,12 +56,14 @@ are a ``TypeError``, never cast silently; float16 differences could not see a 2 
 Inf in a point or a tangent (``ValueError`` naming the first bad entry); inputs on several devices;
 and a check whose arrays would exceed :data:`hessnotes._linalg.MAX_DENSE_BYTES`, before anything is
 allocated. **Blamed correctly**: ``f`` returning NaN/Inf at a finite point, a non-tensor, a
-detached result or the wrong shape raises ``ValueError`` or ``TypeError`` naming ``f``; so does a
-kink of ``f`` at the point (one-sided differences that disagree at steps h, 2h and 4h alike:
-``|x|`` at 0 has no gradient to check). Only a disagreement of the closed form is an
-``AssertionError``; a shape error raised inside the closed form (torch's "mat1 and mat2 shapes
-cannot be multiplied") is one too, reported with the reader's own line and the shapes in numpy
-words.
+detached result or the wrong shape raises ``ValueError`` or ``TypeError`` naming ``f``. A kink
+of ``f`` at the point (one-sided differences that disagree alike at steps h/2, h and 2h:
+``|x|`` at 0, a double eigenvalue) fails the check against central differences with the
+diagnosis "f is not differentiable here" (:func:`hessnotes.fd.one_sided_kink`): there is no
+derivative to check, whatever the closed form. Otherwise only a disagreement of the closed form
+is an ``AssertionError``; a shape error raised inside the closed form (torch's "mat1 and mat2
+shapes cannot be multiplied") is one too, reported with the reader's own line and the shapes in
+numpy words.
 
 **Diagnosis.** When a closed form fails, the usual slips are tested against the reference and
 each is reported with its own computed error: the transpose, a wrong sign, a factor (2, ½ or
@@ -94,6 +96,7 @@ from torch.func import jvp as _jvp
 
 from hessnotes import _reader
 from hessnotes._linalg import as_tensor, check_finite, check_memory, check_tol
+from hessnotes.fd import one_sided_kink
 
 __all__ = [
     "CheckResult",
@@ -538,31 +541,8 @@ def _returned_tensor(out, message: str) -> torch.Tensor:
     raise TypeError(message.format(type=type(out).__name__))
 
 
-@dataclass(frozen=True)
-class _Words:
-    """How a check names the reader's inputs: by their names, in numpy words for numpy inputs."""
-
-    names: tuple[str, ...]
-    numpy: bool = False  # the reader passed numpy arrays (and no tensors): speak of arrays
-    converted: bool = False  # ... which reach the closed form as torch tensors
-
-
-def _words(inputs, names, converted: bool = True) -> _Words:
-    arrays = [x for x in inputs if isinstance(x, torch.Tensor | np.ndarray)]
-    numpy = bool(arrays) and not any(isinstance(x, torch.Tensor) for x in arrays)
-    return _Words(tuple(names), numpy, converted and numpy)
-
-
-def _call_names(fn, n_args: int, words: _Words) -> tuple[str, ...]:
-    """Names of all the closed form's arguments: its own parameter names, else the inputs'."""
-    own = _reader.arg_names(n_args, fn)
-    if not own[0].startswith("the "):
-        return own
-    return (*words.names, *own[len(words.names) :])
-
-
 def _closed(
-    fn, args, *, arg: str, what: str, where: str, dtype, device, words: _Words | None = None
+    fn, args, *, arg: str, what: str, where: str, dtype, device, words: _reader.Words | None = None
 ) -> torch.Tensor:
     """Call the closed form; None (or NotImplementedError) means there is nothing to check.
 
@@ -578,7 +558,7 @@ def _closed(
         lines = None
         if words is not None:
             lines = _reader.shape_slip(
-                e, _formula_name(fn, "the closed form"), args, _call_names(fn, len(args), words),
+                e, _formula_name(fn, "the closed form"), args, words.call_names(fn, len(args)),
                 numpy=words.numpy, converted=words.converted,
             )  # fmt: skip
         if lines is None:
@@ -1029,11 +1009,13 @@ def _scalar_slips(c: torch.Tensor, want: torch.Tensor, ctx: _Ctx, out: list[Find
     series = ctx.series() if ctx.series is not None else None
     if series is None or series[0].numel() < 3:
         k = float(want) / float(c) if float(c) != 0 else math.inf
+        m = 1 if series is None else series[0].numel()
+        seen = "one number at one point" if m == 1 else f"one number at each of {m} points"
         out.append(
             Finding(
                 "note", math.nan, False,
-                f"one number at one point: any wrong value is some factor off (here {ref} is "
-                f"{k:.6g} × the closed form), so that tells nothing; {ctx.more_points}",
+                f"{seen}: any wrong value is some factor off (here {ref} is {k:.6g} × the "
+                f"closed form), so that tells nothing; {ctx.more_points}",
             )
         )  # fmt: skip
         _extra_slips(c, want, ctx, out)
@@ -1315,55 +1297,19 @@ def _check_wrt(wrt, inputs) -> None:
         )
 
 
-def _jump(evals, h: float, f0: torch.Tensor) -> torch.Tensor:
-    """``(f(x + hv) - 2 f(x) + f(x - hv)) / h``: the forward minus the backward slope.
-
-    ``h d²f[v, v] + O(h³)`` where f is smooth: it halves with h. At a kink it does not shrink.
-    """
-    plus, minus = evals(h)
-    return (plus + minus - 2 * f0) / h
-
-
-def _kink(evals, h: float, f0: torch.Tensor, rtol: float, atol: float) -> tuple | None:
-    """The first direction along which f has a kink at x, as (index, forward, backward slope).
-
-    A direction is suspect when its one-sided slopes differ by far more than roundoff
-    (``100 ε max|f| / h``) and than the tolerance of the differences; it is a kink when that gap
-    stays the same (within a factor 4/3) at steps h/2 and 2h, where a smooth f would halve and
-    double it. Extra evaluations of f are made only for suspect directions' steps.
-    """
-    plus, minus = evals(h)
-    j = (plus + minus - 2 * f0) / h
-    eps = float(torch.finfo(j.dtype).eps)
-    fmax = max(float(f0.abs().max()), float(plus.abs().max()), float(minus.abs().max()))
-    slope = float(((plus - minus) / (2 * h)).abs().max())
-    if not math.isfinite(fmax) or not math.isfinite(slope):
-        return None
-    suspect = j.abs() > max(100 * eps * fmax / h, 10 * (rtol * slope + atol))
-    if not bool(suspect.any()):
-        return None
-    kink = suspect.clone()
-    for s in (0.5, 2.0):
-        try:
-            r = _jump(evals, s * h, f0) / j
-        except (RuntimeError, ValueError):  # f fails one step further out: no verdict
-            return None
-        kink &= torch.isfinite(r) & (r >= 0.75) & (r <= 4 / 3)
-    if not bool(kink.any()):
-        return None
-    i = int(torch.nonzero(kink.reshape(-1))[0])
-    fwd = float((plus.reshape(-1)[i] - f0.reshape(-1)[i % f0.numel()]) / h)
-    bwd = float((f0.reshape(-1)[i % f0.numel()] - minus.reshape(-1)[i]) / h)
-    return i, fwd, bwd
-
-
-def _kink_error(where: str, along: str, h: float, fwd: float, bwd: float) -> ValueError:
-    return ValueError(
-        f"f is not differentiable {where}: along {along} its one-sided slopes differ, "
-        f"(f(x + hv) − f(x))/h = {fwd:.4g} and (f(x) − f(x − hv))/h = {bwd:.4g}, by the same "
-        f"amount at h = {h:.1e}, h/2 and 2h (a kink, like |x| at 0 or max(x, 0)); there is no "
-        "derivative to check there: move the point"
+def _kink_failed(run: _Run, p: int, fd_rtol: float, along: str, h: float, kink) -> CheckResult:
+    """A kink of f at the point: the check fails against central differences, blaming f."""
+    _, fwd, bwd = kink
+    lines = _wrap(
+        f"the one-sided differences of f disagree along {along}: (f(x + hv) − f(x))/h = "
+        f"{fwd:.4g}, (f(x) − f(x − hv))/h = {bwd:.4g}, alike at h = {h:.1e}, h/2 and 2h"
     )
+    text = (
+        "f is not differentiable here (a kink, like |x| at 0 or max(x, 0), or a double "
+        "eigenvalue): there is no derivative to check at this point; move the point"
+    )
+    run.fail(p, "central differences", math.inf, fd_rtol, lines, [Finding("kink", 0.0, True, text)])
+    return run.result()
 
 
 def _gradient_evals(fx, x0: torch.Tensor, vs: list, h: float):
@@ -1389,8 +1335,8 @@ def _jvp_evals(f, xf: list, tf: list, where: str, h: float):
 
 
 def _series(run: _Run, got: torch.Tensor, want: torch.Tensor, fresh, need: int = 3):
-    """A scalar closed form and its reference at ``need`` points: the points passed so far, this
-    one, and fresh ones from ``fresh()`` (None at a concrete point). None if fewer."""
+    """A scalar closed form and its reference at up to ``need`` points: the points passed so far,
+    this one, and fresh ones from ``fresh()`` (None at a concrete point)."""
     vals = [*run.scalars, (got.reshape(()), want.reshape(()))]
     while fresh is not None and len(vals) < need:
         try:
@@ -1400,8 +1346,6 @@ def _series(run: _Run, got: torch.Tensor, want: torch.Tensor, fresh, need: int =
         if g.numel() != 1 or w.numel() != 1:
             break
         vals.append((g.reshape(()), w.reshape(())))
-    if len(vals) < need:
-        return None
     return torch.stack([v[0] for v in vals]), torch.stack([v[1] for v in vals])
 
 
@@ -1490,7 +1434,7 @@ def check_gradient(
     if fd_directions is not None:
         _positive_int("fd_directions", fd_directions)
     names = _reader.arg_names(len(inputs), grad, f)
-    words = _words(inputs, names)
+    words = _reader.Words.of(inputs, names)
 
     def copies(m: int) -> int:
         return 6 + (fd_directions or (_DIRECTIONS if m > _FULL else 0))
@@ -1586,10 +1530,10 @@ def check_gradient(
         got_fd = torch.stack([(g * v).sum() for v in vs]) if vs else g
         with torch.no_grad():
             f0d = fx(x0)
-        kink = _kink(evals, h, f0d, fd_rtol, atol)
+        kink = one_sided_kink(evals, h, f0d, rtol=fd_rtol, atol=atol)
         if kink is not None:
             along = "a random direction" if vs else _entry(names[wrt], x0.shape, kink[0])
-            raise _kink_error(where, along, h, *kink[1:])
+            return _kink_failed(run, p, fd_rtol, along, h, kink)
         diffs = functools.partial(
             _central, evals, where=where, step="X ± h·V" if vs else "X ± h·E_i",
             shape=tuple(got_fd.shape),
@@ -1672,7 +1616,7 @@ def check_jvp(
         return d
 
     names = _reader.arg_names(k, jvp, f)
-    words = _words(inputs, names)
+    words = _reader.Words.of(inputs, names)
     specs, dtype, diff, n, at_given = _prepare(
         inputs, names, diff_of, points, checker="check_jvp", copies=lambda m: 8
     )
@@ -1757,12 +1701,10 @@ def check_jvp(
         g = got.to(fdt)
         with torch.no_grad():
             f0d = _f_out(f, xf, where)
-        kink = _kink(evals, h, f0d, fd_rtol, atol)
+        kink = one_sided_kink(evals, h, f0d, rtol=fd_rtol, atol=atol)
         if kink is not None:
-            along = "the tangent" + (
-                f" (in entry {_index(f0d.shape, kink[0])} of f)" if f0d.numel() > 1 else ""
-            )
-            raise _kink_error(where, along, h, *kink[1:])
+            in_f = f" (in entry {_index(f0d.shape, kink[0])} of f)" if f0d.numel() > 1 else ""
+            return _kink_failed(run, p, fd_rtol, f"the tangent{in_f}", h, kink)
         diffs = functools.partial(_central, evals, where=where, step="xs ± h·ts")
         fd, fd_atol = _differences(diffs, h, 1, g, fd_rtol, atol, f0d, fdt)
         if not _compare(
@@ -1864,7 +1806,7 @@ def check_hessian(
     _check_wrt(wrt, inputs)
     _positive_int("probes", probes)
     names = _reader.arg_names(len(inputs), hess, f)
-    words = _words(inputs, names)
+    words = _reader.Words.of(inputs, names)
 
     def copies(m: int) -> int:
         return 6 if m <= _FULL else 6 + 3 * max(probes, 6) + 2 * probes

@@ -11,6 +11,11 @@ is ``u = ε / 2``, 2⁻⁵³ for float64, in Higham's terms) adds a *roundoff* e
 ``ε^(2/3)``. The functions here measure that V-shaped curve (see the chapter "Checking
 derivatives").
 
+A central difference also hides a kink: at ``|x|`` and ``x = 0`` it gives 0, a plausible
+"derivative". The one-sided slopes tell: ``(f(x + hv) - 2 f(x) + f(x - hv)) / h``, the forward
+minus the backward slope, is ``h d²f[v, v] + O(h³)`` for a smooth f (it halves with h) and does
+not shrink at a kink. :func:`one_sided_kink` compares it at h/2, h and 2h.
+
 Since their subject is floating-point error itself, they take the differences in any torch
 floating dtype the caller names (float16 included: that is the point of a precision
 comparison); a point or direction that is not floating, or holds NaN or Inf, is refused with
@@ -28,7 +33,13 @@ from torch.func import jvp as _jvp
 
 from hessnotes._linalg import check_finite
 
-__all__ = ["central_difference", "fd_error_curve", "fit_slope", "optimal_step"]
+__all__ = [
+    "central_difference",
+    "fd_error_curve",
+    "fit_slope",
+    "one_sided_kink",
+    "optimal_step",
+]
 
 
 def _float_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -165,3 +176,59 @@ def fit_slope(steps: Sequence[float], errors: Sequence[float], lo: float, hi: fl
     if keep.sum() < 2:
         raise ValueError(f"fewer than two positive errors with steps in [{lo:g}, {hi:g}]; widen it")
     return float(np.polyfit(np.log(h[keep]), np.log(e[keep]), 1)[0])
+
+
+def _one_sided_gap(evals, h: float, f0: torch.Tensor) -> torch.Tensor:
+    """``(f(x + hv) - 2 f(x) + f(x - hv)) / h``: the forward minus the backward slope."""
+    plus, minus = evals(h)
+    return (plus + minus - 2 * f0) / h
+
+
+def one_sided_kink(
+    evals: Callable[[float], tuple[torch.Tensor, torch.Tensor]],
+    h: float,
+    f0: torch.Tensor,
+    *,
+    rtol: float,
+    atol: float,
+) -> tuple[int, float, float] | None:
+    """The first direction along which f has a kink at x: (index, forward, backward slope).
+
+    A direction is suspect when its one-sided slopes differ by far more than roundoff
+    (``100 ε max|f| / h``) and than the tolerance of the differences (``10 (rtol s + atol)``,
+    ``s`` the largest central difference); it is a kink when that gap stays within a factor 4/3
+    at steps h/2 and 2h, where a smooth f would halve and double it. Only then are the extra
+    evaluations made.
+
+    Args:
+        evals: ``evals(h) = (f(x + h v_i), f(x - h v_i))`` stacked over the directions ``v_i``
+            (or over the entries of f's output, for one direction).
+        h: the step of the central differences.
+        f0: ``f(x)``, in the dtype of ``evals`` (a scalar, or of the shape of one evaluation).
+        rtol, atol: the tolerance of the central differences.
+
+    Returns:
+        None for a smooth f; else the flat index of the first kinked direction (or output
+        entry) and the forward and backward slopes there.
+    """
+    plus, minus = evals(h)
+    gap = (plus + minus - 2 * f0) / h
+    eps = float(torch.finfo(gap.dtype).eps)
+    fmax = max(float(f0.abs().max()), float(plus.abs().max()), float(minus.abs().max()))
+    slope = float(((plus - minus) / (2 * h)).abs().max())
+    if not (math.isfinite(fmax) and math.isfinite(slope)):
+        return None
+    kink = gap.abs() > max(100 * eps * fmax / h, 10 * (rtol * slope + atol))
+    if not bool(kink.any()):
+        return None
+    for s in (0.5, 2.0):
+        try:
+            r = _one_sided_gap(evals, s * h, f0) / gap
+        except (RuntimeError, ValueError):  # f fails one step further out: no verdict
+            return None
+        kink &= torch.isfinite(r) & (r >= 0.75) & (r <= 4 / 3)
+    if not bool(kink.any()):
+        return None
+    i = int(torch.nonzero(kink.reshape(-1))[0])
+    f0i = f0.reshape(-1)[i % f0.numel()]
+    return i, float((plus.reshape(-1)[i] - f0i) / h), float((f0i - minus.reshape(-1)[i]) / h)

@@ -37,7 +37,6 @@ from hessnotes.checks import (
     _returned_tensor,
     _Run,
     _series,
-    _words,
     _wrap_lines,
     _WrongShape,
     default_tolerances,
@@ -184,7 +183,7 @@ def check_formula(
     at_given = len(points) == 1
     run = _Run("formula", name, dtype, len(points), at_given, raises)
     label = name or "the formula"
-    words = _words(points[0], names, converted=False)
+    words = _reader.Words.of(points[0], names, converted=False)
     closed = functools.partial(_closed, arg=label, dtype=torch.float64, words=words)
     more = f"give 3 or more points: check_formula(reference, formula, at=[{_at_example(names)}])"
     for p, (pt, want) in enumerate(zip(points, wants, strict=True)):
@@ -206,7 +205,7 @@ def check_formula(
                 _series, run, got, want,
                 functools.partial(_next_point, later, points, wants, formula, call),
                 need=len(points),
-            ) if len(points) >= 3 else None,
+            ),
             more_points=more,
         )  # fmt: skip
         if not _compare(

@@ -225,6 +225,9 @@ def test_a_scalar_at_one_point_claims_no_factor_and_shows_the_call_with_at(noisy
     flat = " ".join(r.diagnosis_text.split())
     assert not [f for f in r.diagnosis if f.fits] and "one number at one point" in flat
     assert "check_formula(reference, formula, at=[(X1, Y1), (X2, Y2), (X3, Y3)])" in flat
+    r = check_formula(_residual, lambda X, Y: np.sqrt(2) * _residual(X, Y), at=noisy_points[:2],
+                      raises=False)  # fmt: skip
+    assert "one number at each of 2 points" in " ".join(r.diagnosis_text.split())
 
 
 def test_at_takes_several_points_and_refuses_misuse(noisy_points):
