@@ -1072,7 +1072,7 @@ def _input_slips(want: torch.Tensor, ctx: _Ctx, out: list[Finding]) -> None:
                     out, ctx, "transposed constant", cand, want,
                     f"with {name} replaced by {name}ᵀ inside {label}, it matches {ref} (rel. "
                     f"error {{e}}): {name} and {name}ᵀ are swapped in it",
-                    f"{name}ᵀ",
+                    f"{name}ᵀ for {name}",
                 )  # fmt: skip
         if any(f.fits for f in out if f.slip == "transposed constant"):
             return
@@ -1085,7 +1085,7 @@ def _input_slips(want: torch.Tensor, ctx: _Ctx, out: list[Finding]) -> None:
                     out, ctx, "transposed input", cand, want,
                     f"with {n} replaced by {n}ᵀ in the closed form (f unchanged), it matches "
                     f"{ref} (rel. error {{e}}): {n} and {n}ᵀ are swapped in it",
-                    f"{n}ᵀ",
+                    f"{n}ᵀ for {n}",
                 )  # fmt: skip
         if any(f.fits for f in out if f.slip == "transposed input"):
             return

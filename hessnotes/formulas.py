@@ -13,6 +13,12 @@ diagnosis without raising::
 
     attempt(check_formula, reference, my_formula, X, Y)
 
+A formula that returns one number is checked at several points, ``at=[(X1, Y1), (X2, Y2),
+(X3, Y3)]``: at one point any wrong number is "some factor off", so only a ratio that stays the
+same across the points is called a constant factor. Inputs follow the checkers' rules: named by
+the formula's parameter names, float16 and NaN refused, a shape error inside the formula
+reported with the reader's line.
+
 The reference should be computed independently of the formula under test (a library function
 that has its own unit tests against brute force, or a dense construction).
 """
