@@ -232,8 +232,9 @@ def _in_words(message: str, numpy: bool) -> str:
 
 
 def _reader_frame(exc: BaseException) -> tuple[str, int, str] | None:
-    """(function, line number, source line) of the innermost frame of ``exc``'s traceback in the
-    reader's code: outside torch, numpy and hessnotes."""
+    """(function, place, source line) of the innermost frame of ``exc``'s traceback in the
+    reader's code, outside torch, numpy and hessnotes; the place is ``line 3 of its cell`` in
+    Jupyter (as its tracebacks count), else ``line 3 of script.py``."""
     found = None
     tb = exc.__traceback__
     while tb is not None:
@@ -244,7 +245,9 @@ def _reader_frame(exc: BaseException) -> tuple[str, int, str] | None:
     if found is None:
         return None
     name, line, filename = found
-    return name, line, linecache.getline(filename, line).strip()
+    cell = "ipykernel_" in filename or "ipython-input" in filename  # a Jupyter cell
+    place = f"line {line} of {'its cell' if cell else os.path.basename(filename)}"
+    return name, place, linecache.getline(filename, line).strip()
 
 
 def _shape(a: Any) -> tuple[int, ...] | None:
@@ -287,11 +290,11 @@ def shape_slip(
     if where is None:
         head = f"{fn_label} failed on the shapes of its arrays:"
     elif where[0] in (fn_label, "<lambda>"):
-        head = f"{fn_label} failed on the shapes of its arrays, in its line {where[1]}:"
+        head = f"{fn_label} failed on the shapes of its arrays, at {where[1]}:"
     else:
         head = (
-            f"{fn_label} failed on the shapes of its arrays, in line {where[1]} of {where[0]}, "
-            "which it calls:"
+            f"{fn_label} failed on the shapes of its arrays, in {where[0]}, which it calls, "
+            f"at {where[1]}:"
         )
     lines = [head]
     if where is not None and where[2]:

@@ -1199,7 +1199,7 @@ def test_a_shape_slip_in_the_readers_formula_is_a_failed_check_in_the_readers_te
     s = str(r)
     assert s.startswith("✗ gradient of _grad_ax_wrong_shapes, the given point, vs autograd")
     flat = " ".join(s.split())
-    assert "_grad_ax_wrong_shapes failed on the shapes of its arrays, in its line" in flat
+    assert "_grad_ax_wrong_shapes failed on the shapes of its arrays, at line" in flat
     assert "\n      return 2 * A @ A.T @ X  # (4, 4) @ (3, 2)" in s  # the reader's own line
     assert (
         "A matrix product L @ R with L of shape (4, 4) and R of shape (3, 2): the inner sizes "

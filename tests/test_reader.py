@@ -75,7 +75,11 @@ def test_torch_and_numpy_shape_errors_are_said_in_numpy_words(fn, args, said, nu
     assert "mat1" not in text and "tensor" not in text.replace("torch tensors", "")
     assert re.search(r"\b\d+x\d+\b", text) is None  # shapes as tuples, not 4x3
     # The reader's own line, quoted: this file, the lambda above.
-    assert lines[0].startswith("my_formula failed on the shapes of its arrays, in its line ")
+    assert re.fullmatch(
+        r"my_formula failed on the shapes of its arrays, at line \d+ of "
+        r"test_reader\.py:",
+        lines[0],
+    )
     assert lines[1].startswith("    (lambda A, B: ")
     assert "Its arrays: A (4, 3), B (4, 4) (your numpy arrays reach it as torch tensors" in text
 
@@ -89,7 +93,11 @@ def test_the_line_of_a_helper_the_formula_calls_is_named():
 
     e = _raised(my_formula, A43)
     lines = _reader.shape_slip(e, "my_formula", (A43,), ("A",), numpy=False, converted=False)
-    assert re.match(r"my_formula failed .* in line \d+ of helper, which it calls:", lines[0])
+    assert re.fullmatch(
+        r"my_formula failed on the shapes of its arrays, in helper, which it "
+        r"calls, at line \d+ of test_reader\.py:",
+        lines[0],
+    )
     assert lines[1] == "    return A @ A"
     assert lines[-2] == "Its tensors: A (4, 3)."
     assert lines[-1] == "(4, 3) is the shape of A."
