@@ -1437,6 +1437,10 @@ def test_nan_or_inf_in_a_point_or_tangent_is_refused_naming_it_and_its_first_ent
         check_gradient(lambda x, A: x @ A @ x, lambda x, A: (A + A.T) @ x, general(3), X)
     with pytest.raises(ValueError, match=r"^the tangent of X \(shape \(3, 3\)\) holds NaN"):
         check_jvp(torch.logdet, _dlogdet, spd(3), tangents=[X])
+    with pytest.raises(
+        TypeError, match=r"^the tangent of X has dtype int64.*\.astype\(np\.float64"
+    ):
+        check_jvp(torch.logdet, _dlogdet, spd(3), tangents=[np.eye(3, dtype=int)])
 
 
 def test_nan_that_f_returns_at_a_finite_point_is_still_fs_domain():
