@@ -47,16 +47,33 @@ taken along every entry for inputs of at most 100 entries, and otherwise along 2
 directions (each entry moved by about ``h``); Hessians are formed in full up to 100 entries and
 probed with Hessian-vector products above.
 
-**Refused**: ``points < 1``, an empty differentiated input, a closed form returning ``None``
-(``TypeError``), and inputs that are not a Domain, shape or array. **Blamed correctly**: ``f``
-returning NaN/Inf, a non-tensor, a detached result or the wrong shape raises ``ValueError`` or
-``TypeError`` naming ``f``; only a disagreement of the closed form is an ``AssertionError``.
+**Refused**, each with a message naming the argument (by the parameter name of the reader's
+function, e.g. ``W``, else ``the second input``; never a number counted from zero) and the fix:
+``points < 1``, an empty differentiated input, a closed form returning ``None`` (``TypeError``),
+inputs that are not a Domain, shape or array; the library's dtype policy
+(:func:`hessnotes._linalg.check_float_dtype`: bool, integer, float16, bfloat16 and complex points
+are a ``TypeError``, never cast silently; float16 differences could not see a 2 % error); NaN or
+Inf in a point or a tangent (``ValueError`` naming the first bad entry); inputs on several devices;
+and a check whose arrays would exceed :data:`hessnotes._linalg.MAX_DENSE_BYTES`, before anything is
+allocated. **Blamed correctly**: ``f`` returning NaN/Inf at a finite point, a non-tensor, a
+detached result or the wrong shape raises ``ValueError`` or ``TypeError`` naming ``f``. A kink
+of ``f`` at the point (one-sided differences that disagree alike at steps h/2, h and 2h:
+``|x|`` at 0, a double eigenvalue) fails the check against central differences with the
+diagnosis "f is not differentiable here" (:func:`hessnotes.fd.one_sided_kink`): there is no
+derivative to check, whatever the closed form. Otherwise only a disagreement of the closed form
+is an ``AssertionError``; a shape error raised inside the closed form (torch's "mat1 and mat2
+shapes cannot be multiplied") is one too, reported with the reader's own line and the shapes in
+numpy words.
 
 **Diagnosis.** When a closed form fails, the usual slips are tested against the reference and
 each is reported with its own computed error: the transpose, a wrong sign, a factor (2, ½ or
 fitted), the symmetric part only, a non-symmetric answer where a symmetric one is meant, the
-entrywise derivative of a symmetric matrix, a formula that holds only for symmetric inputs, a
-shape that is the transpose of the input's and, for Hessians, the row-major ``vec``.
+entrywise derivative of a symmetric matrix, a constant captured by the closed form or a fixed
+input used transposed (tested first), a formula that holds only for symmetric inputs, a shape
+that is the transpose of the input's and, for Hessians, the row-major ``vec`` and a bilinear form
+``B(H, K)`` that is not symmetric in (H, K). A scalar closed form is diagnosed across at least
+three points: a factor or a constant term only if it is the same at every point (one number at
+one point fits any factor, so no factor is claimed there).
 
 With ``raises=False`` a failed check returns its :class:`CheckResult` (printing ``✗`` with the
 diagnosis) instead of raising; :func:`attempt` wraps that for a reader's exercise cell.
@@ -64,6 +81,7 @@ diagnosis) instead of raising; :func:`attempt` wraps that for a reader's exercis
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import textwrap
@@ -75,6 +93,10 @@ import torch
 from torch.func import grad as _func_grad
 from torch.func import hessian as _hessian
 from torch.func import jvp as _jvp
+
+from hessnotes import _reader
+from hessnotes._linalg import as_tensor, check_finite, check_memory, check_tol
+from hessnotes.fd import one_sided_kink
 
 __all__ = [
     "CheckResult",
@@ -279,85 +301,138 @@ def default_tolerances(dtype: torch.dtype = torch.float64) -> dict[str, float]:
 # Inputs: Domains, shapes and concrete arrays
 # --------------------------------------------------------------------------------------------------
 class _WrongShape(Exception):
-    """A closed form of the wrong shape, found deep inside a check: reported as a failure."""
+    """A closed form of the wrong shape, found deep inside a check: reported as a failure.
+
+    ``lines`` is the report, one sentence or code line each (wrapped when printed).
+    """
+
+    def __init__(self, text: str, lines: Sequence[str] | None = None):
+        super().__init__(text)
+        self.lines = list(lines) if lines is not None else [text]
 
 
 class _NotAttempted(TypeError):
     """The closed form returned None (or raised NotImplementedError): nothing to check."""
 
 
-def _spec(s, i: int, role: str = "input"):
-    """A Domain, or a concrete tensor (not yet cast), for one input or tangent."""
+def _spec(s, name: str):
+    """A Domain, or a concrete float32/float64 tensor (not yet copied), for one input or tangent.
+
+    Concrete inputs follow the library's dtype policy (:func:`hessnotes._linalg.as_tensor`).
+    """
     if isinstance(s, Domain):
         return s
     if isinstance(s, tuple) and all(isinstance(k, int) and not isinstance(k, bool) for k in s):
         return Domain(tuple(s))
-    if isinstance(s, torch.Tensor):
-        t = s.detach().clone()
-    elif isinstance(s, np.ndarray | np.number | float) and not isinstance(s, bool):
-        t = torch.from_numpy(np.array(s, copy=True))
-    elif isinstance(s, list | tuple) and any(isinstance(e, Domain | list | tuple) for e in s):
+    if isinstance(s, torch.Tensor | np.ndarray):
+        return as_tensor(s, name)[0].detach()
+    if isinstance(s, np.number | float) and not isinstance(s, bool | np.bool_):
+        return as_tensor(np.asarray(s), name)[0]
+    if isinstance(s, list | tuple) and any(isinstance(e, Domain | list | tuple) for e in s):
         raise TypeError(
-            f"{role} {i} is a {type(s).__name__} of specs; the checkers take the inputs unpacked: "
+            f"{name} is a {type(s).__name__} of specs; the checkers take the inputs unpacked: "
             "check_jvp(f, jvp, general(3), spd(3)), not check_jvp(f, jvp, [general(3), spd(3)])"
         )
-    elif isinstance(s, int) and not isinstance(s, bool):
+    if isinstance(s, int) and not isinstance(s, bool):
         raise TypeError(
-            f"{role} {i} is the int {s}: give a shape as a tuple, ({s},), or a value as a "
-            f"tensor, torch.tensor({float(s)})"
+            f"{name} is the int {s}: give a shape as a tuple, ({s},), or a value as a "
+            f"tensor, torch.tensor({float(s)}, dtype=torch.float64)"
         )
-    else:
-        raise TypeError(
-            f"{role} {i} is {type(s).__name__}, not a Domain, a shape tuple or an array; "
-            "use e.g. spd(4), general(3, 2), (3, 2), a torch tensor or a numpy array"
-        )
-    if t.is_complex() or t.dtype == torch.bool:
-        raise TypeError(
-            f"{role} {i} has dtype {t.dtype}; the checks are for real inputs: give a "
-            "float32 or float64 array"
-        )
-    return t
+    raise TypeError(
+        f"{name} is {type(s).__name__}, not a Domain, a shape tuple or an array; "
+        "use e.g. spd(4), general(3, 2), (3, 2), a torch tensor or a numpy array"
+    )
 
 
-def _dtype_of(specs: list, diff: Sequence[int]) -> torch.dtype:
+def _one_device(specs, names) -> None:
+    """Raise ValueError, naming two inputs and the move, if the inputs live on several devices."""
+    on = [(names[i], s.device) for i, s in enumerate(specs) if isinstance(s, torch.Tensor)]
+    for n, d in on[1:]:
+        if d != on[0][1]:
+            raise ValueError(
+                f"{on[0][0]} is on device {on[0][1]} but {n} is on device {d}; give every input "
+                f"on one device, e.g. {n}.to({str(on[0][1])!r})"
+            )
+
+
+def _dtype_of(specs: list, diff: Sequence[int], names) -> torch.dtype:
     """The dtype of the check: the concrete differentiated inputs', else all concrete ones'."""
-    concrete = [(i, s) for i, s in enumerate(specs) if isinstance(s, torch.Tensor)]
-    floats = [(i, s.dtype) for i, s in concrete if s.dtype.is_floating_point]
+    floats = [(i, s.dtype) for i, s in enumerate(specs) if isinstance(s, torch.Tensor)]
     lead = [(i, d) for i, d in floats if i in diff]
     pick = lead or floats
     if not pick:
         return _DTYPE
-    kinds = {d for _, d in pick}
-    if len(kinds) > 1 and lead:
-        names = ", ".join(f"input {i} is {str(d).removeprefix('torch.')}" for i, d in lead)
-        raise ValueError(
-            f"the differentiated inputs differ in dtype ({names}); give them one dtype, "
-            "e.g. X.to(torch.float64)"
-        )
     out = pick[0][1]
     for _, d in pick[1:]:
         out = torch.promote_types(out, d)
+    if len({d for _, d in pick}) > 1 and lead:
+        said = ", ".join(f"{names[i]} is {str(d).removeprefix('torch.')}" for i, d in lead)
+        low = next(names[i] for i, d in lead if d != out)
+        raise ValueError(
+            f"the differentiated inputs differ in dtype ({said}); give them one dtype, "
+            f"e.g. {low}.to({out})"
+        )
     return out
 
 
-def _prepare(inputs: Sequence, diff_of: Callable[[list], list[int]], points, role: str = "input"):
-    """Parse inputs; return (specs cast to dtype, dtype, diff indices, n_points, at_given)."""
-    specs = [_spec(s, i, role) for i, s in enumerate(inputs)]
+def _check_size(checker: str, specs, names, diff, copies: Callable[[int], int]) -> None:
+    """Refuse, before drawing anything, a check whose arrays would exceed MAX_DENSE_BYTES.
+
+    A differentiated input of ``m`` entries costs ``copies(m)`` float64 arrays of its size (the
+    point, the derivatives, the difference directions or probes); any other input two.
+    """
+    need, worst = 0, None
+    for i, s in enumerate(specs):
+        m = math.prod(tuple(s.shape))
+        c = copies(m) if i in diff else 2
+        need += 8 * m * c
+        if worst is None or 8 * m * c > worst[0]:
+            worst = (8 * m * c, names[i], tuple(s.shape), c)
+    if worst is None:
+        return
+    _, name, shape, c = worst
+    check_memory(
+        need,
+        f"{checker} with {name} of shape {shape} (about {c} float64 arrays of that size: the "
+        "point, its derivatives and the difference directions)",
+        f"Check the formula on a smaller {name} (e.g. 100 × 100): a slip in a formula shows at "
+        "any size",
+    )
+
+
+def _prepare(
+    inputs: Sequence,
+    names: Sequence[str],
+    diff_of: Callable[[list], list[int]],
+    points,
+    *,
+    checker: str,
+    copies: Callable[[int], int],
+):
+    """Parse inputs; return (specs cast to dtype, dtype, diff indices, n_points, at_given).
+
+    Refused in this order, before anything is drawn or copied: the dtype policy, several
+    devices, mixed dtypes of the differentiated inputs, an empty differentiated input, the
+    memory limit, NaN or Inf in a concrete input, and a bad ``points``.
+    """
+    specs = [_spec(s, names[i]) for i, s in enumerate(inputs)]
     if not specs:
         raise ValueError("no inputs given; pass one spec per argument of f, e.g. general(3, 2)")
     diff = diff_of(specs)
-    dtype = _dtype_of(specs, diff)
-    devices = {s.device for s in specs if isinstance(s, torch.Tensor)}
-    if len(devices) > 1:
-        raise ValueError(f"inputs live on several devices {sorted(map(str, devices))}; move them")
-    specs = [s.to(dtype) if isinstance(s, torch.Tensor) else s for s in specs]
+    _one_device(specs, names)
+    dtype = _dtype_of(specs, diff, names)
     for i in diff:
         shape = tuple(specs[i].shape)
         if math.prod(shape) == 0:
             raise ValueError(
-                f"input {i} has shape {shape}, no entries: a check over an empty input cannot "
+                f"{names[i]} has shape {shape}, no entries: a check over an empty input cannot "
                 "fail; give it at least one entry"
             )
+    _check_size(checker, specs, names, diff, copies)
+    for i, s in enumerate(specs):
+        if isinstance(s, torch.Tensor):
+            check_finite(s, names[i])
+    specs = [s.to(dtype=dtype, copy=True) if isinstance(s, torch.Tensor) else s for s in specs]
     at_given = all(isinstance(specs[i], torch.Tensor) for i in diff)
     if points is None:
         n = 1 if at_given else 3
@@ -366,9 +441,9 @@ def _prepare(inputs: Sequence, diff_of: Callable[[list], list[int]], points, rol
             f"points={points!r}: a check at no points cannot fail; give points >= 1 (default 3)"
         )
     elif at_given and points != 1:
-        which = ", ".join(map(str, diff))
+        which = " and ".join(names[i] for i in diff)
         raise ValueError(
-            f"points={points}, but input {which} is a concrete point, so the check runs once, "
+            f"points={points}, but {which} is a concrete point, so the check runs once, "
             "at that point; drop points= or pass a Domain such as general(3, 2) instead"
         )
     else:
@@ -399,8 +474,7 @@ def _unit_direction(spec, x: torch.Tensor, gen) -> torch.Tensor:
 
 def _check_tol(**tols) -> None:
     for k, v in tols.items():
-        if not (isinstance(v, int | float) and not isinstance(v, bool) and v >= 0):
-            raise ValueError(f"{k}={v!r}; a tolerance is a number >= 0")
+        check_tol(v, k)
 
 
 def _positive_int(name: str, v) -> None:
@@ -467,14 +541,29 @@ def _returned_tensor(out, message: str) -> torch.Tensor:
     raise TypeError(message.format(type=type(out).__name__))
 
 
-def _closed(fn, args, *, arg: str, what: str, where: str, dtype, device) -> torch.Tensor:
-    """Call the closed form; None (or NotImplementedError) means there is nothing to check."""
+def _closed(
+    fn, args, *, arg: str, what: str, where: str, dtype, device, words: _reader.Words | None = None
+) -> torch.Tensor:
+    """Call the closed form; None (or NotImplementedError) means there is nothing to check.
+
+    A shape error raised inside it becomes :class:`_WrongShape`, reported in the reader's terms.
+    """
     try:
         out = fn(*args)
     except NotImplementedError as e:
         raise _NotAttempted(
             f"{arg} raised NotImplementedError {where}: it must return {what}"
         ) from e
+    except (RuntimeError, ValueError, IndexError) as e:
+        lines = None
+        if words is not None:
+            lines = _reader.shape_slip(
+                e, _formula_name(fn, "the closed form"), args, words.call_names(fn, len(args)),
+                numpy=words.numpy, converted=words.converted,
+            )  # fmt: skip
+        if lines is None:
+            raise
+        raise _WrongShape(" ".join(lines), lines) from e
     if out is None:
         raise _NotAttempted(
             f"{arg} returned None {where}: it must return {what} (a check of None cannot fail)"
@@ -499,6 +588,7 @@ class Comparison:
     rel_error: float
     tol: float
     passed: bool
+    bound: float | None = None  # what rel_error was held to: rtol + atol / max|reference|
 
 
 @dataclass(frozen=True)
@@ -556,6 +646,15 @@ class CheckResult:
             raise KeyError(f"no comparison against {reference!r} was run")
         return max(tols)
 
+    def _printed(self, reference: str) -> tuple[str, str]:
+        """The largest error and its tolerance as printed: a passing error never reads larger."""
+        worst = max(
+            (c for c in self.comparisons if c.reference == reference), key=lambda c: c.rel_error
+        )
+        return _fmt_err(worst.rel_error), _fmt_tol_for(
+            worst.rel_error, self.tol(reference), worst.bound
+        )
+
     @property
     def passed(self) -> bool:
         return not self.failure and all(c.passed for c in self.comparisons)
@@ -593,9 +692,7 @@ class CheckResult:
     def __str__(self) -> str:
         if not self.passed:
             return f"✗ {self.failure}"
-        errs = ", ".join(
-            f"{r} {_fmt_err(self.error(r))} (tol {_fmt_tol(self.tol(r))})" for r in self._refs()
-        )
+        errs = ", ".join("{} {} (tol {})".format(r, *self._printed(r)) for r in self._refs())
         return f"{self.headline()}\n  max rel. error: {errs}"
 
     __repr__ = __str__
@@ -604,8 +701,9 @@ class CheckResult:
         if not self.passed:
             return f"<pre>{html.escape(str(self))}</pre>"
         rows = "".join(
-            f"<tr><td>{html.escape(r)}</td><td>{_fmt_err(self.error(r))}</td>"
-            f"<td>{_fmt_tol(self.tol(r))}</td><td>pass</td></tr>"
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>pass</td></tr>".format(
+                html.escape(r), *self._printed(r)
+            )
             for r in self._refs()
         )
         return (
@@ -623,6 +721,21 @@ def _fmt_err(e: float) -> str:
 def _fmt_tol(t: float) -> str:
     """Tolerances: one significant digit, no decimal point (e.g. ``1e-09``)."""
     return f"{t:.0e}"
+
+
+def _fmt_tol_for(err: float, tol: float, bound: float | None = None) -> str:
+    """The tolerance printed beside a passing ``err``: ``_fmt_tol(tol)`` unless the printed error
+    would then read larger than it (``1.4e-04 (tol 1e-04)``, from the rounding of ``tol`` or from
+    the absolute tolerance); then the bound the error was held to, rounded up to two digits."""
+    short = _fmt_tol(tol)
+    if not math.isfinite(err) or float(_fmt_err(err)) <= float(short):
+        return short
+    b = max(err, tol if bound is None or not math.isfinite(bound) else bound)
+    e = math.floor(math.log10(b))
+    m = math.ceil(round(b / 10.0 ** (e - 1), 6))  # two significant digits, rounded up
+    if m >= 100:
+        m, e = m // 10, e + 1
+    return f"{m / 10:.1f}e{e:+03d}"
 
 
 def _fmt_val(v: float) -> str:
@@ -644,16 +757,18 @@ class _Run:
         self.raises, self.note = raises, note
         self.comps: list[Comparison] = []
         self.failed: CheckResult | None = None
+        self.scalars: list[tuple[torch.Tensor, torch.Tensor]] = []  # (closed form, reference)
 
     @property
     def label(self) -> str:
         return f"{self.kind} of {self.name}" if self.name else self.kind
 
     def where(self, p: int) -> str:
-        return "at the given point" if self.at_given else f"at point {p}"
+        """Points are counted from 1 in messages, as a reader counts them."""
+        return "at the given point" if self.at_given else f"at point {p + 1}"
 
     def point(self, p: int) -> str:
-        return "the given point" if self.at_given else f"point {p} of {self.n_points}"
+        return "the given point" if self.at_given else f"point {p + 1} of {self.n_points}"
 
     def result(self) -> CheckResult:
         if self.failed is not None:
@@ -663,8 +778,8 @@ class _Run:
             self.note,
         )  # fmt: skip
 
-    def ok(self, p, reference, rel, tol) -> None:
-        self.comps.append(Comparison(p, reference, rel, tol, True))
+    def ok(self, p, reference, rel, tol, bound=None) -> None:
+        self.comps.append(Comparison(p, reference, rel, tol, True, bound))
 
     def fail(self, p, reference, rel, tol, lines: list[str], findings: Sequence[Finding]) -> None:
         """Record (raises=False) or raise (raises=True) a failed comparison with its diagnosis."""
@@ -672,8 +787,8 @@ class _Run:
         head = f"{self.label}, {self.point(p)}, vs {reference} ({self.dtype}):"
         body = [head, *lines, *_diagnosis_lines(findings)]
         msg = "\n".join(body)
-        if self.raises:
-            raise AssertionError(msg)
+        if self.raises:  # from None: a slip inside the closed form is reported, not chained
+            raise AssertionError(msg) from None
         self.failed = CheckResult(
             self.kind, self.name, tuple(self.comps), self.dtype, self.n_points, self.at_given,
             self.note, msg, tuple(findings),
@@ -681,6 +796,8 @@ class _Run:
 
 
 def _diagnosis_lines(findings: Sequence[Finding]) -> list[str]:
+    """The fitting slips, one sentence each; else the errors after each fix, with any note
+    (a finding of slip ``"note"``: what the values show when no slip fits)."""
     if not findings:
         return []
     fits = [f for f in findings if f.fits]
@@ -690,13 +807,14 @@ def _diagnosis_lines(findings: Sequence[Finding]) -> list[str]:
             out += _wrap(f.text, "  diagnosis: ", "    ")
         return out
     tried = ", ".join(f"{f.short} {_fmt_err(f.error)}" for f in findings if f.short)
+    notes = " ".join(f.text for f in findings if f.slip == "note")
+    if notes and not tried:
+        return _wrap(notes, "  diagnosis: ", "    ")
     if not tried:
         return []
-    return _wrap(
-        f"none of the usual slips fits (rel. error after each fix: {tried})",
-        "  diagnosis: ",
-        "    ",
-    )
+    text = "none of the usual slips fits"
+    text += f": {notes}" if notes else ""
+    return _wrap(f"{text} (rel. error after each fix: {tried})", "  diagnosis: ", "    ")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -737,36 +855,65 @@ class _Ctx:
     ref_name: str = "autograd"
     rtol: float = 1e-8
     atol: float = 0.0
-    shape_of: str = "input 0"  # what the closed form's shape must equal
+    shape_of: str = "the first input"  # what the closed form's shape must equal
     sym_hint: str = "the answer must be symmetric here"
+    names: Sequence[str] = ()  # the inputs' names, for messages
     recheck: Callable[[int], tuple[torch.Tensor, torch.Tensor] | None] | None = None
     square_inputs: Sequence[int] = ()
+    closed_form: Callable | None = None  # the reader's function ...
+    apply: Callable[[Callable], torch.Tensor] | None = None  # ... or another one, applied as it is
+    fixed: Sequence[int] = ()  # square, non-symmetric inputs held fixed (may be used transposed)
     extra: Sequence[tuple[str, str, Callable[[torch.Tensor], torch.Tensor], str]] = ()
     allow_transpose: bool = True
     entrywise: bool = False  # test the entrywise derivative of a symmetric matrix (gradients)
+    series: Callable[[], tuple[torch.Tensor, torch.Tensor] | None] | None = None  # scalars
+    more_points: str = "check at 3 or more points"  # how, when a scalar was seen at one point
+
+
+def _test(out: list[Finding], ctx: _Ctx, slip: str, cand, want, text: str, short: str) -> Finding:
+    """Compare one corrected closed form with the reference; record it with its error."""
+    e, ok = _within(cand, want, ctx.rtol, ctx.atol)
+    f = Finding(slip, e, ok, text.replace("{e}", _fmt_err(e)), short)
+    out.append(f)
+    return f
+
+
+def _factor_text(k: float, ref: str, at: str) -> str:
+    name = _named_factor(k)
+    if not name:
+        return (
+            f"c × the closed form matches {ref}{at} for the fitted c = {k:.6g} (rel. error {{e}}): "
+            "a constant factor is off"
+        )
+    why = {
+        "2": "a factor 2 is missing",
+        "½": "the closed form is twice the right answer",
+        "−2": "the sign is wrong and a factor 2 is missing",
+        "−½": "the sign is wrong and the closed form is twice too large",
+        "4": "a factor 4 is missing",
+        "¼": "the closed form is four times the right answer",
+    }[name]
+    return f"{name} × the closed form matches {ref}{at} (rel. error {{e}}): {why}"
 
 
 def _diagnose(got: torch.Tensor, want: torch.Tensor, ctx: _Ctx) -> list[Finding]:
-    """Test the usual slips of ``got`` against ``want``; each with its computed error."""
+    """Test the usual slips of ``got`` against ``want``; each with its computed error.
+
+    Stages: the shape; the value (the slips of a matrix, or, for a scalar, what varies across
+    the points); then the inputs (a captured constant used transposed, then a fixed input used
+    transposed, then a formula that holds only for symmetric inputs: each later stage only if
+    no earlier one fits, so the blame falls on the most specific cause).
+    """
     out: list[Finding] = []
-    rtol, atol, ref = ctx.rtol, ctx.atol, ctx.ref_name
-
-    def test(slip, cand, text, short) -> Finding:
-        e, ok = _within(cand, want, rtol, atol)
-        f = Finding(slip, e, ok, text.replace("{e}", _fmt_err(e)), short)
-        out.append(f)
-        return f
-
     c = got
     if tuple(got.shape) != tuple(want.shape):
         if got.ndim == 2 and tuple(got.shape[::-1]) == tuple(want.shape):
-            f = test(
-                "transposed shape",
-                got.T,
+            f = _test(
+                out, ctx, "transposed shape", got.T, want,
                 f"{tuple(got.shape)} is the transpose of {ctx.shape_of}'s shape; the transpose "
-                f"of the closed form matches {ref} (rel. error {{e}})",
+                f"of the closed form matches {ctx.ref_name} (rel. error {{e}})",
                 "transpose",
-            )
+            )  # fmt: skip
             if f.fits:
                 return out
             c = got.T
@@ -774,113 +921,194 @@ def _diagnose(got: torch.Tensor, want: torch.Tensor, ctx: _Ctx) -> list[Finding]
             return out
     if not torch.isfinite(c).all():
         return out
+    if want.numel() == 1:
+        _scalar_slips(c.reshape(()), want.reshape(()), ctx, out)
+    elif not _matrix_slips(c, want, ctx, out):
+        return out
+    _input_slips(want, ctx, out)
+    return out
+
+
+def _matrix_slips(c: torch.Tensor, want: torch.Tensor, ctx: _Ctx, out: list[Finding]) -> bool:
+    """Transpose, sign, factor, symmetric part, entrywise; False if the closed form is zero."""
+    rtol, ref = ctx.rtol, ctx.ref_name
     cc = float((c * c).sum())
     if cc == 0.0:
         out.append(Finding("zero", _err(c, want)[0], False, "", ""))
-        return out
+        return False
     square = c.ndim == 2 and c.shape[0] == c.shape[1] and c.shape[0] > 1
-    if square and ctx.allow_transpose and not _is_sym(c, rtol):
-        test(
-            "transpose",
-            c.T,
+    asym = square and ctx.allow_transpose and not _is_sym(c, rtol)
+    if asym:
+        _test(
+            out, ctx, "transpose", c.T, want,
             f"the transpose of the closed form matches {ref} (rel. error {{e}}): a transpose "
             "is missing or extra",
             "transpose",
-        )
-    sign = test(
-        "sign",
-        -c,
-        f"−1 × the closed form matches {ref} (rel. error {{e}}): the sign is wrong",
-        "sign",
-    )
+        )  # fmt: skip
+    sign = _test(
+        out, ctx, "sign", -c, want,
+        f"−1 × the closed form matches {ref} (rel. error {{e}}): the sign is wrong", "sign",
+    )  # fmt: skip
     k = float((c * want).sum()) / cc  # the least-squares factor: min_k |k C - R|
-    name = _named_factor(k)
     if not sign.fits:
-        if name:
-            why = {
-                "2": "a factor 2 is missing",
-                "½": "the closed form is twice the right answer",
-                "−2": "the sign is wrong and a factor 2 is missing",
-                "−½": "the sign is wrong and the closed form is twice too large",
-                "4": "a factor 4 is missing",
-                "¼": "the closed form is four times the right answer",
-            }[name]
-            text = f"{name} × the closed form matches {ref} (rel. error {{e}}): {why}"
-        else:
-            text = (
-                f"c × the closed form matches {ref} for the fitted c = {k:.6g} "
-                "(rel. error {e}): a constant factor is off"
-            )
-        test("factor", k * c, text, f"factor {k:.3g}")
-    if square and ctx.allow_transpose and not _is_sym(c, rtol):
+        _test(out, ctx, "factor", k * c, want, _factor_text(k, ref, ""), f"factor {k:.3g}")
+    if asym:
         kt = float((c.T * want).sum()) / cc
         if abs(kt - 1) > 1e-3:
             nm = _named_factor(kt) or f"{kt:.4g}"
-            test(
-                "transpose and factor",
-                kt * c.T,
-                f"{nm} × the transpose of the closed form matches {ref} (rel. error {{e}})",
-                "",
-            )
-    for slip, text, fn, short in ctx.extra:
-        test(slip, fn(c), text, short)
+            _test(
+                out, ctx, "transpose and factor", kt * c.T, want,
+                f"{nm} × the transpose of the closed form matches {ref} (rel. error {{e}})", "",
+            )  # fmt: skip
+    _extra_slips(c, want, ctx, out)
     if square and _is_sym(want, rtol) and not _is_sym(c, rtol):
-        test(
-            "not symmetric",
-            (c + c.T) / 2,
+        _test(
+            out, ctx, "not symmetric", (c + c.T) / 2, want,
             "the symmetric part (C + Cᵀ)/2 of the closed form C matches "
             f"{ref} (rel. error {{e}}), but C is not symmetric: {ctx.sym_hint}",
             "symmetric part",
-        )
+        )  # fmt: skip
     if square and ctx.entrywise and _is_sym(want, rtol):
         dg = torch.diag(torch.diagonal(c))
         if float((dg - c).abs().max()) > 0:
-            test(
+            _test(
+                out, ctx, "entrywise", (c + dg) / 2, want,
+                f"(C + Diag(C))/2 matches {ref} (rel. error {{e}}): the closed form C is the "
+                "entrywise derivative 2 sym(G) − Diag(G) of a symmetric matrix (a table's rule); "
+                "the gradient on the symmetric matrices is sym(G) = (G + Gᵀ)/2",
                 "entrywise",
-                (c + dg) / 2,
-                "(C + Diag(C))/2 matches "
-                f"{ref} (rel. error {{e}}): the closed form C is the entrywise derivative "
-                "2 sym(G) − Diag(G) of a symmetric matrix (a table's rule); the gradient on "
-                "the symmetric matrices is sym(G) = (G + Gᵀ)/2",
-                "entrywise",
-            )
+            )  # fmt: skip
     if square and not _is_sym(want, rtol) and _is_sym(c, rtol):
-        e, ok = _within(c, (want + want.T) / 2, rtol, atol)
+        e, ok = _within(c, (want + want.T) / 2, rtol, ctx.atol)
         out.append(
             Finding(
-                "symmetric part",
-                e,
-                ok,
+                "symmetric part", e, ok,
                 "the closed form is the symmetric part (R + Rᵀ)/2 of the right answer R "
                 f"(rel. error {_fmt_err(e)}), but R is not symmetric here: the general "
                 "formula is needed",
                 "only the symmetric part",
             )
-        )
-    if ctx.recheck is not None:
-        for i in ctx.square_inputs:
-            try:
-                pair = ctx.recheck(i)
-            except (ValueError, TypeError, RuntimeError, AssertionError):
-                pair = None
-            if pair is None:
-                continue
-            g2, w2 = pair
-            if tuple(g2.shape) != tuple(w2.shape):
-                continue
-            e, ok = _within(g2, w2, rtol, atol)
-            out.append(
-                Finding(
-                    "symmetric input",
-                    e,
-                    ok,
-                    f"the closed form is right when input {i} is symmetric (rel. error "
-                    f"{_fmt_err(e)} with input {i} replaced by its symmetric part), but input "
-                    f"{i} is not symmetric here: the formula assumes a symmetric matrix",
-                    f"symmetric input {i}",
-                )
+        )  # fmt: skip
+    return True
+
+
+def _extra_slips(c: torch.Tensor, want: torch.Tensor, ctx: _Ctx, out: list[Finding]) -> None:
+    """The checker's own slips (row-major vec, an unsymmetrised bilinear form)."""
+    for slip, text, fn, short in ctx.extra:
+        try:
+            cand = fn(c)
+        except (_WrongShape, RuntimeError, ValueError, TypeError, IndexError):
+            continue
+        if cand is not None and tuple(cand.shape) == tuple(want.shape):
+            _test(out, ctx, slip, cand, want, text, short)
+
+
+def _scalar_slips(c: torch.Tensor, want: torch.Tensor, ctx: _Ctx, out: list[Finding]) -> None:
+    """A scalar: sign, factor and constant term only if the same at every one of >= 3 points."""
+    ref = ctx.ref_name
+    series = ctx.series() if ctx.series is not None else None
+    if series is None or series[0].numel() < 3:
+        k = float(want) / float(c) if float(c) != 0 else math.inf
+        m = 1 if series is None else series[0].numel()
+        seen = "one number at one point" if m == 1 else f"one number at each of {m} points"
+        out.append(
+            Finding(
+                "note", math.nan, False,
+                f"{seen}: any wrong value is some factor off (here {ref} is {k:.6g} × the "
+                f"closed form), so that tells nothing; {ctx.more_points}",
             )
-    return out
+        )  # fmt: skip
+        _extra_slips(c, want, ctx, out)
+        return
+    g, w = series
+    n = g.numel()
+    at = f" at all {n} points"
+    sign = _test(
+        out, ctx, "sign", -g, w,
+        f"−1 × the closed form matches {ref}{at} (rel. error {{e}}): the sign is wrong", "sign",
+    )  # fmt: skip
+    gg = float((g * g).sum())
+    if gg > 0 and not sign.fits:
+        k = float((g * w).sum()) / gg
+        _test(out, ctx, "factor", k * g, w, _factor_text(k, ref, at), f"factor {k:.3g}")
+    d = float((w - g).mean())
+    _test(
+        out, ctx, "constant term", g + d, w,
+        f"the closed form + c matches {ref}{at} for c = {d:.6g} (rel. error {{e}}): a constant "
+        "term is off",
+        "constant term",
+    )  # fmt: skip
+    _extra_slips(c, want, ctx, out)
+    if not any(f.fits for f in out):
+        ratios = ", ".join(
+            f"{float(b) / float(a):.3g}" if float(a) else "inf" for a, b in zip(g, w, strict=True)
+        )
+        out.append(
+            Finding(
+                "note", math.nan, False,
+                f"{ref} is {ratios} × the closed form at the {n} points, not one factor",
+            )
+        )  # fmt: skip
+
+
+def _apply(ctx: _Ctx, fn: Callable, want: torch.Tensor) -> torch.Tensor | None:
+    """The closed form's value with ``fn`` in its place, or None if it fails or misfits."""
+    try:
+        cand = ctx.apply(fn)
+    except Exception:  # a trial of the diagnosis: whatever goes wrong, that slip does not fit
+        return None
+    return cand if tuple(cand.shape) == tuple(want.shape) else None
+
+
+def _input_slips(want: torch.Tensor, ctx: _Ctx, out: list[Finding]) -> None:
+    """A captured constant or a fixed input used transposed; a formula for symmetric inputs."""
+    ref = ctx.ref_name
+    if ctx.apply is not None and ctx.closed_form is not None:
+        label = _formula_name(ctx.closed_form, "the closed form")
+        for name, fn in _reader.transposed_constants(ctx.closed_form):
+            cand = _apply(ctx, fn, want)
+            if cand is not None:
+                _test(
+                    out, ctx, "transposed constant", cand, want,
+                    f"with {name} replaced by {name}ᵀ inside {label}, it matches {ref} (rel. "
+                    f"error {{e}}): {name} and {name}ᵀ are swapped in it",
+                    f"{name}ᵀ for {name}",
+                )  # fmt: skip
+        if any(f.fits for f in out if f.slip == "transposed constant"):
+            return
+        for i in ctx.fixed:
+            n = ctx.names[i]
+            fn = functools.partial(_reader.with_transposed, ctx.closed_form, i)
+            cand = _apply(ctx, fn, want)
+            if cand is not None:
+                _test(
+                    out, ctx, "transposed input", cand, want,
+                    f"with {n} replaced by {n}ᵀ in the closed form (f unchanged), it matches "
+                    f"{ref} (rel. error {{e}}): {n} and {n}ᵀ are swapped in it",
+                    f"{n}ᵀ for {n}",
+                )  # fmt: skip
+        if any(f.fits for f in out if f.slip == "transposed input"):
+            return
+    if ctx.recheck is None:
+        return
+    for i in ctx.square_inputs:
+        try:
+            pair = ctx.recheck(i)
+        except (_WrongShape, ValueError, TypeError, RuntimeError, AssertionError):
+            pair = None
+        if pair is None or tuple(pair[0].shape) != tuple(pair[1].shape):
+            continue
+        e, ok = _within(pair[0], pair[1], ctx.rtol, ctx.atol)
+        n = ctx.names[i] if i < len(ctx.names) else _reader.ordinal(i)
+        out.append(
+            Finding(
+                "symmetric input", e, ok,
+                f"the closed form is right when {n} is symmetric (rel. error {_fmt_err(e)} with "
+                f"{n} replaced by its symmetric part), but {n} is not symmetric here: the "
+                "formula assumes a symmetric matrix",
+                f"symmetric {n}",
+            )
+        )  # fmt: skip
 
 
 def _worst_line(got: torch.Tensor, want: torch.Tensor) -> str:
@@ -928,10 +1156,12 @@ def _compare(
         run.fail(p, reference, math.inf, rtol, lines, [])
         return False
     rel, ok = _within(got, want, rtol, atol)
-    if ok:
-        run.ok(p, reference, rel, rtol)
-        return True
     scale = float(want.abs().max())
+    if ok:
+        run.ok(p, reference, rel, rtol, rtol + atol / scale if scale > 0 else None)
+        if ctx is not None and want.numel() == 1:
+            run.scalars.append((got.reshape(()), want.reshape(())))
+        return True
     lines = [
         f"  max rel. error {_fmt_err(rel)} exceeds rtol {_fmt_tol(rtol)} (atol {_fmt_tol(atol)}; "
         f"max |reference| {_fmt_val(scale)})",
@@ -1028,6 +1258,109 @@ def _differences(diffs, h, order, got, rtol, atol, f0, dtype):
     return (4 * diffs(h / 2) - fd) / 3, atol + amplify * roundoff
 
 
+def _central(evals, h: float, *, where: str, step: str, shape=None) -> torch.Tensor:
+    """``(f(x + hv) - f(x - hv)) / 2h`` from ``evals(h) = (f(x + hv), f(x - hv))``."""
+    plus, minus = evals(h)
+    out = _fd_finite((plus - minus) / (2 * h), where, h, step)
+    return out if shape is None else out.reshape(shape)
+
+
+def _index(shape, i: int) -> tuple[int, ...]:
+    return tuple(int(k) for k in np.unravel_index(i, tuple(shape)))
+
+
+def _entry(name: str, shape, i: int) -> str:
+    return f"entry {_index(shape, i)} of {name}"
+
+
+def _apply_to(closed, args, where: str, fn) -> torch.Tensor:
+    """The closed form's value at ``args`` with ``fn`` in its place (for the diagnosis)."""
+    return closed(fn, args, where=where)
+
+
+def _wrap_lines(lines: Sequence[str]) -> list[str]:
+    """Report lines, indented and wrapped; a quoted line of code (four spaces) is kept whole."""
+    out = []
+    for line in lines:
+        if line.startswith("    "):  # the reader's code: one line, cut to the width
+            out.append(f"  {line}" if len(line) + 2 <= _WIDTH else f"  {line[: _WIDTH - 3]}…")
+        else:
+            out += _wrap(line)
+    return out
+
+
+def _check_wrt(wrt, inputs) -> None:
+    if isinstance(wrt, bool) or not isinstance(wrt, int) or not 0 <= wrt < len(inputs):
+        raise ValueError(
+            f"wrt={wrt!r}, but there are {len(inputs)} inputs; wrt is a Python index, "
+            f"0 for the first input to {len(inputs) - 1} for the last"
+        )
+
+
+def _kink_failed(run: _Run, p: int, fd_rtol: float, along: str, h: float, kink) -> CheckResult:
+    """A kink of f at the point: the check fails against central differences, blaming f."""
+    _, fwd, bwd = kink
+    lines = _wrap(
+        f"the one-sided differences of f disagree along {along}: (f(x + hv) − f(x))/h = "
+        f"{fwd:.4g}, (f(x) − f(x − hv))/h = {bwd:.4g}, alike at h = {h:.1e}, h/2 and 2h"
+    )
+    text = (
+        "f is not differentiable here (a kink, like |x| at 0 or max(x, 0), or a double "
+        "eigenvalue): there is no derivative to check at this point; move the point"
+    )
+    run.fail(p, "central differences", math.inf, fd_rtol, lines, [Finding("kink", 0.0, True, text)])
+    return run.result()
+
+
+def _gradient_evals(fx, x0: torch.Tensor, vs: list, h: float):
+    """``(f(x0 + h v_i), f(x0 - h v_i))`` for each direction, or each entry ``E_i`` if no ``vs``."""
+    with torch.no_grad():
+        if vs:
+            steps = [h * v for v in vs]
+        else:
+            n = x0.numel()
+            eye = torch.eye(n, dtype=x0.dtype, device=x0.device)
+            steps = (h * eye).reshape((n, *x0.shape))
+        plus = torch.stack([fx(x0 + e) for e in steps])
+        minus = torch.stack([fx(x0 - e) for e in steps])
+    return plus, minus
+
+
+def _jvp_evals(f, xf: list, tf: list, where: str, h: float):
+    """``(f(xs + h ts), f(xs - h ts))``."""
+    with torch.no_grad():
+        plus = _f_out(f, [x + h * t for x, t in zip(xf, tf, strict=True)], where)
+        minus = _f_out(f, [x - h * t for x, t in zip(xf, tf, strict=True)], where)
+    return plus, minus
+
+
+def _series(run: _Run, got: torch.Tensor, want: torch.Tensor, fresh, need: int = 3):
+    """A scalar closed form and its reference at up to ``need`` points: the points passed so far,
+    this one, and fresh ones from ``fresh()`` (None at a concrete point)."""
+    vals = [*run.scalars, (got.reshape(()), want.reshape(()))]
+    while fresh is not None and len(vals) < need:
+        try:
+            g, w = fresh()
+        except Exception:  # a trial of the diagnosis: no more points then
+            break
+        if g.numel() != 1 or w.numel() != 1:
+            break
+        vals.append((g.reshape(()), w.reshape(())))
+    return torch.stack([v[0] for v in vals]), torch.stack([v[1] for v in vals])
+
+
+def _more_points(at_given: bool, names, idx: Sequence[int], specs) -> str:
+    """How to see a scalar at 3 points, in the reader's terms."""
+    if not at_given:
+        return "check at 3 or more points (points=3)"
+    shape = tuple(specs[idx[0]].shape)
+    doms = f"general({', '.join(map(str, shape))})"
+    if len(shape) == 2 and shape[0] == shape[1]:
+        doms += f" or spd({shape[0]})"
+    which = " and ".join(names[i] for i in idx)
+    return f"pass a Domain such as {doms} for {which}, in place of the point, to check at 3 points"
+
+
 def _vec(a: torch.Tensor) -> torch.Tensor:
     return a.T.reshape(-1) if a.ndim == 2 else a.reshape(-1)
 
@@ -1060,8 +1393,10 @@ def check_gradient(
         grad: closed-form gradient, same arguments as ``f``; returns a tensor or array of the
             shape of ``xs[wrt]`` (the gradient has the shape of its argument).
         *inputs: one per argument of ``f``: a :class:`Domain` (e.g. ``spd(4)``, redrawn at
-            every point), a shape tuple, or a concrete tensor or numpy array. A concrete
-            ``inputs[wrt]`` means "check at this point" (one point, said in the verdict).
+            every point), a shape tuple, or a concrete float32/float64 tensor or numpy array. A
+            concrete ``inputs[wrt]`` means "check at this point" (one point, said in the
+            verdict). Messages name each input by the parameter name of ``grad`` (else of
+            ``f``), e.g. ``X``.
         wrt: index of the argument to differentiate.
         points: number of seeded random points; default 3, or 1 at a concrete point.
         seed: seed of the ``torch.Generator`` that draws points and directions.
@@ -1080,23 +1415,33 @@ def check_gradient(
         CheckResult; it prints as a two-line verdict naming the dtype and the points.
 
     Raises:
-        AssertionError: where the closed form disagrees with a reference beyond tolerance (and
-            ``raises=True``); the message names the point, the reference, the worst entry, both
-            values, the tolerance and a diagnosis of the usual slips.
-        ValueError: on ``points < 1``, an empty ``xs[wrt]``, a bad ``wrt``, or when ``f``
-            returns NaN/Inf, a non-scalar or a detached result (f is blamed, not ``grad``).
+        AssertionError: where the closed form disagrees with a reference beyond tolerance, or
+            fails with a shape error (and ``raises=True``); the message names the point, the
+            reference, the worst entry, both values, the tolerance and a diagnosis of the usual
+            slips (for a shape error: the reader's line and the shapes).
+        ValueError: on ``points < 1``, an empty ``xs[wrt]``, a bad ``wrt``, NaN or Inf in an
+            input, inputs on several devices, a check above ``MAX_DENSE_BYTES``, or when ``f``
+            returns NaN/Inf, a non-scalar or a detached result, or has a kink at the point (f is
+            blamed, not ``grad``).
         TypeError: if ``grad`` returns None (nothing to check) or a non-array, or an input is
-            not a Domain, a shape or an array.
+            not a Domain, a shape or a float32/float64 array.
 
     When the input's domain has ``tangent="symmetric"``, the reference gradient is projected onto
     the symmetric matrices (``sym(G)``) and differences are taken along symmetric directions: that
     checks the gradient *on* the symmetric matrices, which must itself be a symmetric matrix.
     """
-    if isinstance(wrt, bool) or not isinstance(wrt, int) or not 0 <= wrt < len(inputs):
-        raise ValueError(f"wrt={wrt!r} but only {len(inputs)} inputs were given (0-based)")
+    _check_wrt(wrt, inputs)
     if fd_directions is not None:
         _positive_int("fd_directions", fd_directions)
-    specs, dtype, _, n, at_given = _prepare(inputs, lambda s: [wrt], points)
+    names = _reader.arg_names(len(inputs), grad, f)
+    words = _reader.Words.of(inputs, names)
+
+    def copies(m: int) -> int:
+        return 6 + (fd_directions or (_DIRECTIONS if m > _FULL else 0))
+
+    specs, dtype, _, n, at_given = _prepare(
+        inputs, names, lambda s: [wrt], points, checker="check_gradient", copies=copies
+    )
     rtol, atol, fd_rtol = _tols(dtype, rtol, atol, fd_rtol)
     spec = specs[wrt]
     dom = spec if isinstance(spec, Domain) else None
@@ -1116,45 +1461,59 @@ def check_gradient(
     gen = torch.Generator().manual_seed(seed)
     project = dom.project if dom is not None else (lambda g: g)
     want_shape = tuple(spec.shape)
-    what = f"the gradient, an array of shape {want_shape} (the shape of input {wrt})"
+    what = f"the gradient, an array of shape {want_shape} (the shape of {names[wrt]})"
+    closed = functools.partial(
+        _closed, arg="grad", what=what, dtype=dtype, device=device, words=words
+    )
 
     def reference(xs, where):
         x = xs[wrt].detach().requires_grad_(True)
         with torch.enable_grad():
             out = _f_scalar(_f_out(f, _with(xs, wrt, x), where), "check_gradient")
             _f_finite(out, where)
-            _not_detached(out, f"input {wrt}", where)
+            _not_detached(out, names[wrt], where)
             (g,) = torch.autograd.grad(out, x, allow_unused=True)
         if g is None:  # f's graph does not reach the input
-            _not_detached(out.detach(), f"input {wrt}", where)
+            _not_detached(out.detach(), names[wrt], where)
         if not torch.isfinite(g).all():
             raise ValueError(
                 f"autograd's gradient of f is NaN or Inf {where} although f is finite: f is "
                 "not differentiable there (sqrt or abs at 0?); move the point"
             )
-        return project(g.detach()), out.detach()
+        return project(g.detach())
 
+    def fresh():
+        xs = _draw(specs, gen, dtype, device)
+        return closed(grad, xs, where="at a further point"), reference(xs, "at a further point")
+
+    more = _more_points(at_given, names, [wrt], specs)
     for p in range(n):
         xs = _draw(specs, gen, dtype, device)
         where = run.where(p)
-        ref, f0 = reference(xs, where)
-        got = _closed(grad, xs, arg="grad", what=what, where=where, dtype=dtype, device=device)
+        ref = reference(xs, where)
+        try:
+            got = closed(grad, xs, where=where)
+        except _WrongShape as e:
+            run.fail(p, "autograd", math.inf, rtol, _wrap_lines(e.lines), [])
+            return run.result()
 
         def recheck(i, xs=xs, where=where):
             xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
-            r2, _ = reference(xs2, where)
-            g2 = _closed(grad, xs2, arg="grad", what=what, where=where, dtype=dtype, device=device)
-            return g2, r2
+            return closed(grad, xs2, where=where), reference(xs2, where)
 
         ctx = _Ctx(
-            rtol=rtol, atol=atol, shape_of=f"input {wrt}",
+            rtol=rtol, atol=atol, shape_of=names[wrt], names=names,
             sym_hint="on the symmetric matrices the gradient is sym(G) = (G + Gᵀ)/2"
             if symmetric_tangent else "the gradient is symmetric here",
             recheck=recheck, square_inputs=_square_nonsym(xs, range(len(xs))), entrywise=True,
+            closed_form=grad, apply=functools.partial(_apply_to, closed, xs, where),
+            fixed=_square_nonsym(xs, [i for i in range(len(xs)) if i != wrt]),
+            series=functools.partial(_series, run, got, ref, None if at_given else fresh),
+            more_points=more,
         )  # fmt: skip
         if not _compare(
             run, p, got, ref, reference="autograd", rtol=rtol, atol=atol, ctx=ctx,
-            expected=f"the gradient has the shape of input {wrt},",
+            expected=f"the gradient has the shape of {names[wrt]},",
         ):  # fmt: skip
             return run.result()
         ad_err = run.comps[-1].rel_error
@@ -1166,21 +1525,20 @@ def check_gradient(
             return _f_scalar(_f_out(f, _with(xf, wrt, z), where), "check_gradient")
 
         vs = [_unit_direction(spec, x0, gen) for _ in range(k_dirs)]
-
-        def diffs(h, x0=x0, fx=fx, vs=vs, where=where, fdt=fdt):
-            with torch.no_grad():
-                if not vs:  # every entry: steps h·E_i
-                    steps = (h * torch.eye(numel, dtype=fdt, device=device)).reshape(
-                        (numel, *x0.shape)
-                    )
-                    out = torch.stack([fx(x0 + e) - fx(x0 - e) for e in steps]) / (2 * h)
-                    return _fd_finite(out, where, h, "X ± h·E_i").reshape(x0.shape)
-                out = torch.stack([fx(x0 + h * v) - fx(x0 - h * v) for v in vs]) / (2 * h)
-                return _fd_finite(out, where, h, "X ± h·V")
-
+        evals = functools.lru_cache(functools.partial(_gradient_evals, fx, x0, vs))
         g = got.to(fdt)
         got_fd = torch.stack([(g * v).sum() for v in vs]) if vs else g
-        fd, fd_atol = _differences(diffs, h, 1, got_fd, fd_rtol, atol, f0, fdt)
+        with torch.no_grad():
+            f0d = fx(x0)
+        kink = one_sided_kink(evals, h, f0d, rtol=fd_rtol, atol=atol)
+        if kink is not None:
+            along = "a random direction" if vs else _entry(names[wrt], x0.shape, kink[0])
+            return _kink_failed(run, p, fd_rtol, along, h, kink)
+        diffs = functools.partial(
+            _central, evals, where=where, step="X ± h·V" if vs else "X ± h·E_i",
+            shape=tuple(got_fd.shape),
+        )  # fmt: skip
+        fd, fd_atol = _differences(diffs, h, 1, got_fd, fd_rtol, atol, f0d, fdt)
         if not _compare(
             run, p, got_fd, fd, reference="central differences", rtol=fd_rtol, atol=fd_atol,
             ctx=None, expected="the differences have shape", agrees_with_autograd=ad_err,
@@ -1222,11 +1580,14 @@ def check_jvp(
 
     Raises:
         AssertionError: where the closed form disagrees with ``torch.func.jvp`` or with central
-            differences beyond tolerance (and ``raises=True``), with a diagnosis.
+            differences beyond tolerance, or fails with a shape error (and ``raises=True``),
+            with a diagnosis.
         ValueError: on ``points < 1``, empty inputs, every tangent 0, a tangent of the wrong
-            shape, or when ``f`` returns NaN/Inf, an empty or a detached result.
-        TypeError: if ``jvp`` returns None or a non-array, or an input is not a Domain, shape
-            or array.
+            shape, NaN or Inf in an input or tangent, inputs on several devices, a check above
+            ``MAX_DENSE_BYTES``, or when ``f`` returns NaN/Inf, an empty or a detached result,
+            or has a kink along the tangent.
+        TypeError: if ``jvp`` returns None or a non-array, or an input or tangent is not a
+            Domain, shape or float32/float64 array.
     """
     k = len(inputs)
     if tangents is None:
@@ -1245,11 +1606,8 @@ def check_jvp(
                 f"got {k} inputs but {len(tspecs)} tangents; give one per input (None or 0)"
             )
 
-    def is_zero(t) -> bool:
-        return isinstance(t, int | float) and not isinstance(t, bool) and t == 0
-
     def diff_of(specs):
-        d = [i for i, t in enumerate(tspecs) if not is_zero(t)]
+        d = [i for i, t in enumerate(tspecs) if not _is_zero_tangent(t)]
         if not d:
             raise ValueError(
                 "every tangent is 0: nothing varies, so the check cannot fail; give at least "
@@ -1257,26 +1615,17 @@ def check_jvp(
             )
         return d
 
-    specs, dtype, diff, n, at_given = _prepare(inputs, diff_of, points)
+    names = _reader.arg_names(k, jvp, f)
+    words = _reader.Words.of(inputs, names)
+    specs, dtype, diff, n, at_given = _prepare(
+        inputs, names, diff_of, points, checker="check_jvp", copies=lambda m: 8
+    )
     rtol, atol, fd_rtol = _tols(dtype, rtol, atol, fd_rtol)
     device = _device(specs)
-    tparsed = []
-    for i, t in enumerate(tspecs):
-        if t is None or is_zero(t):
-            tparsed.append(t)
-            continue
-        ts = _spec(t, i, "tangent")
-        if isinstance(ts, torch.Tensor):
-            ts = ts.to(dtype=dtype, device=device)
-        if tuple(ts.shape) != tuple(specs[i].shape):
-            raise ValueError(
-                f"tangent {i} has shape {tuple(ts.shape)} but input {i} has shape "
-                f"{tuple(specs[i].shape)}; a tangent has the shape of its input"
-            )
-        tparsed.append(ts)
+    tparsed = [_tangent(t, specs[i], names[i], dtype, device) for i, t in enumerate(tspecs)]
     run = _Run("JVP", name, dtype, n, at_given, raises)
     gen = torch.Generator().manual_seed(seed)
-    which = "inputs " + ", ".join(map(str, diff)) if len(diff) > 1 else f"input {diff[0]}"
+    which = " and ".join(names[i] for i in diff)
 
     def reference(xs, ts, where):
         req = [x.detach().requires_grad_(i in diff) for i, x in enumerate(xs)]
@@ -1296,38 +1645,47 @@ def check_jvp(
                 f"autograd's JVP of f is NaN or Inf {where} although f is finite: f is not "
                 "differentiable there; move the point"
             )
-        return ref, out.detach()
+        return ref
 
-    for p in range(n):
+    def draw():
         xs = _draw(specs, gen, dtype, device)
-        ts = []
-        for s, t, x in zip(specs, tparsed, xs, strict=True):
-            if is_zero(t):
-                ts.append(torch.zeros_like(x))
-            elif t is None:
-                ts.append(_unit_direction(s, x, gen))
-            elif isinstance(t, Domain):
-                ts.append(t.sample(gen).to(dtype=dtype, device=device))
-            else:
-                ts.append(t)
-        where = run.where(p)
-        ref, f0 = reference(xs, ts, where)
-        what = f"df, an array of the shape of f's output {tuple(ref.shape)}"
-        got = _closed(jvp, [*xs, *ts], arg="jvp", what=what, where=where, dtype=dtype,
-                      device=device)  # fmt: skip
+        return xs, _draw_tangents(specs, tparsed, xs, gen, dtype, device)
 
-        def recheck(i, xs=xs, ts=ts, where=where, what=what):
+    def fresh():
+        xs, ts = draw()
+        ref = reference(xs, ts, "at a further point")
+        what = f"df, an array of the shape of f's output {tuple(ref.shape)}"
+        return _closed(jvp, [*xs, *ts], arg="jvp", what=what, where="at a further point",
+                       dtype=dtype, device=device, words=words), ref  # fmt: skip
+
+    more = _more_points(at_given, names, diff, specs)
+    for p in range(n):
+        xs, ts = draw()
+        where = run.where(p)
+        ref = reference(xs, ts, where)
+        what = f"df, an array of the shape of f's output {tuple(ref.shape)}"
+        closed = functools.partial(
+            _closed, arg="jvp", what=what, dtype=dtype, device=device, words=words
+        )
+        try:
+            got = closed(jvp, [*xs, *ts], where=where)
+        except _WrongShape as e:
+            run.fail(p, "autograd", math.inf, rtol, _wrap_lines(e.lines), [])
+            return run.result()
+
+        def recheck(i, xs=xs, ts=ts, where=where, closed=closed):
             xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
             ts2 = _with(ts, i, (ts[i] + ts[i].T) / 2)
-            r2, _ = reference(xs2, ts2, where)
-            g2 = _closed(jvp, [*xs2, *ts2], arg="jvp", what=what, where=where, dtype=dtype,
-                         device=device)  # fmt: skip
-            return g2, r2
+            return closed(jvp, [*xs2, *ts2], where=where), reference(xs2, ts2, where)
 
         ctx = _Ctx(
-            rtol=rtol, atol=atol, shape_of="f's output",
+            rtol=rtol, atol=atol, shape_of="f's output", names=names,
             sym_hint="the JVP of a symmetric-valued f is symmetric",
             recheck=recheck, square_inputs=_square_nonsym(xs, range(len(xs))),
+            closed_form=jvp, apply=functools.partial(_apply_to, closed, [*xs, *ts], where),
+            fixed=_square_nonsym(xs, [i for i in range(k) if i not in diff]),
+            series=functools.partial(_series, run, got, ref, None if at_given else fresh),
+            more_points=more,
         )  # fmt: skip
         if not _compare(
             run, p, got, ref, reference="autograd", rtol=rtol, atol=atol, ctx=ctx,
@@ -1338,22 +1696,59 @@ def check_jvp(
 
         xf, fdt = _fd_inputs(f, xs, dtype)
         tf = [t.to(fdt) for t in ts]
-
-        def diffs(h, xf=xf, tf=tf, where=where):
-            with torch.no_grad():
-                plus = _f_out(f, [x + h * t for x, t in zip(xf, tf, strict=True)], where)
-                minus = _f_out(f, [x - h * t for x, t in zip(xf, tf, strict=True)], where)
-            return _fd_finite((plus - minus) / (2 * h), where, h, "xs ± h·ts")
-
+        evals = functools.lru_cache(functools.partial(_jvp_evals, f, xf, tf, where))
         h = max(_fd_step(xf[i], 1) for i in diff)
         g = got.to(fdt)
-        fd, fd_atol = _differences(diffs, h, 1, g, fd_rtol, atol, f0, fdt)
+        with torch.no_grad():
+            f0d = _f_out(f, xf, where)
+        kink = one_sided_kink(evals, h, f0d, rtol=fd_rtol, atol=atol)
+        if kink is not None:
+            in_f = f" (in entry {_index(f0d.shape, kink[0])} of f)" if f0d.numel() > 1 else ""
+            return _kink_failed(run, p, fd_rtol, f"the tangent{in_f}", h, kink)
+        diffs = functools.partial(_central, evals, where=where, step="xs ± h·ts")
+        fd, fd_atol = _differences(diffs, h, 1, g, fd_rtol, atol, f0d, fdt)
         if not _compare(
             run, p, g, fd, reference="central differences", rtol=fd_rtol, atol=fd_atol,
             ctx=None, expected="the differences have shape", agrees_with_autograd=ad_err,
         ):  # fmt: skip
             return run.result()
     return run.result()
+
+
+def _is_zero_tangent(t) -> bool:
+    return isinstance(t, int | float) and not isinstance(t, bool) and t == 0
+
+
+def _tangent(t, spec, name: str, dtype, device):
+    """One entry of ``tangents``: None, 0, a Domain, or a concrete finite tensor of the input's
+    shape (the dtype policy and the NaN/Inf policy apply, as to a point)."""
+    if t is None or _is_zero_tangent(t):
+        return t
+    label = f"the tangent of {name}"
+    ts = _spec(t, label)
+    if isinstance(ts, torch.Tensor):
+        check_finite(ts, label)
+        ts = ts.to(dtype=dtype, device=device, copy=True)
+    if tuple(ts.shape) != tuple(spec.shape):
+        raise ValueError(
+            f"{label} has shape {tuple(ts.shape)} but {name} has shape "
+            f"{tuple(spec.shape)}; a tangent has the shape of its input"
+        )
+    return ts
+
+
+def _draw_tangents(specs, tparsed, xs, gen, dtype, device) -> list[torch.Tensor]:
+    ts = []
+    for s, t, x in zip(specs, tparsed, xs, strict=True):
+        if _is_zero_tangent(t):
+            ts.append(torch.zeros_like(x))
+        elif t is None:
+            ts.append(_unit_direction(s, x, gen))
+        elif isinstance(t, Domain):
+            ts.append(t.sample(gen).to(dtype=dtype, device=device))
+        else:
+            ts.append(t)
+    return ts
 
 
 def check_hessian(
@@ -1398,18 +1793,27 @@ def check_hessian(
 
     Raises:
         AssertionError: where the closed form disagrees with autograd or with the finite
-            differences beyond tolerance (and ``raises=True``), with a diagnosis.
-        ValueError: on a bad ``form``, ``wrt``, ``points`` or ``probes``, an empty input, or when
-            ``f`` returns NaN/Inf, a non-scalar or a detached result.
+            differences beyond tolerance, or fails with a shape error (and ``raises=True``),
+            with a diagnosis.
+        ValueError: on a bad ``form``, ``wrt``, ``points`` or ``probes``, an empty input, NaN or
+            Inf in an input, inputs on several devices, a check above ``MAX_DENSE_BYTES``, or
+            when ``f`` returns NaN/Inf, a non-scalar or a detached result.
         TypeError: if ``hess`` returns None or a non-array, or an input is not a Domain, shape
-            or array.
+            or float32/float64 array.
     """
     if form not in ("matrix", "hvp", "bilinear"):
         raise ValueError(f"form={form!r}; use 'matrix', 'hvp' or 'bilinear'")
-    if isinstance(wrt, bool) or not isinstance(wrt, int) or not 0 <= wrt < len(inputs):
-        raise ValueError(f"wrt={wrt!r} but only {len(inputs)} inputs were given (0-based)")
+    _check_wrt(wrt, inputs)
     _positive_int("probes", probes)
-    specs, dtype, _, n, at_given = _prepare(inputs, lambda s: [wrt], points)
+    names = _reader.arg_names(len(inputs), hess, f)
+    words = _reader.Words.of(inputs, names)
+
+    def copies(m: int) -> int:
+        return 6 if m <= _FULL else 6 + 3 * max(probes, 6) + 2 * probes
+
+    specs, dtype, _, n, at_given = _prepare(
+        inputs, names, lambda s: [wrt], points, checker="check_hessian", copies=copies
+    )
     rtol, atol, fd_rtol = _tols(dtype, rtol, atol, fd_rtol, hessian=True)
     device = _device(specs)
     spec = specs[wrt]
@@ -1422,6 +1826,7 @@ def check_hessian(
     gen = torch.Generator().manual_seed(seed)
     # Column-major vec of a matrix: permute to (cols, rows) first.
     perm = tuple(reversed(range(len(shape))))
+    H, K = _reader.trailing_names(hess, len(inputs), ("u", "v"))
 
     def fx_of(xs, where):
         def fx(z):
@@ -1434,7 +1839,7 @@ def check_hessian(
         with torch.enable_grad():
             out = _f_scalar(_f_out(f, _with(xs, wrt, x), where), "check_hessian")
             _f_finite(out, where)
-            _not_detached(out, f"input {wrt}", where)
+            _not_detached(out, names[wrt], where)
         return out.detach()
 
     def ref_matrix(xs, where) -> torch.Tensor:
@@ -1452,140 +1857,123 @@ def check_hessian(
         _, hv = _jvp(_func_grad(fx), (xs[wrt],), (v,))
         return hv.detach()
 
-    what_m = f"the ({N}, {N}) Hessian with respect to vec(input {wrt}), column-major"
-    what_v = f"the Hessian applied to v, an array of shape {shape}"
-    what_b = "the scalar d²f[u, v]"
+    def reference(xs, where, *, probe):
+        """Autograd's H V (matrix, hvp) or d²f[u, v] on the probe pairs (bilinear)."""
+        if form == "bilinear":
+            if full:
+                R = ref_matrix(xs, where)
+                return torch.stack([_vec(u) @ R @ _vec(v) for u, v in probe])
+            return torch.stack([(u * hvp(xs, where, v)).sum() for u, v in probe])
+        if full:
+            return ref_matrix(xs, where) @ probe
+        return torch.stack([_vec(hvp(xs, where, _unvec(probe[:, j], shape)))
+                            for j in range(probe.shape[1])], 1)  # fmt: skip
 
-    def closed_matrix(xs, where):
-        return _closed(hess, xs, arg="hess", what=what_m, where=where, dtype=dtype, device=device)
+    what = {
+        "matrix": f"the ({N}, {N}) Hessian with respect to vec({names[wrt]}), column-major",
+        "hvp": f"the Hessian applied to v, an array of shape {shape}",
+        "bilinear": f"the scalar d²f[{H}, {K}]",
+    }[form]
+    closed = functools.partial(
+        _closed, arg="hess", what=what, dtype=dtype, device=device, words=words
+    )
 
-    def closed_hv(xs, where, v):
-        return _closed(hess, [*xs, v], arg="hess", what=what_v, where=where, dtype=dtype,
-                       device=device)  # fmt: skip
+    def value(fn, xs, *, where, probe):
+        """The closed form ``fn`` as the reference is taken: C V, or B(u, v) on the pairs."""
+        if form == "bilinear":
+            return torch.stack([
+                _scalar_b(closed(fn, [*xs, u, v], where=where), H, K) for u, v in probe
+            ])  # fmt: skip
+        if form == "matrix":
+            c = closed(fn, xs, where=where)
+            if tuple(c.shape) != (N, N):
+                raise _WrongShape(
+                    f"the closed form has shape {tuple(c.shape)}, expected ({N}, {N}): the "
+                    f"Hessian with respect to vec({names[wrt]}), column-major"
+                )
+            return c @ probe
+        cols = []
+        for j in range(probe.shape[1]):
+            hv = closed(fn, [*xs, _unvec(probe[:, j], shape)], where=where)
+            if tuple(hv.shape) != shape:
+                raise _WrongShape(
+                    f"the closed form returned shape {tuple(hv.shape)} for H v, expected "
+                    f"{shape}, the shape of {names[wrt]}"
+                )
+            cols.append(_vec(hv))
+        return torch.stack(cols, 1)
 
-    def closed_b(xs, where, u, v):
-        out = _closed(hess, [*xs, u, v], arg="hess", what=what_b, where=where, dtype=dtype,
-                      device=device)  # fmt: skip
-        if out.numel() != 1:
-            raise _WrongShape(
-                f"the closed form returned shape {tuple(out.shape)}; with form='bilinear' it "
-                "must return the scalar d²f[u, v]"
-            )
-        return out.reshape(())
+    def draw_probe(x0):
+        if form == "bilinear":
+            return [(_unit_direction(spec, x0, gen), _unit_direction(spec, x0, gen))
+                    for _ in range(k_probe)]  # fmt: skip
+        if full:
+            return torch.eye(N, dtype=dtype, device=device)
+        return torch.stack([_vec(_unit_direction(spec, x0, gen)) for _ in range(k_probe)], 1)
 
-    def row_major(c):
-        # Hessian in row-major vec -> column-major: conjugate with the perfect shuffle.
-        if len(shape) != 2 or 1 in shape:
-            return c
-        m, k = shape
-        idx = torch.arange(N).reshape(m, k).T.reshape(-1)  # col-major position -> row-major index
-        return c[idx][:, idx]
+    def fresh():
+        xs = _draw(specs, gen, dtype, device)
+        where = "at a further point"
+        check_f(xs, where)
+        probe = draw_probe(xs[wrt])
+        return value(hess, xs, where=where, probe=probe), reference(xs, where, probe=probe)
 
+    more = _more_points(at_given, names, [wrt], specs)
     for p in range(n):
         xs = _draw(specs, gen, dtype, device)
         where = run.where(p)
         check_f(xs, where)
-        x0 = xs[wrt]
-        if full:
-            V = torch.eye(N, dtype=dtype, device=device)
+        probe = draw_probe(xs[wrt])
+        ref = reference(xs, where, probe=probe)
+        try:
+            got = value(hess, xs, where=where, probe=probe)
+        except _WrongShape as e:
+            run.fail(p, "autograd", math.inf, rtol, _wrap_lines(e.lines), [])
+            return run.result()
+
+        def recheck(i, xs=xs, where=where, probe=probe):
+            xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
+            check_f(xs2, where)
+            return (value(hess, xs2, where=where, probe=probe),
+                    reference(xs2, where, probe=probe))  # fmt: skip
+
+        extra = []
+        if form == "matrix" and len(shape) == 2 and 1 not in shape:
+            matrix = functools.partial(closed, hess, xs, where=where)
+            extra.append((
+                "row-major vec",
+                "the closed form is the Hessian for the row-major vec (rows stacked): "
+                "reordered, it matches autograd (rel. error {e}); the book's vec stacks "
+                "columns, e.g. B ⊗ A rather than A ⊗ B",
+                functools.partial(_row_major_applied, matrix, shape, probe),
+                "row-major vec",
+            ))  # fmt: skip
+        if form == "bilinear":
+            swapped = functools.partial(
+                value, functools.partial(_swap_last_two, hess), xs, where=where, probe=probe
+            )
+            extra.extend(_bilinear_slips(swapped, rtol, H, K))
+        others = [i for i in range(len(xs)) if i != wrt]
+        ctx = _Ctx(
+            rtol=rtol, atol=atol, names=names,
+            shape_of="the probes" if form == "bilinear" else "the Hessian",
+            sym_hint="a Hessian is symmetric", recheck=recheck,
+            square_inputs=_square_nonsym(xs, others), extra=extra, allow_transpose=False,
+            closed_form=hess,
+            apply=functools.partial(_apply_to, functools.partial(value, probe=probe), xs, where),
+            fixed=_square_nonsym(xs, others),
+            series=functools.partial(_series, run, got, ref, None if at_given else fresh),
+            more_points=more,
+        )  # fmt: skip
+        if form == "bilinear":
+            expected = "d²f on the probes has shape"
         else:
-            V = torch.stack([_vec(_unit_direction(spec, x0, gen)) for _ in range(k_probe)], dim=1)
-
-        def reference(xs, where, V=V):
-            if full:
-                return ref_matrix(xs, where) @ V
-            return torch.stack([_vec(hvp(xs, where, _unvec(V[:, j], shape)))
-                                for j in range(V.shape[1])], 1)  # fmt: skip
-
-        def closed_applied(xs, where, V=V):
-            """(C V, the matrix C or None), or (a sentence on a wrong shape, None)."""
-            if form == "matrix":
-                c = closed_matrix(xs, where)
-                if tuple(c.shape) != (N, N):
-                    return (
-                        f"the closed form has shape {tuple(c.shape)}, expected ({N}, {N}): the "
-                        f"Hessian with respect to vec(input {wrt}), column-major"
-                    ), None
-                return c @ V, c
-            cols = []
-            for j in range(V.shape[1]):
-                hv = closed_hv(xs, where, _unvec(V[:, j], shape))
-                if tuple(hv.shape) != shape:
-                    return (
-                        f"the closed form returned shape {tuple(hv.shape)} for H v, expected "
-                        f"{shape}, the shape of input {wrt}"
-                    ), None
-                cols.append(_vec(hv))
-            return torch.stack(cols, 1), None
-
-        if form in ("matrix", "hvp"):
-            ref = reference(xs, where)
-            got, cmat = closed_applied(xs, where)
-            if isinstance(got, str):
-                run.fail(p, "autograd", math.inf, rtol, _wrap(got), [])
-                return run.result()
-            extra = []
-            if cmat is not None and len(shape) == 2 and 1 not in shape:
-                extra.append((
-                    "row-major vec",
-                    "the closed form is the Hessian for the row-major vec (rows stacked): "
-                    "reordered, it matches autograd (rel. error {e}); the book's vec stacks "
-                    "columns, e.g. B ⊗ A rather than A ⊗ B",
-                    lambda c, cm=cmat, V=V: row_major(cm) @ V,
-                    "row-major vec",
-                ))  # fmt: skip
-
-            def recheck(i, xs=xs, where=where):
-                xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
-                check_f(xs2, where)
-                g2, _ = closed_applied(xs2, where)
-                return None if isinstance(g2, str) else (g2, reference(xs2, where))
-
-            ctx = _Ctx(
-                rtol=rtol, atol=atol, shape_of="the Hessian", sym_hint="a Hessian is symmetric",
-                recheck=recheck,
-                square_inputs=_square_nonsym(xs, [i for i in range(len(xs)) if i != wrt]),
-                extra=extra, allow_transpose=False,
-            )  # fmt: skip
-            if not _compare(
-                run, p, got, ref, reference="autograd", rtol=rtol, atol=atol, ctx=ctx,
-                expected="the Hessian" + ("" if full else " on the probes") + " has shape",
-            ):  # fmt: skip
-                return run.result()
-        else:
-            pairs = [(_unit_direction(spec, x0, gen), _unit_direction(spec, x0, gen))
-                     for _ in range(k_probe)]  # fmt: skip
-            if full:
-                R = ref_matrix(xs, where)
-                want = torch.stack([_vec(u) @ R @ _vec(v) for u, v in pairs])
-            else:
-                want = torch.stack([(u * hvp(xs, where, v)).sum() for u, v in pairs])
-            try:
-                got = torch.stack([closed_b(xs, where, u, v) for u, v in pairs])
-            except _WrongShape as e:
-                run.fail(p, "autograd", math.inf, rtol, _wrap(str(e)), [])
-                return run.result()
-
-            def recheck_b(i, xs=xs, where=where, pairs=pairs):
-                xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
-                check_f(xs2, where)
-                R2 = ref_matrix(xs2, where) if full else None
-                w2 = torch.stack([
-                    (_vec(u) @ R2 @ _vec(v)) if full else (u * hvp(xs2, where, v)).sum()
-                    for u, v in pairs
-                ])  # fmt: skip
-                return torch.stack([closed_b(xs2, where, u, v) for u, v in pairs]), w2
-
-            ctx = _Ctx(
-                rtol=rtol, atol=atol, shape_of="the probes", recheck=recheck_b,
-                square_inputs=_square_nonsym(xs, [i for i in range(len(xs)) if i != wrt]),
-                allow_transpose=False,
-            )  # fmt: skip
-            if not _compare(
-                run, p, got, want, reference="autograd", rtol=rtol, atol=atol, ctx=ctx,
-                expected="d²f on the probes has shape",
-            ):  # fmt: skip
-                return run.result()
+            expected = "the Hessian" + ("" if full else " on the probes") + " has shape"
+        if not _compare(
+            run, p, got, ref, reference="autograd", rtol=rtol, atol=atol, ctx=ctx,
+            expected=expected,
+        ):  # fmt: skip
+            return run.result()
         ad_err = run.comps[-1].rel_error
 
         # Second-order central differences on seeded direction pairs.
@@ -1595,27 +1983,17 @@ def check_hessian(
         pairs = [(_unit_direction(spec, xf0, gen), _unit_direction(spec, xf0, gen))
                  for _ in range(probes)]  # fmt: skip
         fx = fx_of(xf, where)
-
-        def diffs(h, fx=fx, x0=xf0, pairs=pairs, where=where):
-            with torch.no_grad():
-                out = torch.stack([
-                    (fx(x0 + h * u + h * v) - fx(x0 + h * u - h * v)
-                     - fx(x0 - h * u + h * v) + fx(x0 - h * u - h * v))
-                    / (4 * h * h)
-                    for u, v in pairs
-                ])  # fmt: skip
-            return _fd_finite(out, where, h, "x ± h·u ± h·v")
-
+        diffs = functools.partial(_second_differences, fx, xf0, pairs, where)
         with torch.no_grad():
             f0 = fx(xf0)
             pd = [(u.to(dtype), v.to(dtype)) for u, v in pairs]  # the closed form's dtype
             if form == "matrix":
-                cm = closed_matrix(xs, where)
+                cm = closed(hess, xs, where=where)
                 gotb = torch.stack([_vec(u) @ cm @ _vec(v) for u, v in pd])
             elif form == "hvp":
-                gotb = torch.stack([(u * closed_hv(xs, where, v)).sum() for u, v in pd])
+                gotb = torch.stack([(u * closed(hess, [*xs, v], where=where)).sum() for u, v in pd])
             else:
-                gotb = torch.stack([closed_b(xs, where, u, v) for u, v in pd])
+                gotb = value(hess, xs, where=where, probe=pd)
             gotb = gotb.to(fdt)
         fd, fd_atol = _differences(diffs, h, 2, gotb, fd_rtol, atol, f0, fdt)
         if not _compare(
@@ -1626,12 +2004,76 @@ def check_hessian(
     return run.result()
 
 
+def _scalar_b(out: torch.Tensor, H: str, K: str) -> torch.Tensor:
+    if out.numel() != 1:
+        raise _WrongShape(
+            f"the closed form returned shape {tuple(out.shape)}; with form='bilinear' it "
+            f"must return the scalar d²f[{H}, {K}]"
+        )
+    return out.reshape(())
+
+
+def _swap_last_two(fn, *args):
+    """``fn`` with its last two arguments swapped: B(K, H) from B(H, K)."""
+    return fn(*args[:-2], args[-1], args[-2])
+
+
+def _bilinear_slips(swapped, rtol: float, H: str, K: str) -> list[tuple]:
+    """A bilinear form B(H, K) written unsymmetrised, or with one of its two terms only."""
+    return [
+        (
+            "not symmetric",
+            f"the closed form B({H}, {K}) is not symmetric in ({H}, {K}), but "
+            f"(B({H}, {K}) + B({K}, {H}))/2 matches autograd (rel. error {{e}}): a second "
+            f"derivative is symmetric; symmetrise in ({H}, {K})",
+            functools.partial(_symmetrised, swapped, rtol),
+            f"symmetrised in ({H}, {K})",
+        ),
+        (
+            "one term",
+            f"B({H}, {K}) + B({K}, {H}) matches autograd (rel. error {{e}}): the closed form B "
+            f"is one of the two terms of d²f[{H}, {K}] (the product rule gives both); add "
+            f"B({K}, {H})",
+            functools.partial(_symmetrised, swapped, rtol, factor=2.0),
+            "",
+        ),
+    ]
+
+
+def _symmetrised(swapped, rtol: float, c: torch.Tensor, factor: float = 1.0):
+    """factor × (B(u, v) + B(v, u))/2 on the probes, or None if B is symmetric there already."""
+    b = swapped()
+    return None if _within(b, c, rtol, 0.0)[1] else factor * (c + b) / 2
+
+
+def _row_major_applied(matrix, shape, V: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """The closed-form matrix reordered from the row-major vec to the column-major one, times V.
+
+    The Hessian in row-major vec is conjugated with the perfect shuffle.
+    """
+    m, k = shape
+    idx = torch.arange(m * k).reshape(m, k).T.reshape(-1)  # col-major position -> row-major
+    return matrix()[idx][:, idx] @ V
+
+
+def _second_differences(fx, x0, pairs, where: str, h: float) -> torch.Tensor:
+    """``(f(x+hu+hv) - f(x+hu-hv) - f(x-hu+hv) + f(x-hu-hv)) / 4h²`` for each pair (u, v)."""
+    with torch.no_grad():
+        out = torch.stack([
+            (fx(x0 + h * u + h * v) - fx(x0 + h * u - h * v)
+             - fx(x0 - h * u + h * v) + fx(x0 - h * u - h * v))
+            / (4 * h * h)
+            for u, v in pairs
+        ])  # fmt: skip
+    return _fd_finite(out, where, h, "x ± h·u ± h·v")
+
+
 # --------------------------------------------------------------------------------------------------
 # The reader's exercise cell
 # --------------------------------------------------------------------------------------------------
-def _formula_name(formula) -> str:
+def _formula_name(formula, default: str = "the formula") -> str:
     n = getattr(formula, "__name__", "")
-    return n if n and n.isidentifier() else "the formula"
+    return n if n and n.isidentifier() else default
 
 
 def attempt(check: Callable[..., CheckResult], f, formula, *inputs, **kwargs) -> CheckResult | None:
@@ -1653,8 +2095,10 @@ def attempt(check: Callable[..., CheckResult], f, formula, *inputs, **kwargs) ->
 
     Raises:
         TypeError, ValueError: on misuse (an unknown ``check``, ``raises=``, bad inputs, or an
-            ``f`` that returns NaN at the point): those are not slips of the formula. Errors
-            raised inside the formula itself propagate with their traceback.
+            ``f`` that returns NaN at the point): those are not slips of the formula. A shape
+            error raised inside the formula is a slip: it is returned as a failed check naming
+            the reader's line and the shapes. Other errors raised inside the formula propagate
+            with their traceback.
     """
     from hessnotes.formulas import check_formula  # here: hessnotes.formulas imports checks
 
@@ -1690,7 +2134,8 @@ class Verdict:
     label: str = "rel. error"
 
     def __str__(self) -> str:
-        return f"✓ {self.name}: {self.label} {_fmt_err(self.error)} (tol {_fmt_tol(self.tol)})"
+        tol = _fmt_tol_for(self.error, self.tol)
+        return f"✓ {self.name}: {self.label} {_fmt_err(self.error)} (tol {tol})"
 
     __repr__ = __str__
 

@@ -10,17 +10,36 @@ is ``u = ε / 2``, 2⁻⁵³ for float64, in Higham's terms) adds a *roundoff* e
 ``ε |f| / h``. Their sum is smallest near ``h ≈ ε^(1/3)``, where the error is of order
 ``ε^(2/3)``. The functions here measure that V-shaped curve (see the chapter "Checking
 derivatives").
+
+A central difference also hides a kink: at ``|x|`` and ``x = 0`` it gives 0, a plausible
+"derivative". The one-sided slopes tell: ``(f(x + hv) - 2 f(x) + f(x - hv)) / h``, the forward
+minus the backward slope, is ``h d²f[v, v] + O(h³)`` for a smooth f (it halves with h) and does
+not shrink at a kink. :func:`one_sided_kink` compares it at h/2, h and 2h.
+
+Since their subject is floating-point error itself, they take the differences in any torch
+floating dtype the caller names (float16 included: that is the point of a precision
+comparison); a point or direction that is not floating, or holds NaN or Inf, is refused with
+the argument named.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 from torch.func import jvp as _jvp
 
-__all__ = ["central_difference", "fd_error_curve", "fit_slope", "optimal_step"]
+from hessnotes._linalg import check_finite
+
+__all__ = [
+    "central_difference",
+    "fd_error_curve",
+    "fit_slope",
+    "one_sided_kink",
+    "optimal_step",
+]
 
 
 def _float_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -44,14 +63,30 @@ def central_difference(
         A tensor of the shape of ``f(x)``: approximately ``Df(x)[v]``.
 
     Raises:
-        ValueError: if ``h`` is not positive or ``v`` differs from ``x`` in shape.
+        TypeError: if ``x`` is not a floating tensor (an integer ``x`` would round every step
+            ``h < 1`` to zero).
+        ValueError: if ``h`` is not positive and finite, ``v`` differs from ``x`` in shape, or
+            ``x`` or ``v`` holds NaN or Inf.
     """
-    if not h > 0:
-        raise ValueError(f"h={h!r}; the step must be a positive number")
+    try:
+        positive = 0 < float(h) < math.inf
+    except (TypeError, ValueError):
+        positive = False
+    if not positive:
+        raise ValueError(f"h={h!r}; the step must be a positive, finite number")
+    for name, t in (("x", x), ("v", v)):
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            what = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
+            raise TypeError(
+                f"{name} is {what}; central_difference takes floating torch tensors, e.g. "
+                f"torch.as_tensor({name}, dtype=torch.float64)"
+            )
     if tuple(v.shape) != tuple(x.shape):
         raise ValueError(
             f"v has shape {tuple(v.shape)} but x has {tuple(x.shape)}; make them equal"
         )
+    check_finite(x, "x")
+    check_finite(v, "v")
     h_t = torch.as_tensor(h, dtype=x.dtype)
     return (f(x + h_t * v) - f(x - h_t * v)) / (2 * h_t)
 
@@ -80,14 +115,17 @@ def fd_error_curve(
         (s,) float64 numpy array of relative errors (exactly 0 where the difference is exact).
 
     Raises:
-        ValueError: on a non-floating ``dtype``, non-positive steps, mismatched shapes, or a zero
-            reference derivative (a relative error is then undefined).
+        ValueError: on a non-floating ``dtype``, non-positive steps, mismatched shapes, NaN or
+            Inf in ``x`` or ``v``, or a zero reference derivative (a relative error is then
+            undefined).
     """
     dtype = _float_dtype(dtype)
     x64 = torch.as_tensor(x, dtype=torch.float64)
     v64 = torch.as_tensor(v, dtype=torch.float64)
     if x64.shape != v64.shape:
         raise ValueError(f"v has shape {tuple(v64.shape)} but x has {tuple(x64.shape)}")
+    check_finite(x64, "x")
+    check_finite(v64, "v")
     steps = [float(h) for h in steps]
     if not steps or min(steps) <= 0:
         raise ValueError(f"steps={steps!r}; give a non-empty list of positive step sizes")
@@ -138,3 +176,59 @@ def fit_slope(steps: Sequence[float], errors: Sequence[float], lo: float, hi: fl
     if keep.sum() < 2:
         raise ValueError(f"fewer than two positive errors with steps in [{lo:g}, {hi:g}]; widen it")
     return float(np.polyfit(np.log(h[keep]), np.log(e[keep]), 1)[0])
+
+
+def _one_sided_gap(evals, h: float, f0: torch.Tensor) -> torch.Tensor:
+    """``(f(x + hv) - 2 f(x) + f(x - hv)) / h``: the forward minus the backward slope."""
+    plus, minus = evals(h)
+    return (plus + minus - 2 * f0) / h
+
+
+def one_sided_kink(
+    evals: Callable[[float], tuple[torch.Tensor, torch.Tensor]],
+    h: float,
+    f0: torch.Tensor,
+    *,
+    rtol: float,
+    atol: float,
+) -> tuple[int, float, float] | None:
+    """The first direction along which f has a kink at x: (index, forward, backward slope).
+
+    A direction is suspect when its one-sided slopes differ by far more than roundoff
+    (``100 ε max|f| / h``) and than the tolerance of the differences (``10 (rtol s + atol)``,
+    ``s`` the largest central difference); it is a kink when that gap stays within a factor 4/3
+    at steps h/2 and 2h, where a smooth f would halve and double it. Only then are the extra
+    evaluations made.
+
+    Args:
+        evals: ``evals(h) = (f(x + h v_i), f(x - h v_i))`` stacked over the directions ``v_i``
+            (or over the entries of f's output, for one direction).
+        h: the step of the central differences.
+        f0: ``f(x)``, in the dtype of ``evals`` (a scalar, or of the shape of one evaluation).
+        rtol, atol: the tolerance of the central differences.
+
+    Returns:
+        None for a smooth f; else the flat index of the first kinked direction (or output
+        entry) and the forward and backward slopes there.
+    """
+    plus, minus = evals(h)
+    gap = (plus + minus - 2 * f0) / h
+    eps = float(torch.finfo(gap.dtype).eps)
+    fmax = max(float(f0.abs().max()), float(plus.abs().max()), float(minus.abs().max()))
+    slope = float(((plus - minus) / (2 * h)).abs().max())
+    if not (math.isfinite(fmax) and math.isfinite(slope)):
+        return None
+    kink = gap.abs() > max(100 * eps * fmax / h, 10 * (rtol * slope + atol))
+    if not bool(kink.any()):
+        return None
+    for s in (0.5, 2.0):
+        try:
+            r = _one_sided_gap(evals, s * h, f0) / gap
+        except (RuntimeError, ValueError):  # f fails one step further out: no verdict
+            return None
+        kink &= torch.isfinite(r) & (r >= 0.75) & (r <= 4 / 3)
+    if not bool(kink.any()):
+        return None
+    i = int(torch.nonzero(kink.reshape(-1))[0])
+    f0i = f0.reshape(-1)[i % f0.numel()]
+    return i, float((plus.reshape(-1)[i] - f0i) / h), float((f0i - minus.reshape(-1)[i]) / h)

@@ -189,7 +189,7 @@ def test_matrix_hessian_is_with_respect_to_column_major_vec():
 
     assert check_hessian(f, lambda X: torch.kron(B, A), general(3, 2)).passed
     # Row-major vec would give A ⊗ B: the check must reject it.
-    with pytest.raises(AssertionError, match="Hessian, point 0 of 3, vs autograd"):
+    with pytest.raises(AssertionError, match="Hessian, point 1 of 3, vs autograd"):
         check_hessian(f, lambda X: torch.kron(A, B), general(3, 2))
 
 
@@ -202,7 +202,7 @@ def test_missing_transpose_is_caught():
         check_gradient(lambda X: torch.trace(A @ X), lambda X: A, general(3, 3))
     msg = str(exc.value)
     # Autograd gives exactly Aᵀ, so the worst entry and both values are exact integers.
-    assert msg.startswith("gradient, point 0 of 3, vs autograd (float64):\n")
+    assert msg.startswith("gradient, point 1 of 3, vs autograd (float64):\n")
     assert "max rel. error 5.0e-01 exceeds rtol 1e-08" in msg
     assert "worst entry (0, 2): closed form 2, reference 6" in msg and "max |reference| 8)" in msg
     assert "diagnosis: the transpose of the closed form matches autograd" in msg
@@ -226,7 +226,7 @@ def test_symmetric_only_formula_on_general_matrix_is_caught():
         return 2 * A @ x  # valid only when A = Aᵀ
 
     assert check_gradient(f, g_sym, general(4), symmetric(4)).passed
-    with pytest.raises(AssertionError, match="gradient, point 0 of 3, vs autograd"):
+    with pytest.raises(AssertionError, match="gradient, point 1 of 3, vs autograd"):
         check_gradient(f, g_sym, general(4), general(4, 4))
     # The seed's Exercise 1 in its symmetric form, -4 (A - x xᵀ) x, on a general A:
     with pytest.raises(AssertionError, match="vs autograd"):
@@ -239,7 +239,7 @@ def test_symmetric_only_formula_on_general_matrix_is_caught():
 
 
 def test_wrong_jvp_is_caught():
-    with pytest.raises(AssertionError, match="JVP of XᵀX, point 0 of 3, vs autograd"):
+    with pytest.raises(AssertionError, match="JVP of XᵀX, point 1 of 3, vs autograd"):
         check_jvp(lambda X: X.T @ X, lambda X, H: 2 * X.T @ H, general(4, 3), name="XᵀX")
     with pytest.raises(AssertionError, match="vs autograd"):  # X⁻¹ H X⁻¹ without the minus sign
         check_jvp(lambda X: inv(X), lambda X, H: inv(X) @ H @ inv(X), invertible(3))
@@ -255,7 +255,7 @@ def test_wrong_hessian_is_caught_in_all_forms(form):
         "hvp": lambda x, A, v: wrong(x, A) @ v,
         "bilinear": lambda x, A, u, v: u @ wrong(x, A) @ v,
     }[form]
-    with pytest.raises(AssertionError, match="Hessian, point 0 of 3, vs autograd"):
+    with pytest.raises(AssertionError, match="Hessian, point 1 of 3, vs autograd"):
         check_hessian(_f_vec, hess, general(4), general(4, 4), form=form)
 
 
@@ -282,7 +282,7 @@ class _BadSquare(torch.autograd.Function):
 
 def test_central_differences_catch_what_a_wrong_autograd_rule_hides():
     # The closed form agrees with the (wrong) autograd rule; only the differences can catch it.
-    with pytest.raises(AssertionError, match="point 0 of 3, vs central differences"):
+    with pytest.raises(AssertionError, match="point 1 of 3, vs central differences"):
         check_gradient(lambda x: _BadSquare.apply(x).sum(), lambda x: 3 * x, general(3))
 
 
@@ -300,7 +300,7 @@ def test_failure_message_names_point_reference_index_values_and_tolerance():
     with pytest.raises(AssertionError) as exc:
         check_gradient(lambda X: 0.5 * (X**2).sum(), grad, general(2, 3), rtol=1e-8)
     msg = str(exc.value)
-    assert msg.startswith("gradient, point 2 of 3, vs autograd")
+    assert msg.startswith("gradient, point 3 of 3, vs autograd")
     assert "worst entry (1, 0)" in msg and "rtol 1e-08" in msg
     m = re.search(r"closed form (\S+), reference (\S+)$", msg, re.M)
     assert m and abs(float(m.group(1)) - float(m.group(2)) - 1.0) < 1e-6
@@ -373,7 +373,7 @@ def test_domain_str():
 # Bad usage
 # --------------------------------------------------------------------------------------------------
 def test_bad_usage_raises_clear_errors():
-    with pytest.raises(ValueError, match="wrt=2 but only 2 inputs"):
+    with pytest.raises(ValueError, match="wrt=2, but there are 2 inputs; wrt is a Python index"):
         check_gradient(lambda x, y: x @ y, lambda x, y: y, general(3), general(3), wrt=2)
     with pytest.raises(ValueError, match="wrt=-1"):
         check_gradient(lambda x: x.sum(), lambda x: x, general(3), wrt=-1)
@@ -423,7 +423,7 @@ def test_check_result_str_and_html():
     eps = torch.finfo(T).eps
     assert r.tol("autograd") == eps**0.5 and r.tol("central differences") == eps ** (1 / 3)
     bad = check_gradient(torch.logdet, lambda X: -inv(X), spd(3), raises=False)
-    assert not bad and str(bad).startswith("✗ gradient, point 0 of 3, vs autograd (float64):")
+    assert not bad and str(bad).startswith("✗ gradient, point 1 of 3, vs autograd (float64):")
     assert bad._repr_html_().startswith("<pre>✗ gradient")
     html_name = check_gradient(
         lambda x: x.sum(), lambda x: torch.ones(2, dtype=T), general(2), name="<b>"
@@ -545,7 +545,7 @@ def test_hessian_with_respect_to_a_later_argument():
 
     ins = (general(3, 2), general(3), general(2))
     assert check_hessian(f, hess, *ins, wrt=0, form="bilinear").passed
-    with pytest.raises(AssertionError, match="Hessian, point 0 of 3, vs autograd"):
+    with pytest.raises(AssertionError, match="Hessian, point 1 of 3, vs autograd"):
         check_hessian(f, lambda *a: hess(*a) / 2, *ins, form="bilinear")
 
 
@@ -558,7 +558,9 @@ def test_old_list_form_and_bare_ints_are_refused_with_the_fix():
         check_gradient(lambda x: x.abs().sum(), lambda x: x, np.ones(3) * 1j)
     with pytest.raises(TypeError, match="tangents=Domain"):
         check_jvp(lambda x: x, lambda x, t: t, general(3), tangents=general(3))
-    with pytest.raises(ValueError, match=r"tangent 0 has shape \(2,\) but input 0"):
+    with pytest.raises(
+        ValueError, match=r"the tangent of x has shape \(2,\) but x has shape \(3,\)"
+    ):
         check_jvp(lambda x: x, lambda x, t: t, general(3), tangents=[np.ones(2)])
 
 
@@ -636,14 +638,69 @@ def test_float32_jvp_and_hessian_and_fixed_float64_inputs_are_cast():
 
 
 def test_differentiated_inputs_of_two_dtypes_are_refused():
-    with pytest.raises(ValueError, match="input 0 is float32, input 1 is float64"):
+    with pytest.raises(
+        ValueError,
+        match=r"\(x is float32, y is float64\); give them one dtype, e\.g\. x\.to\(torch\.float64",
+    ):
         check_jvp(lambda x, y: x * y, lambda x, y, dx, dy: dx * y + x * dy,
                   _point(3, 1, F32), _point(3, 2))  # fmt: skip
 
 
-def test_domains_alone_and_integer_points_check_in_float64():
-    r = check_gradient(lambda x: (x**3).sum(), lambda x: 3 * x**2, np.arange(4).reshape(2, 2))
+def test_domains_alone_check_in_float64():
+    r = check_gradient(lambda x: (x**3).sum(), lambda x: 3 * x**2, general(2, 2))
     assert r.passed and r.dtype == "float64"
+
+
+@pytest.mark.parametrize(
+    ("point", "fix"),
+    [
+        (np.arange(4).reshape(2, 2), r"X\.astype\(np\.float64\)"),
+        (torch.arange(4).reshape(2, 2), r"X\.to\(torch\.float64\)"),
+        (np.ones((2, 2), dtype=np.float16), r"X\.astype\(np\.float64\)"),
+        (torch.ones(2, 2, dtype=torch.bfloat16), r"X\.to\(torch\.float64\)"),
+        (torch.ones(2, 2, dtype=torch.float16), r"X\.to\(torch\.float64\)"),
+        (np.ones((2, 2), dtype=bool), r"X\.astype\(np\.float64\)"),
+    ],
+    ids=["numpy int", "torch int", "numpy float16", "bfloat16", "torch float16", "bool"],
+)
+def test_points_outside_the_dtype_policy_are_refused_with_the_argument_and_the_cast(point, fix):
+    # The library's one dtype policy: refused, never cast silently (a float16 check passed a
+    # 2 %-wrong gradient: its tolerances were 3e-2 and 9e-2).
+    def f(X, A):
+        return (A @ X).pow(2).sum()
+
+    def grad(X, A):
+        return 2 * A.T @ A @ X
+
+    for call in (
+        lambda: check_gradient(f, grad, point, general(2, 2)),
+        lambda: check_jvp(f, lambda X, A, H, dA: (grad(X, A) * H).sum(), point, general(2, 2)),
+        lambda: check_hessian(f, lambda X, A: torch.eye(4), point, general(2, 2)),
+        lambda: attempt(check_gradient, f, grad, point, general(2, 2)),
+    ):
+        with pytest.raises(TypeError, match=rf"^X has dtype .*not cast silently.*{fix}"):
+            call()
+    # A fixed input is named as well.
+    with pytest.raises(TypeError, match=r"^A has dtype"):
+        check_gradient(f, grad, general(2, 2), point)
+
+
+def test_a_two_percent_error_is_never_passed_whatever_the_dtype():
+    X = _point((3, 2), 40)
+    A = _fixed((4, 3), 41)
+
+    def f(X):
+        return ((A.to(X.dtype) @ X) ** 2).sum()
+
+    def grad(X):
+        return 1.02 * 2 * A.to(X.dtype).T @ A.to(X.dtype) @ X  # 2 % too large
+
+    for dt in (F32, F64):
+        r = check_gradient(f, grad, X.to(dt), raises=False)
+        assert not r.passed and "factor" in _fitting(r)
+    for dt in (torch.float16, torch.bfloat16):
+        with pytest.raises(TypeError, match="float32 or float64 only"):
+            check_gradient(f, grad, X.to(dt))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -662,11 +719,11 @@ def test_points_below_one_are_refused():
 
 
 def test_empty_inputs_are_refused():
-    with pytest.raises(ValueError, match=r"input 0 has shape \(0, 3\), no entries"):
+    with pytest.raises(ValueError, match=r"X has shape \(0, 3\), no entries"):
         check_gradient(lambda X: X.sum(), lambda X: torch.ones_like(X), general(0, 3))
-    with pytest.raises(ValueError, match=r"input 0 has shape \(0,\), no entries"):
+    with pytest.raises(ValueError, match=r"x has shape \(0,\), no entries"):
         check_gradient(lambda x: x.sum(), lambda x: torch.ones_like(x), np.ones(0))
-    with pytest.raises(ValueError, match="input 1 has shape"):
+    with pytest.raises(ValueError, match="y has shape"):
         check_jvp(lambda x, y: x, lambda x, y, dx, dy: dx, (2,), torch.ones(2, 0))
     with pytest.raises(ValueError, match="f returned an empty tensor"):
         check_jvp(lambda x: x[:0], lambda x, t: t[:0], (3,))
@@ -678,7 +735,7 @@ def test_empty_inputs_are_refused():
 def test_a_closed_form_returning_none_is_refused(which):
     f = lambda x: (x**2).sum()  # noqa: E731
     none = lambda *a: None  # noqa: E731
-    with pytest.raises(TypeError, match=r"returned None at point 0: it must return .*cannot fail"):
+    with pytest.raises(TypeError, match=r"returned None at point 1: it must return .*cannot fail"):
         if which == "gradient":
             check_gradient(f, none, (3,))
         elif which == "jvp":
@@ -708,7 +765,7 @@ def test_f_returning_nan_at_the_point_blames_f():
         check_gradient(torch.logdet, lambda X: torch.linalg.inv(X), X)
     with pytest.raises(ValueError, match="f returned NaN at the given point"):
         attempt(check_gradient, torch.logdet, lambda X: torch.linalg.inv(X), X)
-    with pytest.raises(ValueError, match="f returned Inf at point 0"):
+    with pytest.raises(ValueError, match="f returned Inf at point 1"):
         check_jvp(lambda x: 1 / (x - x), lambda x, t: t, (3,))
     with pytest.raises(ValueError, match="f returned NaN at the given point"):
         check_hessian(torch.logdet, lambda X: torch.eye(9, dtype=T), X)
@@ -721,15 +778,15 @@ def test_f_leaving_its_domain_within_one_step_blames_f():
 
 
 def test_f_returning_a_non_tensor_or_detached_result_blames_f():
-    with pytest.raises(TypeError, match="f returned float at point 0, not a torch tensor"):
+    with pytest.raises(TypeError, match="f returned float at point 1, not a torch tensor"):
         check_gradient(lambda x: (x**2).sum().item(), lambda x: 2 * x, (3,))
     with pytest.raises(TypeError, match="f returned ndarray"):
         check_jvp(lambda x: x.detach().numpy() * 2, lambda x, t: 2 * t, (3,))
-    with pytest.raises(ValueError, match="detached from input 0"):
+    with pytest.raises(ValueError, match="detached from x"):
         check_gradient(lambda x: (x.detach() ** 2).sum(), lambda x: 2 * x, (3,))
-    with pytest.raises(ValueError, match="detached from input 0"):
+    with pytest.raises(ValueError, match="detached from x"):
         check_jvp(lambda x: torch.tensor(x.tolist()) * 2, lambda x, t: 2 * t, (3,))
-    with pytest.raises(ValueError, match="detached from input 0"):
+    with pytest.raises(ValueError, match="detached from x"):
         check_hessian(lambda x: (x.detach() ** 2).sum(), lambda x: 2 * torch.eye(3), (3,))
     with pytest.raises(ValueError, match=r"f returned shape \(3,\); check_gradient needs a scalar"):
         check_gradient(lambda x: x**2, lambda x: 2 * x, (3,))
@@ -784,7 +841,7 @@ DIAGNOSES = [
     (
         "transposed shape",
         lambda: check_gradient(_tr_axb, lambda X: B24 @ A_4x5, general(5, 2), raises=False),
-        "(2, 5) is the transpose of input 0's shape; the transpose of the closed form matches",
+        "(2, 5) is the transpose of X's shape; the transpose of the closed form matches",
     ),
     (
         "transpose",
@@ -823,7 +880,7 @@ DIAGNOSES = [
         lambda: check_gradient(
             _xax, lambda X, A: 2 * A @ X, general(5, 3), general(5, 5), raises=False
         ),
-        "right when input 1 is symmetric",
+        "right when A is symmetric",
     ),
     (
         "symmetric part",
@@ -925,7 +982,7 @@ def test_the_diagnosis_is_in_the_assertion_message_too():
     with pytest.raises(AssertionError) as exc:
         check_gradient(_xax, lambda X, A: 2 * A @ X, general(5, 3), general(5, 5))
     msg = " ".join(str(exc.value).split())
-    assert "diagnosis: the closed form is right when input 1 is symmetric" in msg
+    assert "diagnosis: the closed form is right when A is symmetric" in msg
 
 
 def test_no_fitting_slip_is_said_with_the_error_of_each_fix():
@@ -1119,3 +1176,389 @@ def test_property_a_scaled_gradient_is_diagnosed_with_the_inverse_factor(c):
     assert fits and fits[0].slip in ("factor", "sign")
     if fits[0].slip == "factor":
         assert fits[0].error <= 1e-12
+
+
+# --------------------------------------------------------------------------------------------------
+# The reader's terms: names, not numbers counted from zero; a shape slip with the reader's line
+# --------------------------------------------------------------------------------------------------
+_X32 = np.arange(6.0).reshape(3, 2) / 7 - 0.3  # the reader's numpy point X (3, 2) ...
+_A43 = np.arange(12.0).reshape(4, 3) / 11 + np.eye(4, 3)  # ... and constant A (4, 3)
+
+
+def _f_ax(X, A):
+    return ((A @ X) ** 2).sum()
+
+
+def _grad_ax_wrong_shapes(X, A):
+    return 2 * A @ A.T @ X  # (4, 4) @ (3, 2): should be Aᵀ A X
+
+
+def test_a_shape_slip_in_the_readers_formula_is_a_failed_check_in_the_readers_terms(capsys):
+    r = attempt(check_gradient, _f_ax, _grad_ax_wrong_shapes, _X32, _A43)
+    assert isinstance(r, CheckResult) and not r.passed and capsys.readouterr().out == ""
+    s = str(r)
+    assert s.startswith("✗ gradient of _grad_ax_wrong_shapes, the given point, vs autograd")
+    flat = " ".join(s.split())
+    assert "_grad_ax_wrong_shapes failed on the shapes of its arrays, at line" in flat
+    assert "\n      return 2 * A @ A.T @ X  # (4, 4) @ (3, 2)" in s  # the reader's own line
+    assert (
+        "A matrix product L @ R with L of shape (4, 4) and R of shape (3, 2): the inner sizes "
+        "4 and 3 differ." in flat
+    )
+    assert "Its arrays: X (3, 2), A (4, 3) (your numpy arrays reach it as torch tensors" in flat
+    assert "(3, 2) is the shape of X." in flat
+    assert "mat1" not in s and "4x4" not in s and not re.search(r"\binput \d", s)
+    assert all(len(line) <= 88 for line in s.splitlines())
+    # Raised, it is an AssertionError that does not chain torch's message and frames.
+    with pytest.raises(AssertionError) as exc:
+        check_gradient(_f_ax, _grad_ax_wrong_shapes, _X32, _A43)
+    assert exc.value.__suppress_context__ and "L of shape (4, 4)" in str(exc.value)
+
+
+def test_a_shape_slip_in_jvp_and_hessian_forms_and_torch_words_for_torch_inputs():
+    X = torch.from_numpy(_X32)
+    r = check_jvp(lambda X: X.T @ X, lambda X, H: H @ X, X, raises=False)  # (3, 2) @ (3, 2)
+    flat = " ".join(str(r).split())
+    assert "the closed form failed on the shapes of its arrays" in flat
+    assert "Its tensors: X (3, 2), H (3, 2)." in flat and "numpy" not in flat
+    r = check_hessian(lambda x: (x**4).sum(), lambda x, v: 12 * x.reshape(3, 1) @ v, (3,),
+                      form="hvp", raises=False)  # fmt: skip
+    assert "matrix-vector product M @ v with M of shape (3, 1)" in " ".join(str(r).split())
+
+
+def test_errors_that_are_not_shape_slips_still_propagate():
+    def broken(X, A):
+        return X.no_such_method()
+
+    with pytest.raises(AttributeError):
+        attempt(check_gradient, _f_ax, broken, _X32, _A43)
+
+
+def _messages():
+    """Every refusal and diagnosis a reader may meet that names an input."""
+    inv_ = torch.linalg.inv
+    calls = [
+        lambda: check_gradient(_f_ax, lambda X, A: A, np.ones(0), _A43),
+        lambda: check_gradient(_f_ax, lambda X, A: X, _X32, np.arange(12).reshape(4, 3)),
+        lambda: check_gradient(_f_ax, lambda X, A: X, _X32 * np.nan, _A43),
+        lambda: check_jvp(
+            lambda x, y: x * y, lambda x, y, dx, dy: dx, _point(3, 1, F32), _point(3, 2)
+        ),
+        lambda: check_jvp(lambda x: x, lambda x, t: t, general(3), tangents=[np.ones(2)]),
+        lambda: check_gradient(lambda x: (x.detach() ** 2).sum(), lambda x: 2 * x, (3,)),
+        lambda: check_gradient(_f_ax, lambda X, A: X, _X32, points=3),
+        lambda: check_gradient(lambda X: X.sum(), lambda X: X, [general(3)]),
+        lambda: check_gradient(
+            _xax, lambda X, A: 2 * A @ X, general(5, 3), general(5, 5), raises=False
+        ),
+        lambda: check_gradient(_tr_axb, lambda X: B24 @ A_4x5, general(5, 2), raises=False),
+        lambda: check_hessian(
+            lambda X: 0.5 * torch.trace(X.T @ X),
+            lambda X: torch.eye(5),
+            general(3, 2),
+            raises=False,
+        ),
+        lambda: check_gradient(
+            lambda X: torch.logdet(X), lambda X: inv_(X) @ inv_(X), spd(3), raises=False
+        ),
+    ]
+    out = []
+    for call in calls:
+        try:
+            out.append(str(call()))
+        except (TypeError, ValueError, AssertionError) as e:
+            out.append(str(e))
+    return out
+
+
+def test_no_message_numbers_an_input_from_zero():
+    msgs = _messages()
+    assert len(msgs) == 12
+    for m in msgs:
+        assert not re.search(r"\b(input|tangent) \d", m), m
+        assert "point 0" not in m and "0-based" not in m, m
+    assert "A has dtype int64" in msgs[1] and "X (shape (3, 2)) holds NaN" in msgs[2]
+    assert "right when A is symmetric" in " ".join(msgs[8].split())
+    assert "transpose of X's shape" in msgs[9]
+
+
+def test_functions_without_parameter_names_get_ordinals():
+    with pytest.raises(ValueError, match="the second input has shape"):
+        check_jvp(lambda *a: a[0], lambda *a: a[2], (2,), torch.ones(2, 0))
+    r = check_gradient(lambda *a: torch.trace(a[0].T @ a[1] @ a[0]),
+                       lambda *a: 2 * a[1] @ a[0], general(5, 3), general(5, 5),
+                       raises=False)  # fmt: skip
+    assert "right when the second input is symmetric" in " ".join(str(r).split())
+
+
+# --------------------------------------------------------------------------------------------------
+# A scalar closed form is diagnosed by what varies across the points
+# --------------------------------------------------------------------------------------------------
+def _dlogdet(X, H):
+    return torch.trace(inv(X) @ H)
+
+
+SCALAR_SLIPS = [
+    # (the reader's d log det X [H], what must be said)
+    (lambda X, H: 2 * _dlogdet(X, H), "½ × the closed form matches autograd at all 3 points"),
+    (lambda X, H: -_dlogdet(X, H), "−1 × the closed form matches autograd at all 3 points"),
+    (lambda X, H: 0.7 * _dlogdet(X, H), "for the fitted c = 1.42857"),
+    (lambda X, H: _dlogdet(X, H) + 1, "the closed form + c matches autograd at all 3 points"),
+    (lambda X, H: torch.trace(X @ H), "not one factor"),  # structurally different slips:
+    (lambda X, H: torch.trace(inv(X) @ inv(X) @ H), "not one factor"),  # no factor claimed
+    (lambda X, H: torch.trace(H), "not one factor"),
+    (lambda X, H: torch.trace(inv(X) @ H) ** 2, "not one factor"),
+]
+
+
+@pytest.mark.parametrize(("jvp", "said"), SCALAR_SLIPS, ids=range(len(SCALAR_SLIPS)))
+def test_a_scalar_is_a_constant_factor_off_only_if_the_ratio_is_the_same_at_every_point(jvp, said):
+    r = check_jvp(torch.logdet, jvp, spd(3), raises=False)
+    assert not r.passed
+    flat = " ".join(r.diagnosis_text.split())
+    assert said in flat, flat
+    if said == "not one factor":
+        assert not _fitting(r) and "a constant factor is off" not in flat
+        assert re.search(r"autograd is (-?\d[\d.e+-]*, ){2}-?\d[\d.e+-]* × the closed form", flat)
+
+
+def test_one_scalar_at_one_point_claims_no_factor_and_says_how_to_see_more():
+    X0 = spd(3).sample(torch.Generator().manual_seed(5))
+    r = check_jvp(torch.logdet, lambda X, H: torch.trace(X @ H), X0, raises=False)
+    flat = " ".join(r.diagnosis_text.split())
+    assert not _fitting(r) and "one number at one point" in flat
+    assert "pass a Domain such as general(3, 3) or spd(3) for X" in flat
+    # At random points the same slip is seen at three of them, however many were asked for.
+    r = check_jvp(torch.logdet, lambda X, H: 2 * _dlogdet(X, H), spd(3), points=1, raises=False)
+    assert "at all 3 points" in r.diagnosis_text
+
+
+def test_a_formula_right_at_two_points_and_wrong_at_the_third_is_not_a_factor():
+    calls = []
+
+    def jvp(X, H):
+        calls.append(1)
+        return _dlogdet(X, H) * (1.5 if len(calls) == 3 else 1.0)
+
+    r = check_jvp(torch.logdet, jvp, spd(3), raises=False)
+    assert str(r).startswith("✗ JVP, point 3 of 3, vs autograd")
+    assert not _fitting(r) and "not one factor" in r.diagnosis_text
+
+
+# --------------------------------------------------------------------------------------------------
+# Bilinear second derivatives: symmetrise in (H, K)
+# --------------------------------------------------------------------------------------------------
+def _trinv(X):
+    return torch.trace(inv(X))
+
+
+def _b(X, H, K):  # tr(X⁻¹ K X⁻² H): one of the two terms of d² tr(X⁻¹)[H, K]
+    Xi = inv(X)
+    return torch.trace(Xi @ K @ Xi @ Xi @ H)
+
+
+def test_an_unsymmetrised_bilinear_form_is_told_to_symmetrise_in_its_own_letters():
+    right = lambda X, H, K: _b(X, H, K) + _b(X, K, H)  # noqa: E731
+    assert check_hessian(_trinv, right, invertible(3), form="bilinear").passed
+    r = check_hessian(_trinv, lambda X, H, K: 2 * _b(X, H, K), invertible(3), form="bilinear",
+                      raises=False)  # fmt: skip
+    assert _fitting(r) == ["not symmetric"]
+    assert "symmetrise in (H, K)" in " ".join(str(r).split())
+    r = check_hessian(_trinv, lambda X, U, V: _b(X, U, V), invertible(3), form="bilinear",
+                      raises=False)  # fmt: skip
+    assert _fitting(r) == ["one term"]
+    assert "B(U, V) + B(V, U) matches autograd" in " ".join(str(r).split())
+
+
+# --------------------------------------------------------------------------------------------------
+# A transposed constant is blamed before a symmetric input
+# --------------------------------------------------------------------------------------------------
+A_EX2 = _fixed((4, 4), 9)  # linear-maps, exercise 2: F(X) = X A Xᵀ, its VJP at W
+W_EX2 = _fixed((3, 3), 10)
+
+
+def _pairing(X, W):
+    return (W * (X @ A_EX2 @ X.T)).sum()
+
+
+def test_a_swapped_captured_constant_is_blamed_not_the_input():
+    def my_vjp(X, W):
+        return W @ X @ A_EX2 + W.T @ X @ A_EX2.T  # A and Aᵀ swapped
+
+    assert check_gradient(_pairing, lambda X, W: W @ X @ A_EX2.T + W.T @ X @ A_EX2,
+                          general(3, 4), W_EX2).passed  # fmt: skip
+    r = attempt(check_gradient, _pairing, my_vjp, general(3, 4), W_EX2)
+    assert _fitting(r) == ["transposed constant"]
+    flat = " ".join(str(r).split())
+    assert "with A_EX2 replaced by A_EX2ᵀ inside my_vjp, it matches autograd" in flat
+    assert "A_EX2 and A_EX2ᵀ are swapped in it" in flat and "W is not symmetric" not in flat
+
+    def in_a_closure():
+        A = A_EX2
+
+        def my_vjp(X, W):
+            return W @ X @ A + W.T @ X @ A.T
+
+        return my_vjp
+
+    r = check_gradient(_pairing, in_a_closure(), general(3, 4), W_EX2, raises=False)
+    assert _fitting(r) == ["transposed constant"] and "A and Aᵀ are swapped" in str(r)
+
+
+def test_a_transposed_fixed_input_and_a_symmetric_input_are_still_told_apart():
+    # ∇ tr(W X) = Wᵀ: returning W swaps W and Wᵀ (the input W, no constant in sight).
+    r = check_gradient(lambda X, W: torch.trace(W @ X), lambda X, W: W, general(3, 3), W_EX2,
+                       raises=False)  # fmt: skip
+    assert "transposed input" in _fitting(r) and "symmetric input" not in _fitting(r)
+    assert "with W replaced by Wᵀ in the closed form (f unchanged)" in " ".join(str(r).split())
+    # W X A + W X Aᵀ is right only for symmetric W: that is what is said.
+    r = check_gradient(_pairing, lambda X, W: W @ X @ A_EX2.T + W @ X @ A_EX2, general(3, 4),
+                       W_EX2, raises=False)  # fmt: skip
+    assert _fitting(r) == ["symmetric input"] and "right when W is symmetric" in str(r)
+
+
+# --------------------------------------------------------------------------------------------------
+# NaN/Inf in points and tangents, memory, devices
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_in_a_point_or_tangent_is_refused_naming_it_and_its_first_entry(bad):
+    X = np.eye(3)
+    X[1, 2] = bad
+    for call in (
+        lambda: check_gradient(torch.logdet, lambda X: inv(X), X),
+        lambda: check_hessian(torch.logdet, lambda X: torch.eye(9), X),
+        lambda: check_jvp(torch.logdet, _dlogdet, X),
+        lambda: attempt(check_gradient, torch.logdet, lambda X: inv(X), X),
+    ):
+        with pytest.raises(ValueError, match=r"^X \(shape \(3, 3\)\) holds NaN or Inf, first at "
+                           r"index \(1, 2\)"):  # fmt: skip
+            call()
+    with pytest.raises(ValueError, match=r"^A \(shape \(3, 3\)\) holds NaN or Inf"):
+        check_gradient(lambda x, A: x @ A @ x, lambda x, A: (A + A.T) @ x, general(3), X)
+    with pytest.raises(ValueError, match=r"^the tangent of X \(shape \(3, 3\)\) holds NaN"):
+        check_jvp(torch.logdet, _dlogdet, spd(3), tangents=[X])
+    with pytest.raises(
+        TypeError, match=r"^the tangent of X has dtype int64.*\.astype\(np\.float64"
+    ):
+        check_jvp(torch.logdet, _dlogdet, spd(3), tangents=[np.eye(3, dtype=int)])
+
+
+def test_nan_that_f_returns_at_a_finite_point_is_still_fs_domain():
+    with pytest.raises(ValueError, match="f returned NaN at the given point; is the point inside"):
+        check_gradient(torch.logdet, lambda X: inv(X), -np.eye(3))
+
+
+def test_huge_checks_are_refused_before_allocating_naming_the_input_and_the_memory():
+    said = (
+        r"^check_gradient with X of shape \(100000, 100000\) \(about 26 float64 arrays .* would "
+        r"need 2\.08 TB of memory \(limit 2\.15 GB.*MAX_DENSE_BYTES\)\. Check the formula on a "
+        r"smaller X"
+    )
+    with pytest.raises(ValueError, match=said):
+        check_gradient(lambda X: (X**2).sum(), lambda X: 2 * X, general(100_000, 100_000))
+    with pytest.raises(ValueError, match=r"^check_hessian with x of shape \(10000000,\)"):
+        check_hessian(lambda x: (x**2).sum(), lambda x, v: 2 * v, general(10**7), form="hvp")
+    with pytest.raises(ValueError, match=r"^check_jvp with X of shape \(30000, 30000\)"):
+        check_jvp(lambda X: X**2, lambda X, H: 2 * X * H, general(30_000, 30_000))
+
+
+def test_inputs_on_two_devices_get_the_device_hint_not_a_dtype_hint():
+    x = torch.ones(3, device="meta", dtype=torch.float32)  # meta: a device without memory
+    with pytest.raises(ValueError, match=r"^x is on device meta but y is on device cpu; .*"
+                       r"e\.g\. y\.to\('meta'\)"):  # fmt: skip
+        check_jvp(lambda x, y: x * y, lambda x, y, dx, dy: dx * y + x * dy, x, _point(3, 1))
+
+
+# --------------------------------------------------------------------------------------------------
+# A kink is not a derivative; a passing error never prints above its tolerance
+# --------------------------------------------------------------------------------------------------
+KINKS = [
+    ("|x| at 0", lambda x: x.abs().sum(), torch.sign, np.array([1.0, 0.0, -2.0]), "(1,)"),
+    ("relu at 0", lambda x: torch.relu(x).sum(), lambda x: (x > 0) * 1.0, np.zeros(2), "(0,)"),
+    ("100x + |x|", lambda x: 100 * x.sum() + x.abs().sum(), lambda x: 100 + torch.sign(x),
+     np.zeros(2), "(0,)"),
+    ("max entry, a tie", lambda X: X.max(), lambda X: (X == X.max()).to(X.dtype) / 2,
+     np.array([[1.0, 1.0], [0.0, -1.0]]), "(0, 0)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "f", "grad", "x", "entry"), KINKS, ids=[k[0] for k in KINKS])
+def test_check_gradient_fails_at_a_kink_instead_of_passing_it(label, f, grad, x, entry):
+    # Autograd and the central difference both agree with the closed form here: only the
+    # one-sided differences see that there is no gradient to check.
+    r = check_gradient(f, grad, x, raises=False)
+    assert not r.passed and _fitting(r) == ["kink"]
+    s = " ".join(str(r).split())
+    assert s.startswith("✗ gradient, the given point, vs central differences (float64):")
+    assert f"the one-sided differences of f disagree along entry {entry} of " in s
+    assert "diagnosis: f is not differentiable here" in s
+    assert r.error("autograd") <= 1e-12  # ... although autograd agreed
+    with pytest.raises(AssertionError, match="f is not differentiable here"):
+        check_gradient(f, grad, x)
+
+
+def _lam1(A):
+    return torch.linalg.eigvalsh(C.sym(A))[0]
+
+
+def test_check_jvp_fails_at_a_kink_too_and_a_double_eigenvalue_is_one():
+    r = check_jvp(lambda x: x.abs(), lambda x, t: torch.sign(x) * t, np.array([1.0, 0.0, -2.0]),
+                  raises=False)  # fmt: skip
+    assert _fitting(r) == ["kink"] and "along the tangent (in entry (1,) of f)" in str(r)
+    Q = orthogonal(4).sample(torch.Generator().manual_seed(20))
+    A0 = (Q * torch.tensor([1.0, 1.0, 3.0, 5.0], dtype=T)) @ Q.T  # λ₁ = λ₂ = 1
+    # The factorizations chapter's example: autograd's JVP (one eigenvector of the pair) is the
+    # closed form; the one-sided slopes are the two eigenvalues of the 2×2 block of the tangent.
+    r = check_jvp(_lam1, lambda A, dA: torch.func.jvp(_lam1, (A,), (dA,))[1], A0,
+                  tangents=[C.sym(_fixed((4, 4), 21))], raises=False)  # fmt: skip
+    assert _fitting(r) == ["kink"] and r.error("autograd") == 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**16), scale=st.sampled_from([1e-3, 1.0, 30.0]))
+def test_property_smooth_functions_are_never_called_kinked(seed, scale):
+    # Stationary points (where the one-sided slopes differ by h f'') and random points.
+    x = _point(4, seed) * scale
+    for f, g, at in (
+        (lambda x: 1e4 * (x**2).sum(), lambda x: 2e4 * x, torch.zeros(4, dtype=T)),
+        (lambda x: torch.cos(x).sum(), lambda x: -torch.sin(x), torch.zeros(4, dtype=T)),
+        (
+            lambda x: (x**4).sum() + torch.exp(x / 30).sum(),
+            lambda x: 4 * x**3 + torch.exp(x / 30) / 30,
+            x,
+        ),
+        (lambda x: torch.log1p(x**2).sum(), lambda x: 2 * x / (1 + x**2), x),
+    ):
+        assert check_gradient(f, g, at).passed
+
+
+@settings(max_examples=200, deadline=None)
+@given(err=st.floats(1e-17, 1e-1), tol=st.floats(1e-16, 1e-1), slack=st.floats(0, 1))
+def test_property_a_passing_error_never_reads_larger_than_its_tolerance(err, tol, slack):
+    bound = tol + slack * tol  # what atol adds on top of rtol
+    if err > bound:
+        return
+    shown = C._fmt_tol_for(err, tol, bound)
+    assert float(C._fmt_err(err)) <= float(shown)
+    if float(C._fmt_err(err)) <= float(C._fmt_tol(tol)):
+        assert shown == C._fmt_tol(tol)  # the usual form is kept when it reads right
+
+
+def test_verdicts_print_the_tolerance_with_enough_digits():
+    A = _fixed((3, 3), 42)
+
+    def f(X):
+        return torch.trace(A @ X)
+
+    # rtol 1.2e-4 printed as 1e-04 would sit below an error printed as 1.2e-04.
+    r = check_gradient(f, lambda X: (1 + 1.16e-4) * A.T, general(3, 3), rtol=1.2e-4,
+                       fd_rtol=1.2e-4)  # fmt: skip
+    assert "autograd 1.2e-04 (tol 1.2e-04)" in str(r)
+    # A pass through atol: printed as the bound it was held to, rounded up.
+    r = check_gradient(f, lambda X: (1 + 1.4e-4) * A.T, general(3, 3), rtol=1e-4, atol=1e-4,
+                       fd_rtol=1e-4)  # fmt: skip
+    m = re.search(r"autograd (\S+) \(tol (\S+)\)", str(r))
+    assert float(m.group(1)) <= float(m.group(2))
+    assert "(tol 1e-08)" in str(check_gradient(f, lambda X: A.T, general(3, 3)))  # unchanged
+    assert str(C.check_close("x", 1 + 1.16e-3, 1.0, 1.2e-3)).endswith("(tol 1.2e-03)")
+    assert str(C.check_error("e", 0.99e-12, 1e-12)).endswith("(tol 1e-12)")

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from hessnotes.fd import central_difference, fd_error_curve, fit_slope, optimal_step
+from hessnotes.fd import (
+    central_difference,
+    fd_error_curve,
+    fit_slope,
+    one_sided_kink,
+    optimal_step,
+)
 
 T = torch.float64
 
@@ -84,3 +90,54 @@ def test_errors():
         fit_slope([1.0, 2.0], [1.0, 1.0], 5.0, 6.0)
     with pytest.raises(ValueError, match="1-D of equal length"):
         fit_slope([1.0, 2.0], [1.0], 0.0, 6.0)
+
+
+def test_bad_points_and_directions_are_refused_with_their_name():
+    x = torch.ones(2, dtype=T)
+    bad = torch.tensor([1.0, float("nan")], dtype=T)
+    with pytest.raises(ValueError, match=r"^x \(shape \(2,\)\) holds NaN or Inf, first at index"):
+        central_difference(torch.sin, bad, x, 0.1)
+    with pytest.raises(ValueError, match=r"^v \(shape \(2,\)\) holds NaN or Inf"):
+        central_difference(torch.sin, x, bad * float("inf"), 0.1)
+    with pytest.raises(ValueError, match=r"^v \(shape \(2,\)\) holds NaN or Inf"):
+        fd_error_curve(torch.sin, x, bad, [0.1])
+    with pytest.raises(TypeError, match=r"^x is torch\.int64; .*dtype=torch\.float64"):
+        central_difference(torch.sin, torch.ones(2, dtype=torch.int64), x, 0.5)  # h -> 0
+    with pytest.raises(ValueError, match="positive, finite"):
+        central_difference(torch.sin, x, x, float("nan"))
+    # float16 is the subject here, not an error: its error curve is measured.
+    e = fd_error_curve(torch.sin, torch.tensor(1.0), torch.tensor(1.0), [1e-1], dtype=torch.float16)
+    assert 0 < e[0] < 1
+
+
+def _evals(f, x, V):
+    """(f(x + h v_i), f(x - h v_i)) over the columns v_i of V."""
+
+    def evals(h):
+        return (
+            torch.stack([f(x + h * v) for v in V.T]),
+            torch.stack([f(x - h * v) for v in V.T]),
+        )
+
+    return evals
+
+
+@pytest.mark.parametrize(
+    ("f", "x", "kinked"),
+    [
+        (lambda z: z.abs().sum(), [0.5, 0.0, -1.0], 1),  # the kink is in entry 1 only
+        (lambda z: torch.relu(z).sum(), [0.0, 2.0, 1.0], 0),
+        (lambda z: z.abs().max(), [1.0, -1.0, 0.3], 0),  # a tie of the max
+        (lambda z: (z**2).sum(), [0.0, 0.0, 0.0], None),  # smooth, at its minimum
+        (lambda z: torch.cos(1e3 * z).sum(), [0.0, 0.1, 0.2], None),  # smooth, curved
+    ],
+)
+def test_one_sided_kink_finds_kinks_and_only_kinks(f, x, kinked):
+    x = torch.tensor(x, dtype=T)
+    h = optimal_step(T)
+    out = one_sided_kink(_evals(f, x, torch.eye(3, dtype=T)), h, f(x), rtol=1e-5, atol=1e-12)
+    if kinked is None:
+        assert out is None
+    else:
+        i, fwd, bwd = out
+        assert i == kinked and abs(fwd - bwd) > 0.5

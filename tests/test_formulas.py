@@ -191,3 +191,98 @@ def test_printed_lines_stay_within_88_characters(pairs):
     X, Y = pairs
     r = check_formula(_least_norm_brute, lambda X, Y: Y @ np.linalg.pinv(X), X, Y, raises=False)
     assert max(len(line) for line in str(r).splitlines()) <= 88
+
+
+# --------------------------------------------------------------------------------------------------
+# Scalars at several points, bad inputs, shape slips
+# --------------------------------------------------------------------------------------------------
+def _residual(X, Y):
+    """The best symmetric residual min ||H X - Y||_F, by the brute-force solve."""
+    return np.linalg.norm(_least_norm_brute(X, Y) @ X - Y)
+
+
+@pytest.fixture
+def noisy_points(rng):
+    return [(rng.standard_normal((4, 2)), rng.standard_normal((4, 2))) for _ in range(3)]
+
+
+def test_a_scalar_formula_at_three_points_names_a_factor_only_when_it_is_constant(noisy_points):
+    assert check_formula(_residual, _residual, at=noisy_points).passed
+    r = check_formula(_residual, lambda X, Y: np.sqrt(2) * _residual(X, Y), at=noisy_points,
+                      raises=False)  # fmt: skip
+    assert [f.slip for f in r.diagnosis if f.fits] == ["factor"]
+    assert "at all 3 points for the fitted c = 0.707107" in " ".join(r.diagnosis_text.split())
+    r = check_formula(_residual, lambda X, Y: np.linalg.norm(X.T @ Y - Y.T @ X), at=noisy_points,
+                      raises=False)  # fmt: skip
+    flat = " ".join(r.diagnosis_text.split())
+    assert not [f for f in r.diagnosis if f.fits] and "not one factor" in flat
+    assert "a constant factor is off" not in flat
+
+
+def test_a_scalar_at_one_point_claims_no_factor_and_shows_the_call_with_at(noisy_points):
+    X, Y = noisy_points[0]
+    r = check_formula(_residual, lambda X, Y: np.sqrt(2) * _residual(X, Y), X, Y, raises=False)
+    flat = " ".join(r.diagnosis_text.split())
+    assert not [f for f in r.diagnosis if f.fits] and "one number at one point" in flat
+    assert "check_formula(reference, formula, at=[(X1, Y1), (X2, Y2), (X3, Y3)])" in flat
+    r = check_formula(_residual, lambda X, Y: np.sqrt(2) * _residual(X, Y), at=noisy_points[:2],
+                      raises=False)  # fmt: skip
+    assert "one number at each of 2 points" in " ".join(r.diagnosis_text.split())
+
+
+def test_at_takes_several_points_and_refuses_misuse(noisy_points):
+    A = noisy_points[0][0] @ noisy_points[0][0].T  # consistent pairs Y = A X, A symmetric
+    r = check_formula(_least_norm_brute, _h_star, at=[(X, A @ X) for X, _ in noisy_points])
+    assert r.passed and str(r).startswith("✓ formula: float64, 3 points")
+    X = noisy_points[0][0]
+    r = check_formula(lambda X: X.T @ X, lambda X: X.T @ X, at=[X, 2 * X])  # one input each
+    assert r.passed and r.n_points == 2
+    with pytest.raises(TypeError, match="not both"):
+        check_formula(_residual, _residual, *noisy_points[0], at=noisy_points)
+    with pytest.raises(TypeError, match="non-empty list of points"):
+        check_formula(_residual, _residual, at=[])
+    with pytest.raises(ValueError, match="the same inputs"):
+        check_formula(_residual, _residual, at=[noisy_points[0], noisy_points[1][:1]])
+
+
+def test_bad_inputs_are_refused_with_their_name(noisy_points):
+    X, Y = noisy_points[0]
+    with pytest.raises(TypeError, match=r"^Y has dtype float16.*Y\.astype\(np\.float64\)"):
+        check_formula(_residual, _residual, X, Y.astype(np.float16))
+    with pytest.raises(TypeError, match=r"^X has dtype torch\.bfloat16.*X\.to\(torch\.float64\)"):
+        check_formula(_residual, _residual, torch.from_numpy(X).bfloat16(), torch.from_numpy(Y))
+    Yn = Y.copy()
+    Yn[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"^Y \(shape \(4, 2\)\) holds NaN or Inf, first at "
+                       r"index \(3, 1\)"):  # fmt: skip
+        check_formula(_residual, _residual, X, Yn)
+    with pytest.raises(TypeError, match=r"^X is general 3×2: check_formula takes concrete"):
+        check_formula(_residual, _residual, general(3, 2), Y)
+
+
+def test_a_shape_slip_is_reported_with_the_readers_line_in_numpy_words(noisy_points):
+    X, Y = noisy_points[0]
+
+    def my_h_star(X, Y):
+        Xp = np.linalg.pinv(X)
+        return Y @ Xp.T  # (4, 2) @ (4, 2)
+
+    r = attempt(check_formula, _least_norm_brute, my_h_star, X, Y)
+    s = str(r)
+    assert s.startswith("✗ formula of my_h_star, the given point, vs reference (float64):")
+    assert "\n      return Y @ Xp.T  # (4, 2) @ (4, 2)\n" in s
+    flat = " ".join(s.split())
+    assert "A matrix product L @ R where R has 4 rows but L has 2 columns." in flat
+    assert "Its arrays: X (4, 2), Y (4, 2)." in flat and "torch" not in flat
+
+
+def test_a_transposed_constant_in_a_formula_is_named(rng):
+    M = rng.standard_normal((3, 3))
+
+    def my_formula(X):
+        return M.T @ X
+
+    r = check_formula(lambda X: M @ X, my_formula, rng.standard_normal((3, 2)), raises=False)
+    assert "with M replaced by Mᵀ inside my_formula, it matches the reference" in " ".join(
+        str(r).split()
+    )
