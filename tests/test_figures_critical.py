@@ -59,6 +59,14 @@ def test_eigenvectors_are_styled_by_the_sign_of_their_eigenvalue(pyplot):
     assert "the region where f < 0 is shaded" in text
     assert text.count("shaded") == 1  # x² - y² panel has no shading asked for
     assert a1.get_title() == "saddle point"
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == [
+        "positive curvature",
+        "negative curvature",
+        "zero curvature",
+        "saddle point",
+        "degenerate stationary point",
+    ]
 
 
 def test_given_axes_and_errors(pyplot):

@@ -96,7 +96,8 @@ def plot_critical_points(
 ) -> Figure:
     """Contour plots of functions of two variables, each critical point marked by its kind and
     crossed by its Hessian's eigenvectors (solid blue: positive curvature, dashed vermillion:
-    negative, dotted grey: zero).
+    negative, dotted grey: zero). A legend below names the line styles and the markers of the
+    kinds present (circle: minimum, triangle: maximum, cross: saddle, square: degenerate).
 
     Args:
         panels: one mapping per panel with ``"x"`` (nx,), ``"y"`` (ny,), ``"values"`` (ny, nx)
@@ -188,7 +189,24 @@ def plot_critical_points(
             Line2D([], [], color=c, ls=ls, lw=2.2, label=f"{s} curvature")
             for s, (c, ls) in _SIGN_STYLE.items()
         ]
-        fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8)
+        kinds = dict.fromkeys(q["kind"] for d in data for q in d["points"] if q["kind"])
+        handles += [
+            Line2D(
+                [],
+                [],
+                ls="none",
+                marker=_MARKER.get(k, "o"),
+                ms=7,
+                color="white",
+                markeredgecolor=PALETTE["blue"],
+                markeredgewidth=1.6,
+                label=k,
+            )
+            for k in kinds
+        ]
+        fig.legend(
+            handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8
+        )
     set_alt(
         fig,
         f"{len(data)} contour plot{'s' * (len(data) != 1)} with critical points marked and the "
