@@ -332,7 +332,7 @@ def classify(
     Args:
         f: scalar function written in torch.
         x: the point: a vector, a matrix or any array (numpy or torch, float32 or float64).
-        *args: further arguments of ``f``, held fixed.
+        *args: further arguments of ``f``, held fixed (numpy arrays are passed as torch tensors).
         gtol: the first-order test ``‖∇f(x)‖ <= gtol``; default
             ``sqrt(eps) · max(1, ‖∇²f(x)‖₂ ‖x‖)``, the gradient left by a point exact to roundoff
             with a margin of ``eps^(-1/2)``.
@@ -512,7 +512,7 @@ def classify_constrained(
         c: constraints, ``x ↦`` an array of ``m`` entries (any shape; rows of ``C`` follow
             ``vec(c(x))``), written in torch; extra data should be closed over.
         x: the point (numpy or torch).
-        *args: further arguments of ``f``.
+        *args: further arguments of ``f`` (numpy arrays are passed as torch tensors).
         gtol: first-order test ``‖∇f - Cᵀμ‖ <= gtol``; default
             ``sqrt(eps) · max(1, ‖W‖₂ ‖x‖, ‖∇f‖)``.
         ctol: feasibility test ``‖c(x)‖ <= ctol``; default ``sqrt(eps) · max(1, ‖C‖₂ ‖x‖)``.
