@@ -125,6 +125,20 @@ from hessnotes.secant import (
 from hessnotes.spectral import eigh_jvp, eigh_signed, eigh_vjp, svd_jvp, svd_signed
 from hessnotes.timing import best_of, best_time, loglog_slope, time_vs_dimension, torch_threads
 
+# isort: split
+# critical points and second-order conditions (hessnotes.critical)
+from hessnotes.critical import (
+    CriticalPoint,
+    bordered_hessian,
+    changes_along,
+    classify,
+    classify_constrained,
+    reduced_hessian,
+    sample_neighbourhood,
+    skew_coordinates,
+    tangent_basis,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
@@ -273,4 +287,14 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     # networks on real data (hessnotes.nets)
     "DigitsMLP",
     "digits_mlp",
+    # critical points and second-order conditions (hessnotes.critical)
+    "CriticalPoint",
+    "bordered_hessian",
+    "changes_along",
+    "classify",
+    "classify_constrained",
+    "reduced_hessian",
+    "sample_neighbourhood",
+    "skew_coordinates",
+    "tangent_basis",
 ]
