@@ -60,6 +60,7 @@ def test_ode_costs_lines_crossover_and_alt(pyplot):
     assert labels[:2] == ["forward", "adjoint"]
     assert labels[2].startswith("crossover D ≈ 1.")
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), fwd)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4", "8"]
     text = alt_text(fig)
     assert "forward from 9 to 51" in text and "adjoint from 12 to 12" in text
     assert "cross near D = 1." in text and "D from 1 to 8" in text

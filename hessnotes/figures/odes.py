@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from hessnotes.figures._data import as_array
 from hessnotes.figures._style import LINESTYLES, MARKERS, PALETTE, new_figure, set_alt, styled
@@ -167,6 +168,8 @@ def plot_ode_costs(
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_xticks(P, [f"{d:g}" for d in P])  # the D that were counted
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel("number of parameters D")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
