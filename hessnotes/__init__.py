@@ -101,6 +101,17 @@ from hessnotes.linmaps import adjoint_mismatch, jacobian_matrix, operator_matrix
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.nets import DigitsMLP, digits_mlp, random_mlp, sample_cloud
 from hessnotes.newton import NewtonRecord, convergence_order, newton_minimize, newton_root
+from hessnotes.odes import (
+    HeatProblem,
+    OdeGradient,
+    adjoint_gradient,
+    continuous_adjoint_gradient,
+    forward_sensitivities,
+    heat_problem,
+    rk4,
+    rk4_amplification,
+    rk4_stable_step,
+)
 from hessnotes.orthogonal_group import polar, polar_jvp, skew, tangent_project
 from hessnotes.provenance import provenance
 from hessnotes.references import (
@@ -297,4 +308,14 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "sample_neighbourhood",
     "skew_coordinates",
     "tangent_basis",
+    # differentiating through an ODE: RK4, forward sensitivities, adjoints (hessnotes.odes)
+    "HeatProblem",
+    "OdeGradient",
+    "adjoint_gradient",
+    "continuous_adjoint_gradient",
+    "forward_sensitivities",
+    "heat_problem",
+    "rk4",
+    "rk4_amplification",
+    "rk4_stable_step",
 ]
