@@ -67,13 +67,13 @@ def plot_divided_differences(
         fig, ax = new_figure(ax, figsize=(4.6, 3.8))
         im = ax.imshow(F, cmap="viridis", norm=LogNorm(vmin=F.min(), vmax=F.max()))
         ticks = [f"{v:.2g}" for v in lam]
-        ax.set_xticks(range(n), ticks, rotation=90 if n > 6 else 0)
+        ax.set_xticks(range(n), ticks)
         ax.set_yticks(range(n), ticks)
         ax.set_xlabel(r"$\lambda_j$")
         ax.set_ylabel(r"$\lambda_i$")
         ax.grid(False)
-        fig.colorbar(im, ax=ax, label=f"{name}[λ_i, λ_j]")
-        ax.set_title(title or f"{name}[λ_i, λ_j]")
+        fig.colorbar(im, ax=ax, label="divided difference")
+        ax.set_title(title or rf"$\mathrm{{{name}}}[\lambda_i, \lambda_j]$")
     i, j = np.unravel_index(int(np.argmax(F)), F.shape)
     k, m = np.unravel_index(int(np.argmin(F)), F.shape)
     set_alt(
