@@ -99,6 +99,16 @@ from hessnotes.kron import (
 from hessnotes.limited import LimitedMemoryHessian, QuasiNewtonRun, quasi_newton
 from hessnotes.linmaps import adjoint_mismatch, jacobian_matrix, operator_matrix
 from hessnotes.lowrank import LowRankSymmetric
+from hessnotes.matfun import (
+    daleckii_krein,
+    divided_differences,
+    expm_condition,
+    expm_frechet_block,
+    expm_frechet_jacobian,
+    funm_sym,
+    logm_frechet,
+    sqrtm_frechet,
+)
 from hessnotes.nets import DigitsMLP, digits_mlp, random_mlp, sample_cloud
 from hessnotes.newton import NewtonRecord, convergence_order, newton_minimize, newton_root
 from hessnotes.odes import (
@@ -318,4 +328,13 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "rk4",
     "rk4_amplification",
     "rk4_stable_step",
+    # derivatives of matrix functions (hessnotes.matfun)
+    "daleckii_krein",
+    "divided_differences",
+    "expm_condition",
+    "expm_frechet_block",
+    "expm_frechet_jacobian",
+    "funm_sym",
+    "logm_frechet",
+    "sqrtm_frechet",
 ]
