@@ -90,7 +90,7 @@ def plot_graph(
     forward: Sequence[str] | None = None,
     reverse: Sequence[str] | None = None,
     title: str | None = None,
-    figsize: tuple[float, float] = (7.5, 3.4),
+    figsize: tuple[float, float] = (7.5, 3.0),
 ) -> Figure:
     """A computational graph, inputs on the left, with the rules of its two sweeps beside each node.
 
@@ -134,13 +134,13 @@ def plot_graph(
         boxes = {}
         for j, (x, y) in pos.items():
             boxes[j] = ax.text(
-                x, y, labels[j], ha="center", va="center", fontsize=11, zorder=3,
+                x, y, labels[j], ha="center", va="center", fontsize=12, zorder=3,
                 bbox={"boxstyle": "round,pad=0.35", "fc": "white", "ec": PALETTE["grey"]},
             )  # fmt: skip
             if fwd is not None:
-                ax.text(x, y + 0.5, fwd[j], ha="center", va="bottom", color=_FORWARD, fontsize=9)
+                ax.text(x, y + 0.5, fwd[j], ha="center", va="bottom", color=_FORWARD, fontsize=10.5)
             if rev is not None:
-                ax.text(x, y - 0.5, rev[j], ha="center", va="top", color=_REVERSE, fontsize=9)
+                ax.text(x, y - 0.5, rev[j], ha="center", va="top", color=_REVERSE, fontsize=10.5)
         seen: dict[tuple[int, int], int] = {}
         repeated = _repeated(edges)
         for i, j in ((int(i), int(j)) for i, j in edges):
@@ -159,7 +159,7 @@ def plot_graph(
                             "connectionstyle": f"arc3,rad={rad}", "shrinkA": 2, "shrinkB": 2},
             )  # fmt: skip
         x_max = max(level) * dx
-        top, bottom = max(ys) + 1.25, min(ys) - 1.25
+        top, bottom = max(ys) + 1.1, min(ys) - 1.1
         for y, (x0, x1), colour, text in (
             (top, (0.0, x_max), _FORWARD, "forward sweep: tangents, inputs to output"),
             (bottom, (x_max, 0.0), _REVERSE, "reverse sweep: adjoints, output to inputs"),
@@ -169,9 +169,9 @@ def plot_graph(
                 arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.5},
             )  # fmt: skip
             ax.text(x_max / 2, y + (0.08 if y > 0 else -0.08), text, ha="center",
-                    va="bottom" if y > 0 else "top", color=colour, fontsize=9)  # fmt: skip
+                    va="bottom" if y > 0 else "top", color=colour, fontsize=10)  # fmt: skip
         ax.set_xlim(-0.9 * dx / 2, x_max + 0.9 * dx / 2)
-        ax.set_ylim(bottom - 0.45, top + 0.45)
+        ax.set_ylim(bottom - 0.4, top + 0.4)
         ax.set_axis_off()
         if title:
             ax.set_title(title)
