@@ -272,3 +272,17 @@ def test_bibliography_has_no_repeated_keys():
     keys = re.findall(r"^@\w+\{([^,\s]+),", (ROOT / "book/references.bib").read_text(), re.M)
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     assert not repeated, f"book/references.bib repeats {repeated}"
+
+
+def test_bibliography_entries_are_all_closed():
+    """An entry missing its closing brace swallows the next one (pybtex reads both as one and the
+    build loses a citation without a warning): every '@type{key,' must start an entry of its own."""
+    from pybtex.database import parse_file
+
+    text = (ROOT / "book/references.bib").read_text()
+    starts = re.findall(r"^@\w+\{([^,\s]+),", text, re.M)
+    parsed = parse_file(str(ROOT / "book/references.bib")).entries
+    assert sorted(parsed) == sorted(starts), sorted(set(starts) - set(parsed))
+    for key, entry in parsed.items():
+        for field, value in entry.fields.items():
+            assert "@" not in value or field in ("url", "howpublished", "note"), (key, field)
