@@ -125,6 +125,19 @@ from hessnotes.secant import (
 from hessnotes.spectral import eigh_jvp, eigh_signed, eigh_vjp, svd_jvp, svd_signed
 from hessnotes.timing import best_of, best_time, loglog_slope, time_vs_dimension, torch_threads
 
+# isort: split
+# gradients of expectations: pathwise and score-function estimators (hessnotes.stochastic)
+from hessnotes.stochastic import (
+    Estimate,
+    check_mean,
+    check_variance,
+    gaussian_log_density,
+    gaussian_score,
+    optimal_baseline,
+    pathwise_gradient,
+    score_function_gradient,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
@@ -273,4 +286,13 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     # networks on real data (hessnotes.nets)
     "DigitsMLP",
     "digits_mlp",
+    # gradients of expectations: pathwise and score-function estimators (hessnotes.stochastic)
+    "Estimate",
+    "check_mean",
+    "check_variance",
+    "gaussian_log_density",
+    "gaussian_score",
+    "optimal_baseline",
+    "pathwise_gradient",
+    "score_function_gradient",
 ]
