@@ -25,6 +25,7 @@ def test_variances_lines_markers_and_alt_text(pyplot):
     assert "pathwise, closed form" in labels and "score, closed form" in labels
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "score, baseline, measured" in legend and "score, baseline, closed form" not in legend
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "4", "16"]
     closed_line = next(ln for ln in ax.get_lines() if ln.get_label() == "pathwise, closed form")
     np.testing.assert_allclose(closed_line.get_ydata(), 4 * D)
     text = alt_text(fig)

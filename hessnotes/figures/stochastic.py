@@ -96,6 +96,9 @@ def plot_estimator_variances(
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
+        if xs.size <= 10:  # few values (dimensions, frequencies): label each one plainly
+            ax.set_xticks(xs, [f"{v:g}" for v in xs])
+            ax.minorticks_off()
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
