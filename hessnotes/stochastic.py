@@ -382,7 +382,8 @@ def gaussian_log_density(z: Any, mu: Any, L: Any) -> Any:
     Args:
         z: ``(D,)`` or ``(N, D)`` points.
         mu: ``(D,)`` mean.
-        L: ``(D, D)`` invertible factor of the covariance.
+        L: ``(D, D)`` invertible factor of the covariance (not checked here, so that autograd
+            can run through it; a singular ``L`` gives ``inf`` or torch's solver error).
 
     Returns:
         A scalar for one point, ``(N,)`` values for ``N`` points; numpy or torch like ``mu``.
@@ -393,10 +394,11 @@ def gaussian_log_density(z: Any, mu: Any, L: Any) -> Any:
     """
     zt, kz = as_tensor(z, "z")
     m, km = as_tensor(mu, "mu")
-    l, _ = as_tensor(L, "L")
+    l, kl = as_tensor(L, "L")
     _params(m.detach(), l.detach())  # shape, dtype and finiteness checks only
-    if zt.dtype != m.dtype or kz.numpy != km.numpy:
-        raise TypeError(f"z is {kz.describe()} but mu is {km.describe()}; pass them alike")
+    for t, k, name in ((zt, kz, "z"), (l, kl, "L")):
+        if t.dtype != m.dtype or k.numpy != km.numpy:
+            raise TypeError(f"{name} is {k.describe()} but mu is {km.describe()}; pass them alike")
     D = m.shape[0]
     if zt.shape[-1:] != (D,) or zt.ndim > 2:
         raise ValueError(f"z has shape {tuple(zt.shape)}; give ({D},) or (N, {D}) points")

@@ -376,5 +376,7 @@ def test_bad_inputs_are_refused_with_a_fix():
         Estimate.of(np.zeros((1, 3)))
     with pytest.raises(ValueError, match=r"would need .* of memory"):
         pathwise_gradient(f, mu, L, samples=10**9, generator=g)
+    with pytest.raises(TypeError, match="L is a numpy"):
+        gaussian_log_density(mu, mu, L.numpy())
     with pytest.raises(ValueError, match=r"z has shape \(3,\)"):
         gaussian_score(torch.zeros(3, dtype=F64), mu, L)
