@@ -160,6 +160,18 @@ from hessnotes.critical import (
     tangent_basis,
 )
 
+# gradients of expectations: pathwise and score-function estimators (hessnotes.stochastic)
+from hessnotes.stochastic import (
+    Estimate,
+    check_mean,
+    check_variance,
+    gaussian_log_density,
+    gaussian_score,
+    optimal_baseline,
+    pathwise_gradient,
+    score_function_gradient,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
@@ -337,4 +349,13 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "funm_sym",
     "logm_frechet",
     "sqrtm_frechet",
+    # gradients of expectations: pathwise and score-function estimators (hessnotes.stochastic)
+    "Estimate",
+    "check_mean",
+    "check_variance",
+    "gaussian_log_density",
+    "gaussian_score",
+    "optimal_baseline",
+    "pathwise_gradient",
+    "score_function_gradient",
 ]
