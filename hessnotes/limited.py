@@ -39,9 +39,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
-from hessnotes._linalg import Kind, as_tensor, check_finite, check_tol, num, range_basis, tracked
+from hessnotes._linalg import (
+    Kind,
+    as_tensor,
+    check_finite,
+    check_memory,
+    check_tol,
+    num,
+    range_basis,
+    tracked,
+)
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.secant import _bfgs_core, _least_norm_basis, _min_rank_core
 
@@ -71,10 +81,24 @@ class LimitedMemoryHessian:
         n_updates: calls of :meth:`update` so far.
         n_skipped: pairs left out by the safeguard (``"bfgs"``, ``"sr1"``).
         skipped: the update numbers (0-based) of the pairs left out.
+        n_estimates: estimates formed so far (:attr:`hessian` after a change of the window).
+        n_fallbacks: of those, how many needed Householder QR (see "Ill-conditioned windows").
+        last_tier: the basis tier of the latest estimate: 1 (Gram), 2 (CholeskyQR2) or 3
+            (Householder), or None before the first.
+
+    Ill-conditioned windows: the window [S Y] of a real run is often nearly rank deficient. With
+    a small step, gradient descent (or any method converging along a valley) makes consecutive
+    steps nearly parallel, and the Gram matrix of the column-scaled window then has a condition
+    number of 1e13 and more, beyond the 1e10 that Cholesky-QR tolerates. :attr:`hessian` then
+    falls back to Householder QR (an extra O(D m^2) pass and a (D, 2m) work array), and counts it
+    in :attr:`n_fallbacks`. :meth:`solve` of ``"bfgs"`` needs no basis at all (the compact inverse
+    form), so an L-BFGS iteration never pays for the fallback.
 
     Raises:
         ValueError: unknown method or ``on_skip``; memory not a positive integer; gamma not
-            finite (or not positive for BFGS); a tolerance not finite and >= 0.
+            finite (or not positive for BFGS); a tolerance not finite and >= 0; a memory whose
+            Gram matrix alone would exceed the library's memory limit
+            (:data:`hessnotes._linalg.MAX_DENSE_BYTES`).
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -116,11 +140,18 @@ class LimitedMemoryHessian:
                     f"gamma must be finite{' and positive (BFGS)' if method == 'bfgs' else ''}; "
                     f"got {gamma}."
                 )
+        check_memory(
+            8 * (2 * memory) ** 2,
+            f"LimitedMemoryHessian(memory={memory}): the Gram matrix of the window, "
+            f"(2 memory) x (2 memory) float64",
+            "keep memory to the few pairs a limited-memory method uses (typically 5 to 50)",
+        )
         self.method, self.memory, self.on_skip = method, memory, on_skip
         self._gamma_fixed = gamma
         self._rtol = None if rtol is None else check_tol(rtol, "rtol")
         self._tol = check_tol(tol, "tol")
         self.n_updates, self.n_skipped, self.skipped = 0, 0, []
+        self.n_estimates, self.n_fallbacks, self.last_tier = 0, 0, None
         self._kind: Kind | None = None
         self._Z: torch.Tensor | None = None  # (2m, D): rows 0..m-1 hold s, rows m..2m-1 hold y
         self._G = torch.zeros((2 * memory, 2 * memory), dtype=torch.float64)
@@ -200,6 +231,12 @@ class LimitedMemoryHessian:
         self.n_updates += 1
         m = self.memory
         if self._Z is None:
+            check_memory(
+                2 * m * st.shape[0] * st.element_size(),
+                f"LimitedMemoryHessian(memory={m}) on pairs of length D = {st.shape[0]}: the "
+                "window buffer, (2 memory, D)",
+                "use a smaller memory",
+            )
             self._kind = ks
             self._Z = torch.zeros((2 * m, st.shape[0]), dtype=st.dtype, device=st.device)
         k = len(self._order)
@@ -311,6 +348,73 @@ class LimitedMemoryHessian:
             self._H = self._estimate()
         return self._H
 
+    def _count(self, tier: int) -> None:
+        self.n_estimates += 1
+        self.n_fallbacks += tier == 3
+        self.last_tier = tier
+
+    def solve(self, b: Any, shift: float = 0.0) -> Any:
+        """``(H + shift I)^{-1} b`` for the estimate H of the window; b of shape (D,) or (D, k).
+
+        For ``"bfgs"`` with ``shift = 0`` this is the compact inverse of Byrd, Nocedal & Schnabel
+        (Math. Prog. 63, 1994, eq. 2.6), the matrix that L-BFGS's two-loop recursion applies:
+        with ``B0 = gamma I``, ``R`` the upper triangle of ``S^T Y`` (pairs oldest first),
+        ``Dg = diag(s_i^T y_i)``, ``p = S^T b`` and ``q = Y^T b``::
+
+            H^{-1} b = b / gamma + S c_1 - Y R^{-1} p / gamma,
+            c_1 = R^{-T} ((Dg + Y^T Y / gamma) R^{-1} p - q / gamma).
+
+        It reads the window twice (``[S Y]^T b`` and ``[S Y] c``) and uses the Gram matrix that
+        :meth:`update` keeps, so it costs O(D m) and needs no orthonormal basis, however
+        ill-conditioned the window. Other methods and shifts go through
+        ``self.hessian.solve(b, shift)``.
+
+        Raises:
+            ValueError: no pairs yet; b of the wrong shape or holding NaN or Inf (named, with the
+                first bad entry); as :meth:`LowRankSymmetric.solve` for other methods.
+            TypeError: b of another kind, dtype or device than the pairs.
+        """
+        if not self._order:
+            raise ValueError("no pairs yet: call update(s, y) first.")
+        if self.method != "bfgs" or float(shift) != 0.0:
+            return self.hessian.solve(b, shift)
+        bt, kb = as_tensor(b, "b")
+        D = self._Z.shape[1]
+        if kb != self._kind:
+            raise TypeError(
+                f"b is {kb.describe()} but the pairs are {self._kind.describe()}; convert b "
+                f"first, e.g. {kb.cast_hint('b', self._kind.dtype)}."
+            )
+        if bt.ndim not in (1, 2) or bt.shape[0] != D:
+            raise ValueError(
+                f"b must have shape ({D},) or ({D}, k) for pairs of length {D}; got "
+                f"{tuple(bt.shape)}."
+            )
+        check_finite(bt, "b")
+        return self._kind.out(self._compact_inverse(bt))
+
+    def _compact_inverse(self, b: torch.Tensor) -> torch.Tensor:
+        # The small (k x k) algebra in numpy: no thread pool for a few dozen numbers.
+        from scipy.linalg import solve_triangular
+
+        m, k = self.memory, len(self._order)
+        idx = np.array(self._order + [m + t for t in self._order])
+        G = self._G.numpy()[np.ix_(idx, idx)]  # logical order, oldest pair first
+        SY, YY = G[:k, k:], G[k:, k:]
+        R = np.triu(SY)
+        gamma = self.gamma
+        B = b[:, None] if b.ndim == 1 else b
+        # [S Y]^T b over the whole buffer (slots not yet used hold zeros), in physical order
+        pq = (self._Z @ B).to(device="cpu", dtype=torch.float64).numpy()[idx]
+        p, q = pq[:k], pq[k:]
+        Rp = solve_triangular(R, p)
+        rhs = np.diag(SY)[:, None] * Rp + YY @ Rp / gamma - q / gamma
+        c1 = solve_triangular(R, rhs, trans="T")
+        w = np.zeros((2 * m, B.shape[1]))
+        w[idx] = np.concatenate([c1, -Rp / gamma])
+        out = B / gamma + self._Z.T @ torch.from_numpy(w).to(dtype=b.dtype, device=b.device)
+        return out[:, 0] if b.ndim == 1 else out
+
     def _estimate(self) -> LowRankSymmetric:
         if not self._order:
             raise ValueError("no pairs yet: call update(s, y) first.")
@@ -320,9 +424,11 @@ class LimitedMemoryHessian:
         kind = self._kind
         if self.method == "sr1":
             C, _ = _min_rank_core(G, k, self._tol)
-            basis = range_basis([blocks[1]], ["Y"], G=G[k:, k:])
+            basis = range_basis([blocks[1]], ["Y"], G=G[k:, k:], copy=False)
+            self._count(basis.tier)
             return LowRankSymmetric._from_basis(basis, C, 0.0, kind, lazy=True)
-        basis = range_basis(blocks, ["S", "Y"], G=G)
+        basis = range_basis(blocks, ["S", "Y"], G=G, copy=False)
+        self._count(basis.tier)
         if self.method == "least_norm":
             return _least_norm_basis(basis, k, kind, self._rtol, lazy=True)
         gamma = self.gamma

@@ -71,6 +71,11 @@ class LowRankSymmetric:
         sigma: real shift; ``sigma I`` is never stored.
         check: verify shapes, finiteness and orthonormality (costs one O(D r^2) pass).
 
+    ``Q`` and ``lam`` are copied (one O(D r) pass): H never refers to the caller's arrays, so
+    no later write to them can change it. The same holds for every estimate of
+    :mod:`hessnotes.secant`, which keeps a private copy of its data (see
+    :func:`hessnotes._linalg.gram_copy`).
+
     Raises:
         TypeError: unsupported dtype, or ``Q`` and ``lam`` of different kinds or dtypes.
         ValueError: wrong shapes, NaN or Inf, or columns of ``Q`` that are not orthonormal (build
@@ -128,7 +133,9 @@ class LowRankSymmetric:
                         f"max |Q^T Q - I| = {err:.2e} > {tol:.1e}. Use "
                         "LowRankSymmetric.from_factors(U, C) for H = U C U^T with any U."
                     )
-        self._q, self._lam, self._sigma, self._kind = Qt, lt, sigma, kind
+        # Copies of their own: a later write to the caller's Q or lam (through any view) cannot
+        # change H. (clone() keeps the autograd graph.)
+        self._q, self._lam, self._sigma, self._kind = Qt.clone(), lt.clone(), sigma, kind
         self._lazy = None
 
     @classmethod
@@ -221,8 +228,9 @@ class LowRankSymmetric:
     ) -> LowRankSymmetric:
         """``H = sigma I + A C A^T`` with ``A = Q R`` (or ``Q C Q^T`` if ``coords``); C float64.
 
-        ``lazy`` keeps Q implicit for numpy input too: only for blocks that nobody but hessnotes
-        writes to, through torch (so that the version counter sees every write).
+        Q stays implicit (:class:`_Lazy`) until needed. The basis must own its blocks (a copy,
+        :func:`hessnotes._linalg.range_basis`) or, with ``lazy=True``, refer to blocks that only
+        hessnotes writes to, through torch, so that the version counter sees every write.
         """
         core = C if coords else basis.R @ C @ basis.R.T
         core = (core + core.T) / 2
@@ -236,7 +244,7 @@ class LowRankSymmetric:
         else:  # an a-priori scale, so that exact cancellation (H - H) leaves rank 0
             top = num(torch.linalg.matrix_norm(basis.R, 2) ** 2 * torch.linalg.matrix_norm(C, 2))
         keep = lam.abs() > rtol * top
-        if kind.numpy and not lazy:  # numpy cannot report in-place writes: form Q now (_Lazy)
+        if not (basis.owned or lazy):  # blocks the caller may write to: form Q now, a copy
             return cls._from_tensors(basis.combine(E[:, keep]), kind.tensor(lam[keep]), sigma, kind)
         return cls._from_lazy(_Lazy(basis, E[:, keep]), kind.tensor(lam[keep]), sigma, kind)
 
@@ -488,10 +496,10 @@ class LowRankSymmetric:
         return self._converted(Kind(False, self._kind.dtype, dev))
 
     def _converted(self, kind: Kind) -> LowRankSymmetric:
-        Q0 = self._q if self._q is not None else self._lazy.materialise()  # H itself unchanged
+        Q0 = self._qt
         Q = Q0.to(dtype=kind.dtype, device=kind.device)
         lam = self._lam.to(dtype=kind.dtype, device=kind.device)
-        if Q.data_ptr() == Q0.data_ptr() and Q0 is self._q:
+        if Q.data_ptr() == Q0.data_ptr():
             Q = Q.clone()  # a copy of its own: numpy views of one must not alias the other
         if lam.data_ptr() == self._lam.data_ptr():
             lam = lam.clone()
@@ -605,50 +613,63 @@ class LowRankSymmetric:
 
 
 class _Lazy:
-    """Eigenvectors kept implicit: ``Q = A T E`` for the caller's tall blocks ``A = [X Y]``.
+    """Eigenvectors kept implicit: ``Q = A T E`` for tall blocks ``A`` (D x k) and small T, E.
 
-    Forming ``Q`` (D x r) costs a pass over the data and memory the size of X and Y, which would
-    double the cost of :func:`hessnotes.secant.least_norm_hessian`. Until something needs ``Q``
-    explicitly (``H.Q``, ``eigh()``, ``dense()``, ``H + G``), products use the blocks directly:
+    Forming ``Q`` (D x r) costs a pass over the data, which would double the cost of
+    :func:`hessnotes.secant.least_norm_hessian`. Until something needs ``Q`` explicitly
+    (``H.Q``, ``eigh()``, ``dense()``, ``H + G``), products use the blocks directly:
     ``H v = sigma v + A (M (A^T v))`` with the small ``M = T E diag(lam) E^T T^T``, which costs the
-    same O(D k) per vector as ``Q``.
+    same O(D k) per vector as ``Q``. When ``Q`` is needed it is formed once and kept here (every
+    matrix sharing these eigenvectors, like ``-H`` or ``2 * H``, then uses it); for a basis that
+    owns its blocks (the estimators' private copy of X and Y) it is written over them, so the
+    estimate never needs more than one D x k array.
 
-    The blocks are the caller's tensors, not copies. Torch counts in-place writes to a tensor
-    (its version counter), so a change to X or Y after H was built is detected and raises instead
-    of silently changing H. Numpy arrays cannot report such writes, so numpy inputs get an explicit
-    ``Q`` at once.
+    The blocks are either that private copy (:func:`hessnotes._linalg.range_basis` with
+    ``copy=True``: no write by the caller can reach it) or a LimitedMemoryHessian's window, which
+    hessnotes overwrites in place through torch; torch counts in-place writes (the version
+    counter), so an estimate whose window has moved on raises instead of silently changing.
     """
 
-    __slots__ = ("_E", "_basis", "_versions")
+    __slots__ = ("_E", "_Q", "_basis", "_versions")
 
     def __init__(self, basis: Basis, E: torch.Tensor):
-        self._basis, self._E = basis, E
+        self._basis, self._E, self._Q = basis, E, None
         self._versions = [b._version for b in basis._blocks]
 
     @property
     def D(self) -> int:
-        return self._basis._blocks[0].shape[0]
+        return self._Q.shape[0] if self._Q is not None else self._basis._blocks[0].shape[0]
 
     def _check(self) -> None:
         now = [b._version for b in self._basis._blocks]
         if now != self._versions:
             raise RuntimeError(
-                "the data this LowRankSymmetric refers to without a copy (its X or Y, or the "
-                "window of a LimitedMemoryHessian) was modified in place after it was built. "
-                "Rebuild H from the new data, or read H.Q (or call H.to()) right after building "
-                "it to keep a copy."
+                "the window of the LimitedMemoryHessian that this LowRankSymmetric refers to "
+                "without a copy was modified in place (a later update) after it was built. "
+                "Rebuild H from the new window, or read H.Q (or call H.to()) right after "
+                "building it to keep a copy."
             )
 
     def materialise(self) -> torch.Tensor:
-        self._check()
-        return self._basis.combine(self._E)
+        """The explicit (D, r) Q, formed on first use and kept."""
+        if self._Q is None:
+            self._check()
+            self._Q = self._basis.combine_in_place(self._E)
+            self._basis = None
+        return self._Q
 
     def apply(self, lam: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        if self._Q is not None:
+            Q = self._Q
+            coef = Q.T @ v
+            return Q @ (coef * (lam if v.ndim == 1 else lam[:, None]))
         self._check()
         blocks = self._basis._blocks
         TE = self._E if self._basis._T is None else self._basis._T @ self._E
         M = (TE * small(lam)) @ TE.T
         M = M.to(dtype=v.dtype, device=v.device)
+        if len(blocks) == 1:
+            return blocks[0] @ (M @ (blocks[0].T @ v))
         coef = torch.cat([b.T @ v for b in blocks], dim=0)
         coef = M @ coef
         out, start = None, 0
