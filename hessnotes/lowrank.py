@@ -317,6 +317,7 @@ class LowRankSymmetric:
                 f"v is {vkind.describe()} but H is {self._kind.describe()}; convert v first, "
                 f"e.g. {vkind.cast_hint('v', self._kind.dtype)}, or convert H with H.to(...)."
             )
+        check_finite(vt, "v")
         if self._lazy is not None:
             out = self._lazy.apply(self._lam, vt)
         else:
@@ -431,6 +432,9 @@ class LowRankSymmetric:
         shift = float(shift)
         if not math.isfinite(shift):
             raise ValueError(f"shift must be finite; got {shift}.")
+        bt, _ = as_tensor(b, "b")
+        if bt.dtype == self._kind.dtype and bt.device == self._kind.device:
+            check_finite(bt, "b")  # named "b" here; shape and kind are checked by the product
         rtol = None if rtol is None else check_tol(rtol, "rtol")
         D, r = self.shape[0], self._lam.numel()
         if rtol is None:
