@@ -213,7 +213,8 @@ def check_finite(t: torch.Tensor, name: str) -> None:
     the entries are scanned only when it is not (bad values, or finite ones overflowing).
     """
     if t.device.type == "cpu" and t.dtype in _FLOAT_DTYPES:
-        total = np.sum(t.detach().numpy())  # single-threaded: no thread pool for a check
+        with np.errstate(over="ignore", invalid="ignore"):  # inf - inf, overflow: scanned below
+            total = np.sum(t.detach().numpy())  # single-threaded: no thread pool for a check
     else:
         total = num(t.sum())
     if math.isfinite(total):

@@ -27,7 +27,6 @@ from hessnotes._linalg import (
     as_tensor,
     check_finite,
     check_tol,
-    dtype_error,
     eps_of,
     num,
     range_basis,
@@ -44,21 +43,34 @@ def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def _as_torch_dtype(dtype: Any) -> torch.dtype:
-    """float32/float64 given as a torch dtype, numpy dtype or name; else the policy's TypeError."""
+def _as_torch_dtype(dtype: Any, numpy: bool = False) -> torch.dtype:
+    """float32/float64 given as a torch dtype, numpy dtype or name; else a TypeError for H.to
+    that names the dtypes H can take, in the words of H's kind."""
     if isinstance(dtype, torch.dtype):
         if dtype in (torch.float32, torch.float64):
             return dtype
-        raise dtype_error("dtype", dtype, numpy=False)
-    try:
-        nd = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be a numpy or torch dtype; got {dtype!r}.") from None
-    if nd == np.float64:
-        return torch.float64
-    if nd == np.float32:
-        return torch.float32
-    raise dtype_error("dtype", nd, numpy=True)
+        name = str(dtype)
+    else:
+        try:
+            nd = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype must be a numpy or torch dtype; got {dtype!r}.") from None
+        if nd == np.float64:
+            return torch.float64
+        if nd == np.float32:
+            return torch.float32
+        name = str(nd)
+    fix = (
+        "H.to(np.float32) or H.to(np.float64)"
+        if numpy
+        else ("H.to(torch.float32) or H.to(torch.float64)")
+    )
+    raise TypeError(
+        f"H.to(dtype={name}): a LowRankSymmetric holds float32 or float64 only (float16, "
+        f"bfloat16, integer and complex are refused: products and solves would lose the "
+        f"accuracy its checks promise). Use {fix}; to get a float16 copy of the factors, "
+        "convert them yourself, e.g. H.Q.astype(np.float16) or H.Q.half()."
+    )
 
 
 class LowRankSymmetric:
@@ -481,7 +493,7 @@ class LowRankSymmetric:
             TypeError: a dtype other than float32 or float64.
             ValueError: a device for a numpy-backed H.
         """
-        tdt = self._kind.dtype if dtype is None else _as_torch_dtype(dtype)
+        tdt = self._kind.dtype if dtype is None else _as_torch_dtype(dtype, self._kind.numpy)
         if self._kind.numpy and device is not None and torch.device(device).type != "cpu":
             raise ValueError(
                 f"{self!r} is numpy-backed and lives on the CPU; convert it with "

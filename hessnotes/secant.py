@@ -354,6 +354,16 @@ class EigenDerivation:
     asymmetry: float
     H: LowRankSymmetric
 
+    def __repr__(self) -> str:
+        """Shapes and the headline numbers, not every array (print a field to see it)."""
+        k = tuple(self.s.shape)[0]
+        s = ", ".join(f"{float(v):.4g}" for v in list(self.s[:6]))
+        more = ", ..." if k > 6 else ""
+        return (
+            f"EigenDerivation(G {tuple(self.G.shape)}, J rank {k}, M {tuple(self.M.shape)}, "
+            f"s = [{s}{more}], asymmetry {self.asymmetry:.1e}, H = {self.H!r})"
+        )
+
 
 def eigen_derivation_hessian(
     X: Any, Y: Any, *, rtol: float | None = None, tol: float = 1e-8

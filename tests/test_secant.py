@@ -312,6 +312,9 @@ def test_blog_example_numbers():
     E = eigen_derivation_hessian(BLOG_X, BLOG_Y)
     assert_close(dense(E.H), dense(M), rtol=1e-12, what="eigen derivation == min_rank (blog)")
     assert_close(np.sort(E.s), [0.14866874, 2.2574573], rtol=1e-7, what="blog eigenvalues s")
+    text = repr(E)
+    assert text.startswith("EigenDerivation(G (3, 3), J rank 2") and "LowRankSymmetric(" in text
+    assert "array(" not in text and len(text) < 300, "print(E) shows a summary, not every array"
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
