@@ -356,7 +356,7 @@ class EigenDerivation:
 
     def __repr__(self) -> str:
         """Shapes and the headline numbers, not every array (print a field to see it)."""
-        k = tuple(self.s.shape)[0]
+        k = len(self.s)
         s = ", ".join(f"{float(v):.4g}" for v in list(self.s[:6]))
         more = ", ..." if k > 6 else ""
         return (

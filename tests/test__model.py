@@ -122,5 +122,5 @@ def test_bad_input_is_named(kwargs, error, match):
 
 
 def test_half_precision_models_are_refused():
-    with pytest.raises(TypeError, match="float16 and bfloat16 are refused.*model.double"):
+    with pytest.raises(TypeError, match=r"float16 and bfloat16 are refused.*model\.double"):
         ModelLoss(small_net().half(), torch.nn.CrossEntropyLoss(), batch(dtype=torch.float16))

@@ -540,7 +540,7 @@ def test_model_form_follows_dtype_and_leaves_the_model_as_it_was(digits):
 
 
 def test_model_form_errors_name_the_fix(digits):
-    m, net, data, loss = digits
+    _, net, data, loss = digits
     with pytest.raises((RuntimeError, ValueError), match=r"torch\.nn\.Module.*hvp\(model, loss_fn"):
         hvp(net, data[0][0])
     with pytest.raises(TypeError, match="data is missing"):

@@ -3,6 +3,8 @@ and the batch estimators against dense references (numpy, float64, seeded)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import torch
@@ -265,8 +267,8 @@ def gradient_descent_window(D: int = 300, m: int = 6, seed: int = 0):
         xs.append(x)
         x = x - 0.01 * grad(x)
     xs = xs[-(m + 1) :]
-    S = np.stack([b - a for a, b in zip(xs, xs[1:], strict=False)], 1)
-    Y = np.stack([grad(b) - grad(a) for a, b in zip(xs, xs[1:], strict=False)], 1)
+    S = np.stack([b - a for a, b in pairwise(xs)], 1)
+    Y = np.stack([grad(b) - grad(a) for a, b in pairwise(xs)], 1)
     return S, Y
 
 
@@ -346,7 +348,7 @@ def test_solve_and_memory_refuse_bad_input():
         ValueError, match=r"^b \(shape \(4,\)\) holds NaN or Inf, first at index \(1,\)"
     ):
         lm.solve(bad)
-    with pytest.raises(TypeError, match="b is a torch.float64 tensor"):
+    with pytest.raises(TypeError, match=r"b is a torch\.float64 tensor"):
         lm.solve(torch.ones(4, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"b must have shape \(4,\) or \(4, k\)"):
         lm.solve(np.ones(3))
