@@ -35,6 +35,7 @@ Read ``H.Q`` or call ``H.to()`` right away to keep one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -157,6 +158,7 @@ class LimitedMemoryHessian:
         self._G = torch.zeros((2 * memory, 2 * memory), dtype=torch.float64)
         self._order: list[int] = []  # physical slots, oldest pair first
         self._H: LowRankSymmetric | None = None
+        self._Minv: np.ndarray | None = None  # the compact inverse's core, see _inverse_core
 
     # ------------------------------------------------------------------ state
     @property
@@ -213,6 +215,8 @@ class LimitedMemoryHessian:
                 (BFGS) or breakdown (SR1) condition.
         """
         st, yt, ks = self._check_pair(s, y)
+        if self.method != "sr1" and st.device.type == "cpu":
+            return self._update_cpu(st, yt, ks)
         if self.method == "sr1":  # its test needs the whole new Gram matrix before any write
             pair = torch.stack([st, yt], dim=1)
             own = (pair.T @ pair).to(device="cpu", dtype=torch.float64)
@@ -231,14 +235,7 @@ class LimitedMemoryHessian:
         self.n_updates += 1
         m = self.memory
         if self._Z is None:
-            check_memory(
-                2 * m * st.shape[0] * st.element_size(),
-                f"LimitedMemoryHessian(memory={m}) on pairs of length D = {st.shape[0]}: the "
-                "window buffer, (2 memory, D)",
-                "use a smaller memory",
-            )
-            self._kind = ks
-            self._Z = torch.zeros((2 * m, st.shape[0]), dtype=st.dtype, device=st.device)
+            self._allocate(st, ks)
         k = len(self._order)
         slot = self._order[0] if k == m else k
         order = [*self._order[1:], slot] if k == m else [*self._order, slot]
@@ -262,8 +259,56 @@ class LimitedMemoryHessian:
                 return self._skip(index, reason)
             self._Z[slot].copy_(st)
             self._Z[m + slot].copy_(yt)
-        self._G, self._order, self._H = G, order, None
+        self._G, self._order, self._H, self._Minv = G, order, None, None
         return True
+
+    def _update_cpu(self, st: torch.Tensor, yt: torch.Tensor, ks: Kind) -> bool:
+        """:meth:`update` on the CPU with numpy views of the buffer: the same arithmetic, without
+        the fixed cost of a few dozen small torch operations (and their thread pool), which at
+        D = 1e4 would cost more than the O(D m) product itself."""
+        sn, yn = st.numpy(), yt.numpy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            ss, sy, yy = (float(a @ b) for a, b in ((sn, sn), (sn, yn), (yn, yn)))
+        if not (math.isfinite(ss) and math.isfinite(yy)):  # NaN or Inf show up here, for free
+            check_finite(st, "s")
+            check_finite(yt, "y")
+            raise ValueError("s or y is so large that its square overflows; rescale the pairs.")
+        if ss == 0.0:
+            raise ValueError("s is zero: a zero step carries no curvature information.")
+        index = self.n_updates
+        self.n_updates += 1
+        m = self.memory
+        if self._Z is None:
+            self._allocate(st, ks)
+        k = len(self._order)
+        slot = self._order[0] if k == m else k
+        order = [*self._order[1:], slot] if k == m else [*self._order, slot]
+        own = torch.tensor([[ss, sy], [sy, yy]], dtype=torch.float64)
+        reason = self._violation(None, order, own)
+        if reason is not None:
+            return self._skip(index, reason)
+        Z = self._Z.numpy()
+        Z[slot], Z[m + slot] = sn, yn
+        torch.autograd.graph.increment_version(self._Z)  # earlier estimates notice (_Lazy)
+        P = Z @ Z[slot::m].T  # [S Y]^T [s y]: the one O(D m) product (rows not in use are 0)
+        G = self._G.numpy().copy()
+        G[slot, :], G[:, slot] = P[:, 0], P[:, 0]
+        G[m + slot, :], G[:, m + slot] = P[:, 1], P[:, 1]
+        G[slot, slot], G[m + slot, m + slot] = ss, yy
+        G[slot, m + slot] = G[m + slot, slot] = sy
+        self._G, self._order, self._H, self._Minv = torch.from_numpy(G), order, None, None
+        return True
+
+    def _allocate(self, st: torch.Tensor, ks: Kind) -> None:
+        m = self.memory
+        check_memory(
+            2 * m * st.shape[0] * st.element_size(),
+            f"LimitedMemoryHessian(memory={m}) on pairs of length D = {st.shape[0]}: the "
+            "window buffer, (2 memory, D)",
+            "use a smaller memory",
+        )
+        self._kind = ks
+        self._Z = torch.zeros((2 * m, st.shape[0]), dtype=st.dtype, device=st.device)
 
     def _products(self, pair: torch.Tensor, k: int) -> torch.Tensor:
         """``[S Y]^T pair`` over the k slots in use, as a (2m, 2) float64 CPU tensor: the one
@@ -393,26 +438,38 @@ class LimitedMemoryHessian:
         check_finite(bt, "b")
         return self._kind.out(self._compact_inverse(bt))
 
-    def _compact_inverse(self, b: torch.Tensor) -> torch.Tensor:
-        # The small (k x k) algebra in numpy: no thread pool for a few dozen numbers.
-        from scipy.linalg import solve_triangular
-
+    def _inverse_core(self) -> np.ndarray:
+        """The (2m, 2m) matrix M with ``H^{-1} b = b / gamma + [S Y] M [S Y]^T b`` in the physical
+        slots of the buffer (zero on slots not in use), from the kept Gram matrix; formed once per
+        window (O(m^3)) and reused by every solve until the next update."""
+        if self._Minv is not None:
+            return self._Minv
         m, k = self.memory, len(self._order)
         idx = np.array(self._order + [m + t for t in self._order])
         G = self._G.numpy()[np.ix_(idx, idx)]  # logical order, oldest pair first
         SY, YY = G[:k, k:], G[k:, k:]
-        R = np.triu(SY)
+        gamma = self.gamma
+        Rinv = np.linalg.inv(np.triu(SY))  # k x k upper triangular, diagonal s_i^T y_i > 0
+        # c1 = R^-T ((Dg + Y^T Y / gamma) R^-1 p - q / gamma) and c2 = -R^-1 p / gamma
+        mid = Rinv.T @ (np.diag(np.diag(SY)) + YY / gamma) @ Rinv
+        M = np.block([[mid, -Rinv.T / gamma], [-Rinv / gamma, np.zeros((k, k))]])
+        Mp = np.zeros((2 * m, 2 * m))
+        Mp[np.ix_(idx, idx)] = M
+        self._Minv = Mp
+        return Mp
+
+    def _compact_inverse(self, b: torch.Tensor) -> torch.Tensor:
+        M = self._inverse_core()
         gamma = self.gamma
         B = b[:, None] if b.ndim == 1 else b
-        # [S Y]^T b over the whole buffer (slots not yet used hold zeros), in physical order
-        pq = (self._Z @ B).to(device="cpu", dtype=torch.float64).numpy()[idx]
-        p, q = pq[:k], pq[k:]
-        Rp = solve_triangular(R, p)
-        rhs = np.diag(SY)[:, None] * Rp + YY @ Rp / gamma - q / gamma
-        c1 = solve_triangular(R, rhs, trans="T")
-        w = np.zeros((2 * m, B.shape[1]))
-        w[idx] = np.concatenate([c1, -Rp / gamma])
-        out = B / gamma + self._Z.T @ torch.from_numpy(w).to(dtype=b.dtype, device=b.device)
+        if b.device.type == "cpu":  # numpy: no thread pool for products of a few columns
+            Zn, Bn = self._Z.numpy(), B.detach().numpy()
+            w = M @ (Zn @ Bn)  # [S Y]^T b: one pass over the window; then M (small)
+            out = torch.from_numpy(Bn / gamma + Zn.T @ w.astype(Zn.dtype, copy=False))
+        else:
+            pq = (self._Z @ B).to(device="cpu", dtype=torch.float64)
+            w = torch.from_numpy(M) @ pq
+            out = B / gamma + self._Z.T @ w.to(dtype=b.dtype, device=b.device)
         return out[:, 0] if b.ndim == 1 else out
 
     def _estimate(self) -> LowRankSymmetric:
