@@ -47,9 +47,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import digits, load_note  # noqa: E402
+from _common import digits, load_note
 
-from hessnotes.curvature import (  # noqa: E402
+from hessnotes.curvature import (
     eigenvalue_density,
     gauss_newton,
     hvp,
