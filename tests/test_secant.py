@@ -731,3 +731,10 @@ def test_householder_fallback_refuses_to_cut_the_graph():
     assert not (H @ X.detach()).requires_grad
     H = least_norm_hessian(X.detach(), Y)
     assert H.rank >= 1
+
+
+def test_more_pairs_than_dimensions_draws_the_transposition_hint():
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((3, 50)), rng.standard_normal((3, 50))  # 50 pairs stored by row?
+    with pytest.warns(UserWarning, match=r"X and Y have shape \(3, 50\).*pass X\.T and Y\.T"):
+        least_norm_hessian(X, Y)
