@@ -292,8 +292,8 @@ def check_pair(
         ValueError: not 2-D, empty, different shapes or devices, NaN or Inf.
 
     Warns:
-        UserWarning: n > D, more pairs than dimensions: most often pairs stored one per row
-            (transposed); the message says so and how to fix it.
+        UserWarning: n > 2 D, far more pairs than dimensions: most often pairs stored one per
+            row (transposed); the message says so and how to fix it.
     """
     nx, ny = names
     Xt, kx = as_tensor(X, nx)
@@ -320,12 +320,12 @@ def check_pair(
             f"(D, n) with column i of {ny} paired with column i of {nx}."
         )
     D, n = Xt.shape
-    if n > D:
+    if n > 2 * D:  # a few more pairs than dimensions is a legitimate (small) problem
         warnings.warn(
-            f"{nx} and {ny} have shape ({D}, {n}): more pairs (columns, n = {n}) than dimensions "
-            f"(rows, D = {D}). Pairs go in columns, (D, n); if each row of your arrays is one "
-            f"pair, pass {nx}.T and {ny}.T. (With n > D pairs on purpose, at most D of them are "
-            "independent; silence this with warnings.filterwarnings.)",
+            f"{nx} and {ny} have shape ({D}, {n}): more than twice as many pairs (columns, "
+            f"n = {n}) as dimensions (rows, D = {D}). Pairs go in columns, (D, n); if each row of "
+            f"your arrays is one pair, pass {nx}.T and {ny}.T. (With n > D pairs on purpose, at "
+            "most D of them are independent; silence this with warnings.filterwarnings.)",
             UserWarning,
             stacklevel=3,
         )
@@ -434,6 +434,32 @@ def _fused_rows(src, dst, cols, direct, lo, hi, rows, xp) -> Any:
     return G
 
 
+def _pairwise_gram(blocks: list[torch.Tensor]) -> torch.Tensor:
+    """The Gram matrix from the products ``A_i^T A_j`` (i <= j) on whole blocks: autograd can
+    follow it, and ``FlopCounterMode`` counts it (2 D k_i k_j flops each), for small inputs."""
+    p = len(blocks)
+    rows: list[list[torch.Tensor | None]] = [[None] * p for _ in range(p)]
+    for i in range(p):
+        for j in range(i, p):
+            rows[i][j] = small(blocks[i].T @ blocks[j])
+    for i in range(p):
+        for j in range(i):
+            rows[i][j] = rows[j][i].T
+    return torch.cat([torch.cat(r, dim=1) for r in rows], dim=0)
+
+
+def _one_pass(blocks: list[torch.Tensor]) -> bool:
+    """Use the fused row-block pass: large data that autograd does not track, and no torch
+    dispatch mode active (``FlopCounterMode`` counts only torch's own products)."""
+    D, k = blocks[0].shape[0], sum(b.shape[1] for b in blocks)
+    return (
+        D * k > _GRAM_SMALL
+        and not tracked(*blocks)
+        and torch._C._len_torch_dispatch_stack() == 0
+        and blocks[0].device.type != "meta"
+    )
+
+
 def _gram_finite(G: torch.Tensor, blocks: list[torch.Tensor], names: list[str]) -> torch.Tensor:
     """``G`` if its diagonal is finite; else the policy's error (a NaN/Inf shows up there)."""
     if not bool(torch.isfinite(torch.diagonal(G)).all()):
@@ -459,13 +485,7 @@ def gram(blocks: list[torch.Tensor], names: list[str] | None = None) -> torch.Te
         ValueError: NaN or Inf in a block, or entries so large that their squares overflow.
     """
     names = _check_gram_blocks(blocks, names)
-    D, k = blocks[0].shape[0], sum(b.shape[1] for b in blocks)
-    if tracked(*blocks) or D * k <= _GRAM_SMALL:
-        Z = blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=1)
-        G = small(Z.T @ Z)
-        G = (G + G.T) / 2 if tracked(*blocks) else G
-    else:
-        G = _fused_pass(blocks, None, None)
+    G = _fused_pass(blocks, None, None) if _one_pass(blocks) else _pairwise_gram(blocks)
     return _gram_finite(G, blocks, names)
 
 
@@ -503,19 +523,12 @@ def gram_copy(
     names = _check_gram_blocks(blocks, names)
     keep = list(range(len(blocks))) if keep is None else list(keep)
     ref = blocks[0]
-    D, k = ref.shape[0], sum(b.shape[1] for b in blocks)
-    if tracked(*blocks) or D * k <= _GRAM_SMALL:
-        Z = torch.cat(blocks, dim=1)
-        G = small(Z.T @ Z)
-        G = (G + G.T) / 2 if tracked(*blocks) else G
-        if keep != list(range(len(blocks))):
-            Z = torch.cat([blocks[i] for i in keep], dim=1)
-        elif len(blocks) == 1 and not tracked(*blocks):
-            Z = Z.clone()  # torch.cat of one block may return it as it is
-    else:
+    if _one_pass(blocks):
         width = sum(blocks[i].shape[1] for i in keep)
-        Z = _empty((D, width), ref.dtype, ref.device)
+        Z = _empty((ref.shape[0], width), ref.dtype, ref.device)
         G = _fused_pass(blocks, Z, keep)
+    else:  # torch.cat always allocates: a copy, differentiable
+        G, Z = _pairwise_gram(blocks), torch.cat([blocks[i] for i in keep], dim=1)
     return _gram_finite(G, blocks, names), Z
 
 

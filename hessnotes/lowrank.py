@@ -512,7 +512,7 @@ class LowRankSymmetric:
         return self._converted(Kind(False, self._kind.dtype, dev))
 
     def _converted(self, kind: Kind) -> LowRankSymmetric:
-        Q0 = self._qt
+        Q0 = self._q if self._q is not None else self._lazy.materialise()  # H itself unchanged
         Q = Q0.to(dtype=kind.dtype, device=kind.device)
         lam = self._lam.to(dtype=kind.dtype, device=kind.device)
         if Q.data_ptr() == Q0.data_ptr():
@@ -635,10 +635,10 @@ class _Lazy:
     :func:`hessnotes.secant.least_norm_hessian`. Until something needs ``Q`` explicitly
     (``H.Q``, ``eigh()``, ``dense()``, ``H + G``), products use the blocks directly:
     ``H v = sigma v + A (M (A^T v))`` with the small ``M = T E diag(lam) E^T T^T``, which costs the
-    same O(D k) per vector as ``Q``. When ``Q`` is needed it is formed once and kept here (every
-    matrix sharing these eigenvectors, like ``-H`` or ``2 * H``, then uses it); for a basis that
-    owns its blocks (the estimators' private copy of X and Y) it is written over them, so the
-    estimate never needs more than one D x k array.
+    same O(D k) per vector as ``Q``. For a basis that owns its blocks (the estimators' private
+    copy of X and Y), ``Q`` is formed once, written over them (so the estimate never needs more
+    than one D x k array) and kept here, where every matrix sharing these eigenvectors, like
+    ``-H`` or ``2 * H``, uses it.
 
     The blocks are either that private copy (:func:`hessnotes._linalg.range_basis` with
     ``copy=True``: no write by the caller can reach it) or a LimitedMemoryHessian's window, which
@@ -667,11 +667,16 @@ class _Lazy:
             )
 
     def materialise(self) -> torch.Tensor:
-        """The explicit (D, r) Q, formed on first use and kept."""
-        if self._Q is None:
-            self._check()
-            self._Q = self._basis.combine_in_place(self._E)
-            self._basis = None
+        """The explicit (D, r) Q. Over an owned copy it is formed once, in place, and kept here;
+        over a window that hessnotes overwrites, each call forms a new copy (and the version
+        check keeps guarding the products)."""
+        if self._Q is not None:
+            return self._Q
+        self._check()
+        if not self._basis.owned:
+            return self._basis.combine(self._E)
+        self._Q = self._basis.combine_in_place(self._E)
+        self._basis = None
         return self._Q
 
     def apply(self, lam: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
