@@ -653,12 +653,14 @@ def range_basis(
     Returns:
         A :class:`Basis` with ``A = Q R``; ``m = k`` in tiers 1-2 and ``m = min(D, k)`` in tier 3.
     """
+    given = blocks
     if copy:
         if G is None:
             G, Z = gram_copy(blocks, names)
         else:
             Z = torch.cat(blocks, dim=1)
         blocks, owned = [Z], True
+        del Z
     elif G is None:
         G = gram(blocks, names)
     dtype = blocks[0].dtype
@@ -688,6 +690,8 @@ def range_basis(
             "cannot differentiate through it. Drop dependent columns (or rescale them), or "
             "compute under torch.no_grad() / on detached inputs if no gradient is needed."
         )
+    if copy:  # the copy is not needed: Householder's work array is a copy of its own
+        blocks = given
     R, Q = _householder(blocks)
     return Basis(R, Q, None, tier=3, owned=True)
 
