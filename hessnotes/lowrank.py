@@ -22,10 +22,12 @@ import numpy as np
 import torch
 
 from hessnotes._linalg import (
+    MAX_DENSE_BYTES,
     Basis,
     Kind,
     as_tensor,
     check_finite,
+    check_memory,
     check_tol,
     eps_of,
     num,
@@ -35,8 +37,10 @@ from hessnotes._linalg import (
 
 __all__ = ["LowRankSymmetric"]
 
-#: :meth:`LowRankSymmetric.dense` refuses D above this unless ``force=True`` (D^2 float64 = 3.2 GB).
-DENSE_LIMIT = 20_000
+#: The largest D whose dense float64 D x D matrix fits the library's one memory limit
+#: (:data:`hessnotes._linalg.MAX_DENSE_BYTES`); kept for compatibility, since
+#: :meth:`LowRankSymmetric.dense` checks the bytes it would allocate against that limit itself.
+DENSE_LIMIT = math.isqrt(MAX_DENSE_BYTES // 8)
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
@@ -351,13 +355,17 @@ class LowRankSymmetric:
         """The D x D matrix ``sigma I + Q diag(lam) Q^T`` (small D only).
 
         Raises:
-            ValueError: if ``D > 20000`` and not ``force`` (that would be >= 3.2 GB in float64).
+            ValueError: if the D x D matrix would exceed the library's memory limit
+                (:data:`hessnotes._linalg.MAX_DENSE_BYTES`; D = 16 384 in float64) and not
+                ``force``.
         """
         D = self.shape[0]
-        if D > DENSE_LIMIT and not force:
-            raise ValueError(
-                f"dense() would allocate a {D} x {D} matrix; that is what LowRankSymmetric avoids. "
-                "Use H @ v, eigh(), fro_norm() or trace(), or pass force=True."
+        if not force:
+            check_memory(
+                D * D * torch.empty((), dtype=self._kind.dtype).element_size(),
+                f"H.dense() of {self!r}: a {D} x {D} matrix",
+                "That is what LowRankSymmetric avoids: use H @ v, eigh(), fro_norm() or trace(), "
+                "or pass force=True",
             )
         out = (self._qt * self._lam) @ self._qt.T
         if self._sigma != 0.0:
