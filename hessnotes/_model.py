@@ -273,6 +273,12 @@ class ModelLoss:
         """``loss_fn(model(x; theta), y)`` for one batch."""
         return self.loss_fn(self.outputs(theta, x), y)
 
+    def loss_of(self, named: dict[str, torch.Tensor], x: Any, y: Any) -> torch.Tensor:
+        """The same loss with the chosen parameters given by name, each a tensor of its own."""
+        return self.loss_fn(
+            functional_call(self.model, {**self.fixed, **named, **self.buffers}, (x,)), y
+        )
+
     def check(self) -> tuple[Any, Any]:
         """Evaluate the loss on the first batch: a 0-d floating tensor, else a clear error.
 

@@ -379,10 +379,65 @@ def _over_batches(
     return block
 
 
+def _model_rr_block(
+    ml: ModelLoss, x: Any, y: Any, chunk_size: int | None
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Reverse-over-reverse for one batch of a model, the gradient's graph built once on one leaf
+    per parameter (as training does): products then need no slicing of a flat vector in the
+    graph, which cost about 20 % of a product on the digits network."""
+    leaves = [t.detach().clone().requires_grad_(True) for t in ml.unflatten(ml.theta).values()]
+    with torch.enable_grad():
+        out = ml.loss_of(dict(zip(ml.names, leaves, strict=True)), x, y)
+        g = torch.autograd.grad(out, leaves, create_graph=True, allow_unused=True)
+    used = [i for i, gi in enumerate(g) if gi is not None and gi.requires_grad]
+    offsets = np.cumsum([0, *ml.sizes])
+
+    def product(W: torch.Tensor, batched: bool) -> torch.Tensor:
+        """W: (c, D) rows of vectors if batched, else (D,)."""
+        outs = [torch.zeros_like(W)] if not used else []
+        if used:
+            parts = [
+                W[..., offsets[i] : offsets[i + 1]].reshape(*W.shape[:-1], *ml.shapes[i])
+                for i in used
+            ]
+            got = torch.autograd.grad(
+                [g[i] for i in used],
+                leaves,
+                grad_outputs=parts,
+                retain_graph=True,
+                allow_unused=True,
+                is_grads_batched=batched,
+            )
+            lead = W.shape[:-1]
+            outs = [
+                torch.zeros((*lead, ml.sizes[i]), dtype=W.dtype, device=W.device)
+                if gi is None
+                else gi.detach().reshape(*lead, ml.sizes[i])
+                for i, gi in enumerate(got)
+            ]
+        return torch.cat(outs, dim=-1)
+
+    def block(V: torch.Tensor) -> torch.Tensor:
+        if V.shape[1] == 1:
+            return product(V[:, 0], False)[:, None]
+        step = V.shape[1] if chunk_size is None else chunk_size
+        return torch.cat(
+            [
+                product(V[:, s : s + step].T.contiguous(), True).T
+                for s in range(0, V.shape[1], step)
+            ],
+            dim=1,
+        )
+
+    return block
+
+
 def _model_hvp(ml: ModelLoss, mode: str, chunk_size: int | None) -> CurvatureOperator:
     theta = ml.theta
 
     def per_batch(x: Any, y: Any) -> Callable[[torch.Tensor], torch.Tensor]:
+        if mode == "reverse-over-reverse":
+            return _model_rr_block(ml, x, y, chunk_size)
         return _hvp_block(lambda t: ml.loss(t, x, y), theta, mode, chunk_size)
 
     if ml.one_batch:  # build the batch's graph once and reuse it for every product
