@@ -59,6 +59,10 @@ from hessnotes.secant import _bfgs_core, _least_norm_basis, _min_rank_core
 __all__ = ["LimitedMemoryHessian", "QuasiNewtonRun", "quasi_newton"]
 
 _METHODS = ("least_norm", "psb", "bfgs", "sr1")
+#: Windows of at most this many entries (D m) are updated with numpy bookkeeping
+#: (:meth:`LimitedMemoryHessian._update_cpu`), where the fixed cost of small torch operations would
+#: exceed the O(D m) work; larger ones through torch (measured in benchmarks/bench_limited.py).
+_SMALL = 1 << 18
 
 
 class LimitedMemoryHessian:
@@ -215,7 +219,7 @@ class LimitedMemoryHessian:
                 (BFGS) or breakdown (SR1) condition.
         """
         st, yt, ks = self._check_pair(s, y)
-        if self.method != "sr1" and st.device.type == "cpu":
+        if self.method != "sr1" and st.device.type == "cpu" and st.numel() * self.memory <= _SMALL:
             return self._update_cpu(st, yt, ks)
         if self.method == "sr1":  # its test needs the whole new Gram matrix before any write
             pair = torch.stack([st, yt], dim=1)
@@ -263,9 +267,9 @@ class LimitedMemoryHessian:
         return True
 
     def _update_cpu(self, st: torch.Tensor, yt: torch.Tensor, ks: Kind) -> bool:
-        """:meth:`update` on the CPU with numpy views of the buffer: the same arithmetic, without
-        the fixed cost of a few dozen small torch operations (and their thread pool), which at
-        D = 1e4 would cost more than the O(D m) product itself."""
+        """:meth:`update` on the CPU: the same arithmetic, with the O(D) and O(D m) work in torch
+        and the small (2m x 2m) bookkeeping in numpy, without the fixed cost of a few dozen small
+        torch operations, which at D = 1e4 would cost more than the O(D m) product itself."""
         sn, yn = st.numpy(), yt.numpy()
         with np.errstate(over="ignore", invalid="ignore"):
             ss, sy, yy = (float(a @ b) for a, b in ((sn, sn), (sn, yn), (yn, yn)))
@@ -287,10 +291,11 @@ class LimitedMemoryHessian:
         reason = self._violation(None, order, own)
         if reason is not None:
             return self._skip(index, reason)
-        Z = self._Z.numpy()
-        Z[slot], Z[m + slot] = sn, yn
-        torch.autograd.graph.increment_version(self._Z)  # earlier estimates notice (_Lazy)
-        P = Z @ Z[slot::m].T  # [S Y]^T [s y]: the one O(D m) product (rows not in use are 0)
+        self._Z[slot].copy_(st)  # in place, through torch: earlier estimates notice (_Lazy)
+        self._Z[m + slot].copy_(yt)
+        # [S Y]^T [s y]: the one O(D m) product (rows not in use are 0); torch's threaded copy
+        # and product are faster than numpy's at large D, numpy's small arithmetic at small D
+        P = (self._Z @ self._Z[slot::m].T).numpy().astype(np.float64, copy=False)
         G = self._G.numpy().copy()
         G[slot, :], G[:, slot] = P[:, 0], P[:, 0]
         G[m + slot, :], G[:, m + slot] = P[:, 1], P[:, 1]
