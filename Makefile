@@ -10,7 +10,7 @@ NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.
 # Inline figures need the inline backend: an inherited MPLBACKEND=Agg makes them vanish.
 unexport MPLBACKEND
 
-.PHONY: help venv book test test-unit test-notebooks test-site notebooks serve lint format bench clean chromium
+.PHONY: help venv book test test-unit test-notebooks test-site notebooks serve lint format bench bench-peers clean chromium
 
 help:
 	@echo "make book       build the site into _build/html (strict)"
@@ -19,6 +19,8 @@ help:
 	@echo "make serve      serve _build/html on http://127.0.0.1:8000"
 	@echo "make lint       ruff check + format check"
 	@echo "make bench      run the benchmarks (tables of ratios; the site one needs make book)"
+	@echo "make bench-peers  hessnotes against curvlinops, PyHessian, hessian-eigenthings, scipy"
+	@echo "                  (installs them into their own .venv-peers, never into .venv)"
 
 venv: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
@@ -74,6 +76,17 @@ bench: $(STAMP) chromium
 	$(PY) benchmarks/bench_calculus.py
 	@test -f _build/html/index.html || $(MAKE) -s book
 	$(PY) benchmarks/bench_site.py _build/html
+
+# The peers live in their own environment: the book's .venv and make test never import them.
+PEERS       := .venv-peers/bin/python
+PEERS_STAMP := .venv-peers/.installed
+$(PEERS_STAMP): benchmarks/peers-requirements.txt
+	@test -x $(PEERS) || python3 -m venv .venv-peers
+	$(PEERS) -m pip install --disable-pip-version-check -q -r benchmarks/peers-requirements.txt
+	@touch $(PEERS_STAMP)
+
+bench-peers: $(PEERS_STAMP)
+	$(PEERS) benchmarks/bench_peers.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

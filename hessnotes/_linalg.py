@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,7 @@ __all__ = [
     "dtype_error",
     "eps_of",
     "gram",
+    "gram_copy",
     "num",
     "range_basis",
     "small",
@@ -205,8 +207,19 @@ def as_numpy64(a: Any, name: str) -> np.ndarray:
 
 
 def check_finite(t: torch.Tensor, name: str) -> None:
-    """Raise ValueError naming ``name`` if ``t`` holds NaN or Inf."""
-    bad = ~torch.isfinite(t)
+    """Raise ValueError naming ``name`` if ``t`` holds NaN or Inf, with the first bad entry.
+
+    The fast path is one sum: a sum is finite only if every entry is (NaN and Inf propagate), so
+    the entries are scanned only when it is not (bad values, or finite ones overflowing).
+    """
+    if t.device.type == "cpu" and t.dtype in _FLOAT_DTYPES:
+        with np.errstate(over="ignore", invalid="ignore"):  # inf - inf, overflow: scanned below
+            total = np.sum(t.detach().numpy())  # single-threaded: no thread pool for a check
+    else:
+        total = num(t.sum())
+    if math.isfinite(total):
+        return
+    bad = ~torch.isfinite(t.detach())
     if bool(bad.any()):
         idx = tuple(int(i) for i in torch.nonzero(bad)[0])
         raise ValueError(
@@ -277,6 +290,10 @@ def check_pair(
     Raises:
         TypeError: unsupported dtype, or X and Y of different kinds or dtypes.
         ValueError: not 2-D, empty, different shapes or devices, NaN or Inf.
+
+    Warns:
+        UserWarning: n > 2 D, far more pairs than dimensions: most often pairs stored one per
+            row (transposed); the message says so and how to fix it.
     """
     nx, ny = names
     Xt, kx = as_tensor(X, nx)
@@ -302,6 +319,16 @@ def check_pair(
             f"{nx} has shape {tuple(Xt.shape)} but {ny} has shape {tuple(Yt.shape)}; both must be "
             f"(D, n) with column i of {ny} paired with column i of {nx}."
         )
+    D, n = Xt.shape
+    if n > 2 * D:  # a few more pairs than dimensions is a legitimate (small) problem
+        warnings.warn(
+            f"{nx} and {ny} have shape ({D}, {n}): more than twice as many pairs (columns, "
+            f"n = {n}) as dimensions (rows, D = {D}). Pairs go in columns, (D, n); if each row of "
+            f"your arrays is one pair, pass {nx}.T and {ny}.T. (With n > D pairs on purpose, at "
+            "most D of them are independent; silence this with warnings.filterwarnings.)",
+            UserWarning,
+            stacklevel=3,
+        )
     if finite:
         check_finite(Xt, nx)
         check_finite(Yt, ny)
@@ -318,31 +345,124 @@ def tracked(*tensors: torch.Tensor) -> bool:
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
-def gram(blocks: list[torch.Tensor], names: list[str] | None = None) -> torch.Tensor:
-    """Gram matrix of ``[A_1 ... A_p]`` as float64 on the CPU, one pass over the data.
+#: Bytes of one row block of the fused Gram pass (:func:`gram`, :func:`gram_copy`): small enough
+#: that the block is still in the core's cache when its Gram matrix is taken, large enough that the
+#: per-block overhead (a few microseconds) is small against its memory traffic.
+_GRAM_BLOCK_BYTES = 1 << 20
+#: Below this many entries (D k) the Gram matrix is one product: blocking would only add overhead.
+_GRAM_SMALL = 1 << 16
 
-    A NaN or Inf anywhere in a block shows up on the diagonal, so the scan for bad values only runs
-    when the diagonal is not finite.
 
-    Raises:
-        ValueError: NaN or Inf in a block, or entries so large that their squares overflow.
+def _rows_per_block(k: int, itemsize: int) -> int:
+    return max(256, _GRAM_BLOCK_BYTES // max(1, k * itemsize))
+
+
+def _check_gram_blocks(blocks: list[torch.Tensor], names: list[str] | None) -> list[str]:
+    names = names or [f"A_{i}" for i in range(len(blocks))]
+    D = blocks[0].shape[0]
+    for b, nm in zip(blocks, names, strict=True):
+        if b.ndim != 2 or b.shape[0] != D:
+            raise ValueError(
+                f"{nm} has shape {tuple(b.shape)}; every block must be 2-D with D = {D} rows."
+            )
+    return names
+
+
+def _fused_pass(
+    blocks: list[torch.Tensor], out: torch.Tensor | None, keep: list[int] | None
+) -> torch.Tensor:
+    """Gram matrix of ``[A_1 ... A_p]`` (float64, CPU) in one pass over row blocks.
+
+    Each block of rows is gathered into a small contiguous buffer (or straight into ``out``, a new
+    (D, k') array receiving the blocks listed in ``keep``) and its Gram matrix ``B^T B`` is taken
+    while it is still in cache. Reading the data once is what makes this as fast as one ``Z^T Z``
+    on an already concatenated Z, where separate products ``A_i^T A_j`` read every block p times.
+    On the CPU the rows are split among ``torch.get_num_threads()`` threads (numpy releases the
+    GIL while it copies and multiplies), each summing its own Gram matrix.
     """
+    ref = blocks[0]
+    D = ref.shape[0]
+    widths = [b.shape[1] for b in blocks]
+    k = sum(widths)
+    rows = _rows_per_block(k, ref.element_size())
+    direct = out is not None and (keep is None or keep == list(range(len(blocks))))
+    cols = None
+    if out is not None and not direct:
+        starts = np.cumsum([0, *widths])
+        cols = [c for i in keep for c in range(int(starts[i]), int(starts[i + 1]))]
+    if ref.device.type != "cpu":
+        return _fused_rows(blocks, out, cols, direct, 0, D, rows, torch).cpu()
+    src = [b.detach().numpy() for b in blocks]
+    dst = None if out is None else out.numpy()
+    workers = max(1, min(torch.get_num_threads(), D // (4 * rows)))
+    if workers == 1:
+        return torch.from_numpy(_fused_rows(src, dst, cols, direct, 0, D, rows, np))
+    cuts = [round(D * i / workers / rows) * rows for i in range(workers)] + [D]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        parts = [
+            pool.submit(_fused_rows, src, dst, cols, direct, lo, hi, rows, np)
+            for lo, hi in pairwise(cuts)
+        ]
+        return torch.from_numpy(sum(p.result() for p in parts))
+
+
+def _fused_rows(src, dst, cols, direct, lo, hi, rows, xp) -> Any:
+    """Rows ``lo:hi`` of :func:`_fused_pass`, with numpy arrays (``xp = np``) or tensors."""
+    k = sum(a.shape[1] for a in src)
+    if xp is np:
+        G = np.zeros((k, k), dtype=np.float64)
+        buf = None if direct else np.empty((rows, k), dtype=src[0].dtype)
+        kept = None if cols is None else np.asarray(cols)
+    else:
+        G = torch.zeros((k, k), dtype=torch.float64, device=src[0].device)
+        buf = None if direct else torch.empty((rows, k), dtype=src[0].dtype, device=G.device)
+        kept = None if cols is None else torch.tensor(cols, device=G.device)
+    for s in range(lo, hi, rows):
+        e = min(hi, s + rows)
+        B = dst[s:e] if direct else buf[: e - s]
+        c = 0
+        for a in src:
+            w = a.shape[1]
+            B[:, c : c + w] = a[s:e]
+            c += w
+        P = B.T @ B  # numpy: one symmetric rank-k update (syrk)
+        G += P.astype(np.float64, copy=False) if xp is np else P.to(torch.float64)
+        if kept is not None:
+            dst[s:e] = B[:, kept]
+    return G
+
+
+def _pairwise_gram(blocks: list[torch.Tensor]) -> torch.Tensor:
+    """The Gram matrix from the products ``A_i^T A_j`` (i <= j) on whole blocks: autograd can
+    follow it, and ``FlopCounterMode`` counts it (2 D k_i k_j flops each), for small inputs."""
     p = len(blocks)
-    rows = []
+    rows: list[list[torch.Tensor | None]] = [[None] * p for _ in range(p)]
     for i in range(p):
-        row = []
-        for j in range(p):
-            if j < i:
-                row.append(None)
-            else:
-                row.append(small(blocks[i].T @ blocks[j]))
-        rows.append(row)
+        for j in range(i, p):
+            rows[i][j] = small(blocks[i].T @ blocks[j])
     for i in range(p):
         for j in range(i):
             rows[i][j] = rows[j][i].T
-    G = torch.cat([torch.cat(r, dim=1) for r in rows], dim=0)
+    return torch.cat([torch.cat(r, dim=1) for r in rows], dim=0)
+
+
+def _one_pass(blocks: list[torch.Tensor]) -> bool:
+    """Use the fused row-block pass: large data that autograd does not track, and no torch
+    dispatch mode active (``FlopCounterMode`` counts only torch's own products)."""
+    D, k = blocks[0].shape[0], sum(b.shape[1] for b in blocks)
+    return (
+        D * k > _GRAM_SMALL
+        and not tracked(*blocks)
+        and torch._C._len_torch_dispatch_stack() == 0
+        and blocks[0].device.type != "meta"
+    )
+
+
+def _gram_finite(G: torch.Tensor, blocks: list[torch.Tensor], names: list[str]) -> torch.Tensor:
+    """``G`` if its diagonal is finite; else the policy's error (a NaN/Inf shows up there)."""
     if not bool(torch.isfinite(torch.diagonal(G)).all()):
-        names = names or [f"A_{i}" for i in range(p)]
         for b, nm in zip(blocks, names, strict=True):
             check_finite(b, nm)
         raise ValueError(
@@ -351,6 +471,65 @@ def gram(blocks: list[torch.Tensor], names: list[str] | None = None) -> torch.Te
             "accordingly)."
         )
     return G
+
+
+def gram(blocks: list[torch.Tensor], names: list[str] | None = None) -> torch.Tensor:
+    """Gram matrix of ``[A_1 ... A_p]`` as float64 on the CPU, one pass over the data.
+
+    Large inputs are read once, in row blocks that stay in cache while their Gram matrix is taken
+    (:func:`_fused_pass`); tensors that autograd tracks go through differentiable products.
+    A NaN or Inf anywhere in a block shows up on the diagonal, so the scan for bad values only
+    runs when the diagonal is not finite.
+
+    Raises:
+        ValueError: NaN or Inf in a block, or entries so large that their squares overflow.
+    """
+    names = _check_gram_blocks(blocks, names)
+    G = _fused_pass(blocks, None, None) if _one_pass(blocks) else _pairwise_gram(blocks)
+    return _gram_finite(G, blocks, names)
+
+
+def _empty(shape: tuple[int, int], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A new array; on the CPU from numpy, which asks Linux for huge pages for large arrays
+    (``madvise``): first-touching 256 MB then costs about a third of what 4 kB pages cost."""
+    if device.type != "cpu":
+        return torch.empty(shape, dtype=dtype, device=device)
+    return torch.from_numpy(np.empty(shape, dtype=str(dtype).removeprefix("torch.")))
+
+
+def gram_copy(
+    blocks: list[torch.Tensor], names: list[str] | None = None, *, keep: list[int] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Gram matrix of ``[A_1 ... A_p]`` and a private copy of the blocks, in one pass.
+
+    The estimators keep their data (the copy) instead of referring to the caller's arrays, so that
+    no later write to X or Y, through any view (``X.data``, ``X.numpy()``, the numpy array a tensor
+    came from), can change an estimate. Copying each row block while computing its Gram matrix
+    costs one write on top of the one read the Gram matrix needs anyway.
+
+    Args:
+        blocks: (D, k_i) tensors of one dtype and device.
+        names: their names for error messages.
+        keep: indices of the blocks to copy (default all), concatenated in that order.
+
+    Returns:
+        ``(G, Z)``: the float64 CPU Gram matrix of all blocks and a new contiguous (D, k') tensor
+        holding the kept blocks side by side. For tensors that autograd tracks, Z is
+        ``torch.cat`` of them (differentiable).
+
+    Raises:
+        ValueError: as :func:`gram`.
+    """
+    names = _check_gram_blocks(blocks, names)
+    keep = list(range(len(blocks))) if keep is None else list(keep)
+    ref = blocks[0]
+    if _one_pass(blocks):
+        width = sum(blocks[i].shape[1] for i in keep)
+        Z = _empty((ref.shape[0], width), ref.dtype, ref.device)
+        G = _fused_pass(blocks, Z, keep)
+    else:  # torch.cat always allocates: a copy, differentiable
+        G, Z = _pairwise_gram(blocks), torch.cat([blocks[i] for i in keep], dim=1)
+    return _gram_finite(G, blocks, names), Z
 
 
 class Basis:
@@ -362,13 +541,23 @@ class Basis:
     Attributes:
         R: (m, k) float64 CPU tensor with ``A = Q R``.
         tier: 1 (Gram), 2 (CholeskyQR2) or 3 (Householder).
+        owned: the blocks are private to this basis (a copy made by :func:`range_basis`, or
+            work arrays of its own): no caller holds them, and :meth:`combine_in_place` may
+            overwrite them (unless autograd tracks them).
     """
 
     def __init__(
-        self, R: torch.Tensor, blocks: list[torch.Tensor], T: torch.Tensor | None, tier: int
+        self,
+        R: torch.Tensor,
+        blocks: list[torch.Tensor],
+        T: torch.Tensor | None,
+        tier: int,
+        *,
+        owned: bool = False,
     ):
         self.R = R
         self.tier = tier
+        self.owned = owned
         self._blocks = blocks
         self._T = T  # None means blocks == [Q] explicitly
 
@@ -393,6 +582,28 @@ class Basis:
             for b, P in zip(self._blocks[1:], parts[1:], strict=True):
                 o.addmm_(b[s : s + _CHUNK], P)
         return out
+
+    def combine_in_place(self, E: torch.Tensor) -> torch.Tensor:
+        """``Q @ E`` written over the basis' own (D, k) block, r <= k columns: no new D-sized
+        memory. Only for an owned basis; afterwards the basis is spent (its block holds the
+        result, returned as the view ``block[:, :r]``)."""
+        if not self.owned or len(self._blocks) != 1 or tracked(E, *self._blocks):
+            return self.combine(E)
+        Z = self._blocks[0]
+        TE = E if self._T is None else self._T @ E
+        TE = TE.to(dtype=Z.dtype, device=Z.device)
+        r = TE.shape[1]
+        if r > Z.shape[1]:
+            return self.combine(E)
+        rows = _rows_per_block(Z.shape[1], Z.element_size())
+        tmp = torch.empty((min(rows, Z.shape[0]), r), dtype=Z.dtype, device=Z.device)
+        for s in range(0, Z.shape[0], rows):
+            blk = Z[s : s + rows]
+            t = tmp[: blk.shape[0]]
+            torch.mm(blk, TE, out=t)
+            blk[:, :r] = t
+        self.owned, self._blocks, self._T = False, [], None
+        return Z[:, :r]
 
 
 def _sum_products(blocks: list[torch.Tensor], parts: list[torch.Tensor]) -> torch.Tensor:
@@ -419,7 +630,12 @@ def _equilibrated_chol(G: torch.Tensor, kmax: float) -> tuple[torch.Tensor, floa
 
 
 def range_basis(
-    blocks: list[torch.Tensor], names: list[str] | None = None, G: torch.Tensor | None = None
+    blocks: list[torch.Tensor],
+    names: list[str] | None = None,
+    G: torch.Tensor | None = None,
+    *,
+    copy: bool = True,
+    owned: bool = False,
 ) -> Basis:
     """Thin orthonormal basis of the columns of ``[A_1 ... A_p]`` (each D x k_i), see module doc.
 
@@ -427,11 +643,25 @@ def range_basis(
         blocks: tall matrices with the same number of rows, dtype and device.
         names: their names for error messages.
         G: their Gram matrix if already known (float64, CPU).
+        copy: copy the blocks first (in the same pass as the Gram matrix when G is not given,
+            :func:`gram_copy`), so that the basis, and every estimate built on it, never refers to
+            the caller's arrays. ``copy=False`` refers to the blocks as they are (for data that
+            only hessnotes writes to, through torch, like a LimitedMemoryHessian's window).
+        owned: with ``copy=False``, the blocks are already a private copy (from
+            :func:`gram_copy`) that the basis may overwrite.
 
     Returns:
         A :class:`Basis` with ``A = Q R``; ``m = k`` in tiers 1-2 and ``m = min(D, k)`` in tier 3.
     """
-    if G is None:
+    given = blocks
+    if copy:
+        if G is None:
+            G, Z = gram_copy(blocks, names)
+        else:
+            Z = torch.cat(blocks, dim=1)
+        blocks, owned = [Z], True
+        del Z
+    elif G is None:
         G = gram(blocks, names)
     dtype = blocks[0].dtype
     k1, k2 = _KAPPA[dtype]
@@ -441,12 +671,16 @@ def range_basis(
         R1, kappa = chol
         T1 = torch.linalg.inv(R1)  # triangular; kappa(equilibrated R1) <= sqrt(k2)
         if kappa <= k1:
-            return Basis(R1, blocks, T1, tier=1)
-        Q1 = Basis(R1, blocks, T1, tier=1).combine(torch.eye(T1.shape[0], dtype=torch.float64))
+            return Basis(R1, blocks, T1, tier=1, owned=owned)
+        first = Basis(R1, blocks, T1, tier=1, owned=owned)
+        Q1 = first.combine_in_place(torch.eye(T1.shape[0], dtype=torch.float64))
         L2, info = torch.linalg.cholesky_ex(small(Q1.T @ Q1))
         if int(info) == 0:
             R2 = L2.T
-            return Basis(R2 @ R1, [Q1], torch.linalg.inv(R2), tier=2)
+            return Basis(R2 @ R1, [Q1], torch.linalg.inv(R2), tier=2, owned=True)
+        if owned:  # Q1 was written over the copy, A = Q1 R1: Householder QR of Q1 finishes it
+            R3, Q3 = _householder([Q1])
+            return Basis(R3 @ R1, Q3, None, tier=3, owned=True)
         del Q1
     if tracked(*blocks):
         raise ValueError(
@@ -456,7 +690,10 @@ def range_basis(
             "cannot differentiate through it. Drop dependent columns (or rescale them), or "
             "compute under torch.no_grad() / on detached inputs if no gradient is needed."
         )
-    return Basis(*_householder(blocks), None, tier=3)
+    if copy:  # the copy is not needed: Householder's work array is a copy of its own
+        blocks = given
+    R, Q = _householder(blocks)
+    return Basis(R, Q, None, tier=3, owned=True)
 
 
 def _householder(blocks: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:

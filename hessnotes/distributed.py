@@ -17,6 +17,7 @@ Arrays are (D, n) with the pairs in columns, as in :mod:`hessnotes.secant`.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -136,7 +137,9 @@ def least_norm_from_gram(
             )
         W = torch.linalg.solve_triangular(L, W.T, upper=False).T  # W L^{-T}
         R = L.T @ R
-    Hs = least_norm_hessian(R[:, :n], R[:, n:])
+    with warnings.catch_warnings():  # coordinates of r <= 2n rows: r < n is not a transposition
+        warnings.filterwarnings("ignore", "X and Y have shape", UserWarning)
+        Hs = least_norm_hessian(R[:, :n], R[:, n:])
     T, lam = W @ Hs.Q, Hs.lam
     return (T.numpy(), lam.numpy()) if isinstance(G, np.ndarray) else (T, lam)
 

@@ -54,9 +54,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
-from hessnotes._linalg import Kind, as_tensor, check_finite, check_tol, num, range_basis, tracked
+from hessnotes._linalg import (
+    Kind,
+    as_tensor,
+    check_finite,
+    check_memory,
+    check_tol,
+    num,
+    range_basis,
+    tracked,
+)
 from hessnotes.lowrank import LowRankSymmetric
 from hessnotes.secant import _bfgs_core, _least_norm_basis, _min_rank_core
 
@@ -74,6 +84,10 @@ _RENAMED = {
         "'sr1_sequential'. The name 'sr1' gives 'min_rank' for now and will be removed.",
     )
 }
+#: Windows of at most this many entries (D m) are updated with numpy bookkeeping
+#: (:meth:`LimitedMemoryHessian._update_cpu`), where the fixed cost of small torch operations would
+#: exceed the O(D m) work; larger ones through torch (measured in benchmarks/bench_limited.py).
+_SMALL = 1 << 18
 
 
 class LimitedMemoryHessian:
@@ -102,11 +116,24 @@ class LimitedMemoryHessian:
         n_skipped: pairs left out by the safeguard (``"bfgs"``, ``"min_rank"``,
             ``"sr1_sequential"``).
         skipped: the update numbers (0-based) of the pairs left out.
+        n_estimates: estimates formed so far (:attr:`hessian` after a change of the window).
+        n_fallbacks: of those, how many needed Householder QR (see "Ill-conditioned windows").
+        last_tier: the basis tier of the latest estimate: 1 (Gram), 2 (CholeskyQR2) or 3
+            (Householder), or None before the first.
+
+    Ill-conditioned windows: the window [S Y] of a real run is often nearly rank deficient. With
+    a small step, gradient descent (or any method converging along a valley) makes consecutive
+    steps nearly parallel, and the Gram matrix of the column-scaled window then has a condition
+    number of 1e13 and more, beyond the 1e10 that Cholesky-QR tolerates. :attr:`hessian` then
+    falls back to Householder QR (an extra O(D m^2) pass and a (D, 2m) work array), and counts it
+    in :attr:`n_fallbacks`. :meth:`solve` of ``"bfgs"`` needs no basis at all (the compact inverse
+    form), so an L-BFGS iteration never pays for the fallback.
 
     Raises:
         ValueError: unknown method or ``on_skip``; memory not a positive integer; gamma not
             finite (or not positive for BFGS), or given for a method without ``gamma I``; a
-            tolerance not finite and >= 0.
+            tolerance not finite and >= 0; a memory whose Gram matrix alone would exceed the
+            library's memory limit (:data:`hessnotes._linalg.MAX_DENSE_BYTES`).
 
     Warns:
         FutureWarning: for ``method="sr1"``, the old name of ``"min_rank"``.
@@ -155,16 +182,24 @@ class LimitedMemoryHessian:
                     f"gamma must be finite{' and positive (BFGS)' if method == 'bfgs' else ''}; "
                     f"got {gamma}."
                 )
+        check_memory(
+            8 * (2 * memory) ** 2,
+            f"LimitedMemoryHessian(memory={memory}): the Gram matrix of the window, "
+            f"(2 memory) x (2 memory) float64",
+            "keep memory to the few pairs a limited-memory method uses (typically 5 to 50)",
+        )
         self.method, self.memory, self.on_skip = method, memory, on_skip
         self._gamma_fixed = 0.0 if method == "sr1_sequential" and gamma is None else gamma
         self._rtol = None if rtol is None else check_tol(rtol, "rtol")
         self._tol = check_tol(tol, "tol")
         self.n_updates, self.n_skipped, self.skipped = 0, 0, []
+        self.n_estimates, self.n_fallbacks, self.last_tier = 0, 0, None
         self._kind: Kind | None = None
         self._Z: torch.Tensor | None = None  # (2m, D): rows 0..m-1 hold s, rows m..2m-1 hold y
         self._G = torch.zeros((2 * memory, 2 * memory), dtype=torch.float64)
         self._order: list[int] = []  # physical slots, oldest pair first
         self._H: LowRankSymmetric | None = None
+        self._Minv: np.ndarray | None = None  # the compact inverse's core, see _inverse_core
 
     # ------------------------------------------------------------------ state
     @property
@@ -221,6 +256,12 @@ class LimitedMemoryHessian:
                 (BFGS) or breakdown (min-rank, sequential SR1) condition.
         """
         st, yt, ks = self._check_pair(s, y)
+        if (
+            self.method not in _WHOLE_WINDOW
+            and st.device.type == "cpu"
+            and st.numel() * self.memory <= _SMALL
+        ):
+            return self._update_cpu(st, yt, ks)
         if self.method in _WHOLE_WINDOW:  # the test needs the whole new Gram matrix first
             pair = torch.stack([st, yt], dim=1)
             own = (pair.T @ pair).to(device="cpu", dtype=torch.float64)
@@ -239,8 +280,7 @@ class LimitedMemoryHessian:
         self.n_updates += 1
         m = self.memory
         if self._Z is None:
-            self._kind = ks
-            self._Z = torch.zeros((2 * m, st.shape[0]), dtype=st.dtype, device=st.device)
+            self._allocate(st, ks)
         k = len(self._order)
         slot = self._order[0] if k == m else k
         order = [*self._order[1:], slot] if k == m else [*self._order, slot]
@@ -264,8 +304,57 @@ class LimitedMemoryHessian:
                 return self._skip(index, reason)
             self._Z[slot].copy_(st)
             self._Z[m + slot].copy_(yt)
-        self._G, self._order, self._H = G, order, None
+        self._G, self._order, self._H, self._Minv = G, order, None, None
         return True
+
+    def _update_cpu(self, st: torch.Tensor, yt: torch.Tensor, ks: Kind) -> bool:
+        """:meth:`update` on the CPU: the same arithmetic, with the O(D) and O(D m) work in torch
+        and the small (2m x 2m) bookkeeping in numpy, without the fixed cost of a few dozen small
+        torch operations, which at D = 1e4 would cost more than the O(D m) product itself."""
+        sn, yn = st.numpy(), yt.numpy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            ss, sy, yy = (float(a @ b) for a, b in ((sn, sn), (sn, yn), (yn, yn)))
+        if not (math.isfinite(ss) and math.isfinite(yy)):  # NaN or Inf show up here, for free
+            check_finite(st, "s")
+            check_finite(yt, "y")
+            raise ValueError("s or y is so large that its square overflows; rescale the pairs.")
+        if ss == 0.0:
+            raise ValueError("s is zero: a zero step carries no curvature information.")
+        index = self.n_updates
+        self.n_updates += 1
+        m = self.memory
+        if self._Z is None:
+            self._allocate(st, ks)
+        k = len(self._order)
+        slot = self._order[0] if k == m else k
+        order = [*self._order[1:], slot] if k == m else [*self._order, slot]
+        own = torch.tensor([[ss, sy], [sy, yy]], dtype=torch.float64)
+        reason = self._violation(None, order, own)
+        if reason is not None:
+            return self._skip(index, reason)
+        self._Z[slot].copy_(st)  # in place, through torch: earlier estimates notice (_Lazy)
+        self._Z[m + slot].copy_(yt)
+        # [S Y]^T [s y]: the one O(D m) product (rows not in use are 0); torch's threaded copy
+        # and product are faster than numpy's at large D, numpy's small arithmetic at small D
+        P = (self._Z @ self._Z[slot::m].T).numpy().astype(np.float64, copy=False)
+        G = self._G.numpy().copy()
+        G[slot, :], G[:, slot] = P[:, 0], P[:, 0]
+        G[m + slot, :], G[:, m + slot] = P[:, 1], P[:, 1]
+        G[slot, slot], G[m + slot, m + slot] = ss, yy
+        G[slot, m + slot] = G[m + slot, slot] = sy
+        self._G, self._order, self._H, self._Minv = torch.from_numpy(G), order, None, None
+        return True
+
+    def _allocate(self, st: torch.Tensor, ks: Kind) -> None:
+        m = self.memory
+        check_memory(
+            2 * m * st.shape[0] * st.element_size(),
+            f"LimitedMemoryHessian(memory={m}) on pairs of length D = {st.shape[0]}: the "
+            "window buffer, (2 memory, D)",
+            "use a smaller memory",
+        )
+        self._kind = ks
+        self._Z = torch.zeros((2 * m, st.shape[0]), dtype=st.dtype, device=st.device)
 
     def _products(self, pair: torch.Tensor, k: int) -> torch.Tensor:
         """``[S Y]^T pair`` over the k slots in use, as a (2m, 2) float64 CPU tensor: the one
@@ -357,6 +446,85 @@ class LimitedMemoryHessian:
             self._H = self._estimate()
         return self._H
 
+    def _count(self, tier: int) -> None:
+        self.n_estimates += 1
+        self.n_fallbacks += tier == 3
+        self.last_tier = tier
+
+    def solve(self, b: Any, shift: float = 0.0) -> Any:
+        """``(H + shift I)^{-1} b`` for the estimate H of the window; b of shape (D,) or (D, k).
+
+        For ``"bfgs"`` with ``shift = 0`` this is the compact inverse of Byrd, Nocedal & Schnabel
+        (Math. Prog. 63, 1994, eq. 2.6), the matrix that L-BFGS's two-loop recursion applies:
+        with ``B0 = gamma I``, ``R`` the upper triangle of ``S^T Y`` (pairs oldest first),
+        ``Dg = diag(s_i^T y_i)``, ``p = S^T b`` and ``q = Y^T b``::
+
+            H^{-1} b = b / gamma + S c_1 - Y R^{-1} p / gamma,
+            c_1 = R^{-T} ((Dg + Y^T Y / gamma) R^{-1} p - q / gamma).
+
+        It reads the window twice (``[S Y]^T b`` and ``[S Y] c``) and uses the Gram matrix that
+        :meth:`update` keeps, so it costs O(D m) and needs no orthonormal basis, however
+        ill-conditioned the window. Other methods and shifts go through
+        ``self.hessian.solve(b, shift)``.
+
+        Raises:
+            ValueError: no pairs yet; b of the wrong shape or holding NaN or Inf (named, with the
+                first bad entry); as :meth:`LowRankSymmetric.solve` for other methods.
+            TypeError: b of another kind, dtype or device than the pairs.
+        """
+        if not self._order:
+            raise ValueError("no pairs yet: call update(s, y) first.")
+        if self.method != "bfgs" or float(shift) != 0.0:
+            return self.hessian.solve(b, shift)
+        bt, kb = as_tensor(b, "b")
+        D = self._Z.shape[1]
+        if kb != self._kind:
+            raise TypeError(
+                f"b is {kb.describe()} but the pairs are {self._kind.describe()}; convert b "
+                f"first, e.g. {kb.cast_hint('b', self._kind.dtype)}."
+            )
+        if bt.ndim not in (1, 2) or bt.shape[0] != D:
+            raise ValueError(
+                f"b must have shape ({D},) or ({D}, k) for pairs of length {D}; got "
+                f"{tuple(bt.shape)}."
+            )
+        check_finite(bt, "b")
+        return self._kind.out(self._compact_inverse(bt))
+
+    def _inverse_core(self) -> np.ndarray:
+        """The (2m, 2m) matrix M with ``H^{-1} b = b / gamma + [S Y] M [S Y]^T b`` in the physical
+        slots of the buffer (zero on slots not in use), from the kept Gram matrix; formed once per
+        window (O(m^3)) and reused by every solve until the next update."""
+        if self._Minv is not None:
+            return self._Minv
+        m, k = self.memory, len(self._order)
+        idx = np.array(self._order + [m + t for t in self._order])
+        G = self._G.numpy()[np.ix_(idx, idx)]  # logical order, oldest pair first
+        SY, YY = G[:k, k:], G[k:, k:]
+        gamma = self.gamma
+        Rinv = np.linalg.inv(np.triu(SY))  # k x k upper triangular, diagonal s_i^T y_i > 0
+        # c1 = R^-T ((Dg + Y^T Y / gamma) R^-1 p - q / gamma) and c2 = -R^-1 p / gamma
+        mid = Rinv.T @ (np.diag(np.diag(SY)) + YY / gamma) @ Rinv
+        M = np.block([[mid, -Rinv.T / gamma], [-Rinv / gamma, np.zeros((k, k))]])
+        Mp = np.zeros((2 * m, 2 * m))
+        Mp[np.ix_(idx, idx)] = M
+        self._Minv = Mp
+        return Mp
+
+    def _compact_inverse(self, b: torch.Tensor) -> torch.Tensor:
+        M = self._inverse_core()
+        gamma = self.gamma
+        B = b[:, None] if b.ndim == 1 else b
+        if b.device.type == "cpu":  # numpy: no thread pool for products of a few columns
+            Zn, Bn = self._Z.numpy(), B.detach().numpy()
+            w = M @ (Zn @ Bn)  # [S Y]^T b: one pass over the window; then M (small)
+            out = torch.from_numpy(Bn / gamma + Zn.T @ w.astype(Zn.dtype, copy=False))
+        else:
+            pq = (self._Z @ B).to(device="cpu", dtype=torch.float64)
+            w = torch.from_numpy(M) @ pq
+            out = B / gamma + self._Z.T @ w.to(dtype=b.dtype, device=b.device)
+        return out[:, 0] if b.ndim == 1 else out
+
     def _estimate(self) -> LowRankSymmetric:
         if not self._order:
             raise ValueError("no pairs yet: call update(s, y) first.")
@@ -366,9 +534,11 @@ class LimitedMemoryHessian:
         kind = self._kind
         if self.method == "min_rank":
             C, _ = _min_rank_core(G, k, self._tol)
-            basis = range_basis([blocks[1]], ["Y"], G=G[k:, k:])
+            basis = range_basis([blocks[1]], ["Y"], G=G[k:, k:], copy=False)
+            self._count(basis.tier)
             return LowRankSymmetric._from_basis(basis, C, 0.0, kind, lazy=True)
-        basis = range_basis(blocks, ["S", "Y"], G=G)
+        basis = range_basis(blocks, ["S", "Y"], G=G, copy=False)
+        self._count(basis.tier)
         if self.method == "least_norm":
             return _least_norm_basis(basis, k, kind, self._rtol, lazy=True)
         gamma = self.gamma

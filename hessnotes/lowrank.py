@@ -22,12 +22,13 @@ import numpy as np
 import torch
 
 from hessnotes._linalg import (
+    MAX_DENSE_BYTES,
     Basis,
     Kind,
     as_tensor,
     check_finite,
+    check_memory,
     check_tol,
-    dtype_error,
     eps_of,
     num,
     range_basis,
@@ -36,29 +37,44 @@ from hessnotes._linalg import (
 
 __all__ = ["LowRankSymmetric"]
 
-#: :meth:`LowRankSymmetric.dense` refuses D above this unless ``force=True`` (D^2 float64 = 3.2 GB).
-DENSE_LIMIT = 20_000
+#: The largest D whose dense float64 D x D matrix fits the library's one memory limit
+#: (:data:`hessnotes._linalg.MAX_DENSE_BYTES`); kept for compatibility, since
+#: :meth:`LowRankSymmetric.dense` checks the bytes it would allocate against that limit itself.
+DENSE_LIMIT = math.isqrt(MAX_DENSE_BYTES // 8)
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def _as_torch_dtype(dtype: Any) -> torch.dtype:
-    """float32/float64 given as a torch dtype, numpy dtype or name; else the policy's TypeError."""
+def _as_torch_dtype(dtype: Any, numpy: bool = False) -> torch.dtype:
+    """float32/float64 given as a torch dtype, numpy dtype or name; else a TypeError for H.to
+    that names the dtypes H can take, in the words of H's kind."""
     if isinstance(dtype, torch.dtype):
         if dtype in (torch.float32, torch.float64):
             return dtype
-        raise dtype_error("dtype", dtype, numpy=False)
-    try:
-        nd = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be a numpy or torch dtype; got {dtype!r}.") from None
-    if nd == np.float64:
-        return torch.float64
-    if nd == np.float32:
-        return torch.float32
-    raise dtype_error("dtype", nd, numpy=True)
+        name = str(dtype)
+    else:
+        try:
+            nd = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype must be a numpy or torch dtype; got {dtype!r}.") from None
+        if nd == np.float64:
+            return torch.float64
+        if nd == np.float32:
+            return torch.float32
+        name = str(nd)
+    fix = (
+        "H.to(np.float32) or H.to(np.float64)"
+        if numpy
+        else ("H.to(torch.float32) or H.to(torch.float64)")
+    )
+    raise TypeError(
+        f"H.to(dtype={name}): a LowRankSymmetric holds float32 or float64 only (float16, "
+        f"bfloat16, integer and complex are refused: products and solves would lose the "
+        f"accuracy its checks promise). Use {fix}; to get a float16 copy of the factors, "
+        "convert them yourself, e.g. H.Q.astype(np.float16) or H.Q.half()."
+    )
 
 
 class LowRankSymmetric:
@@ -70,6 +86,11 @@ class LowRankSymmetric:
         lam: (r,) eigenvalues of the low-rank part, same kind, dtype and device as ``Q``.
         sigma: real shift; ``sigma I`` is never stored.
         check: verify shapes, finiteness and orthonormality (costs one O(D r^2) pass).
+
+    ``Q`` and ``lam`` are copied (one O(D r) pass): H never refers to the caller's arrays, so
+    no later write to them can change it. The same holds for every estimate of
+    :mod:`hessnotes.secant`, which keeps a private copy of its data (see
+    :func:`hessnotes._linalg.gram_copy`).
 
     Raises:
         TypeError: unsupported dtype, or ``Q`` and ``lam`` of different kinds or dtypes.
@@ -128,7 +149,9 @@ class LowRankSymmetric:
                         f"max |Q^T Q - I| = {err:.2e} > {tol:.1e}. Use "
                         "LowRankSymmetric.from_factors(U, C) for H = U C U^T with any U."
                     )
-        self._q, self._lam, self._sigma, self._kind = Qt, lt, sigma, kind
+        # Copies of their own: a later write to the caller's Q or lam (through any view) cannot
+        # change H. (clone() keeps the autograd graph.)
+        self._q, self._lam, self._sigma, self._kind = Qt.clone(), lt.clone(), sigma, kind
         self._lazy = None
 
     @classmethod
@@ -221,8 +244,9 @@ class LowRankSymmetric:
     ) -> LowRankSymmetric:
         """``H = sigma I + A C A^T`` with ``A = Q R`` (or ``Q C Q^T`` if ``coords``); C float64.
 
-        ``lazy`` keeps Q implicit for numpy input too: only for blocks that nobody but hessnotes
-        writes to, through torch (so that the version counter sees every write).
+        Q stays implicit (:class:`_Lazy`) until needed. The basis must own its blocks (a copy,
+        :func:`hessnotes._linalg.range_basis`) or, with ``lazy=True``, refer to blocks that only
+        hessnotes writes to, through torch, so that the version counter sees every write.
         """
         core = C if coords else basis.R @ C @ basis.R.T
         core = (core + core.T) / 2
@@ -236,7 +260,7 @@ class LowRankSymmetric:
         else:  # an a-priori scale, so that exact cancellation (H - H) leaves rank 0
             top = num(torch.linalg.matrix_norm(basis.R, 2) ** 2 * torch.linalg.matrix_norm(C, 2))
         keep = lam.abs() > rtol * top
-        if kind.numpy and not lazy:  # numpy cannot report in-place writes: form Q now (_Lazy)
+        if not (basis.owned or lazy):  # blocks the caller may write to: form Q now, a copy
             return cls._from_tensors(basis.combine(E[:, keep]), kind.tensor(lam[keep]), sigma, kind)
         return cls._from_lazy(_Lazy(basis, E[:, keep]), kind.tensor(lam[keep]), sigma, kind)
 
@@ -309,6 +333,7 @@ class LowRankSymmetric:
                 f"v is {vkind.describe()} but H is {self._kind.describe()}; convert v first, "
                 f"e.g. {vkind.cast_hint('v', self._kind.dtype)}, or convert H with H.to(...)."
             )
+        check_finite(vt, "v")
         if self._lazy is not None:
             out = self._lazy.apply(self._lam, vt)
         else:
@@ -330,13 +355,17 @@ class LowRankSymmetric:
         """The D x D matrix ``sigma I + Q diag(lam) Q^T`` (small D only).
 
         Raises:
-            ValueError: if ``D > 20000`` and not ``force`` (that would be >= 3.2 GB in float64).
+            ValueError: if the D x D matrix would exceed the library's memory limit
+                (:data:`hessnotes._linalg.MAX_DENSE_BYTES`; D = 16 384 in float64) and not
+                ``force``.
         """
         D = self.shape[0]
-        if D > DENSE_LIMIT and not force:
-            raise ValueError(
-                f"dense() would allocate a {D} x {D} matrix; that is what LowRankSymmetric avoids. "
-                "Use H @ v, eigh(), fro_norm() or trace(), or pass force=True."
+        if not force:
+            check_memory(
+                D * D * torch.empty((), dtype=self._kind.dtype).element_size(),
+                f"H.dense() of {self!r}: a {D} x {D} matrix",
+                "That is what LowRankSymmetric avoids: use H @ v, eigh(), fro_norm() or trace(), "
+                "or pass force=True",
             )
         out = (self._qt * self._lam) @ self._qt.T
         if self._sigma != 0.0:
@@ -423,6 +452,9 @@ class LowRankSymmetric:
         shift = float(shift)
         if not math.isfinite(shift):
             raise ValueError(f"shift must be finite; got {shift}.")
+        bt, _ = as_tensor(b, "b")
+        if bt.dtype == self._kind.dtype and bt.device == self._kind.device:
+            check_finite(bt, "b")  # named "b" here; shape and kind are checked by the product
         rtol = None if rtol is None else check_tol(rtol, "rtol")
         D, r = self.shape[0], self._lam.numel()
         if rtol is None:
@@ -469,7 +501,7 @@ class LowRankSymmetric:
             TypeError: a dtype other than float32 or float64.
             ValueError: a device for a numpy-backed H.
         """
-        tdt = self._kind.dtype if dtype is None else _as_torch_dtype(dtype)
+        tdt = self._kind.dtype if dtype is None else _as_torch_dtype(dtype, self._kind.numpy)
         if self._kind.numpy and device is not None and torch.device(device).type != "cpu":
             raise ValueError(
                 f"{self!r} is numpy-backed and lives on the CPU; convert it with "
@@ -491,7 +523,7 @@ class LowRankSymmetric:
         Q0 = self._q if self._q is not None else self._lazy.materialise()  # H itself unchanged
         Q = Q0.to(dtype=kind.dtype, device=kind.device)
         lam = self._lam.to(dtype=kind.dtype, device=kind.device)
-        if Q.data_ptr() == Q0.data_ptr() and Q0 is self._q:
+        if Q.data_ptr() == Q0.data_ptr():
             Q = Q.clone()  # a copy of its own: numpy views of one must not alias the other
         if lam.data_ptr() == self._lam.data_ptr():
             lam = lam.clone()
@@ -605,50 +637,68 @@ class LowRankSymmetric:
 
 
 class _Lazy:
-    """Eigenvectors kept implicit: ``Q = A T E`` for the caller's tall blocks ``A = [X Y]``.
+    """Eigenvectors kept implicit: ``Q = A T E`` for tall blocks ``A`` (D x k) and small T, E.
 
-    Forming ``Q`` (D x r) costs a pass over the data and memory the size of X and Y, which would
-    double the cost of :func:`hessnotes.secant.least_norm_hessian`. Until something needs ``Q``
-    explicitly (``H.Q``, ``eigh()``, ``dense()``, ``H + G``), products use the blocks directly:
+    Forming ``Q`` (D x r) costs a pass over the data, which would double the cost of
+    :func:`hessnotes.secant.least_norm_hessian`. Until something needs ``Q`` explicitly
+    (``H.Q``, ``eigh()``, ``dense()``, ``H + G``), products use the blocks directly:
     ``H v = sigma v + A (M (A^T v))`` with the small ``M = T E diag(lam) E^T T^T``, which costs the
-    same O(D k) per vector as ``Q``.
+    same O(D k) per vector as ``Q``. For a basis that owns its blocks (the estimators' private
+    copy of X and Y), ``Q`` is formed once, written over them (so the estimate never needs more
+    than one D x k array) and kept here, where every matrix sharing these eigenvectors, like
+    ``-H`` or ``2 * H``, uses it.
 
-    The blocks are the caller's tensors, not copies. Torch counts in-place writes to a tensor
-    (its version counter), so a change to X or Y after H was built is detected and raises instead
-    of silently changing H. Numpy arrays cannot report such writes, so numpy inputs get an explicit
-    ``Q`` at once.
+    The blocks are either that private copy (:func:`hessnotes._linalg.range_basis` with
+    ``copy=True``: no write by the caller can reach it) or a LimitedMemoryHessian's window, which
+    hessnotes overwrites in place through torch; torch counts in-place writes (the version
+    counter), so an estimate whose window has moved on raises instead of silently changing.
     """
 
-    __slots__ = ("_E", "_basis", "_versions")
+    __slots__ = ("_E", "_Q", "_basis", "_versions")
 
     def __init__(self, basis: Basis, E: torch.Tensor):
-        self._basis, self._E = basis, E
+        self._basis, self._E, self._Q = basis, E, None
         self._versions = [b._version for b in basis._blocks]
 
     @property
     def D(self) -> int:
-        return self._basis._blocks[0].shape[0]
+        return self._Q.shape[0] if self._Q is not None else self._basis._blocks[0].shape[0]
 
     def _check(self) -> None:
         now = [b._version for b in self._basis._blocks]
         if now != self._versions:
             raise RuntimeError(
-                "the data this LowRankSymmetric refers to without a copy (its X or Y, or the "
-                "window of a LimitedMemoryHessian) was modified in place after it was built. "
-                "Rebuild H from the new data, or read H.Q (or call H.to()) right after building "
-                "it to keep a copy."
+                "the window of the LimitedMemoryHessian that this LowRankSymmetric refers to "
+                "without a copy was modified in place (a later update) after it was built. "
+                "Rebuild H from the new window, or read H.Q (or call H.to()) right after "
+                "building it to keep a copy."
             )
 
     def materialise(self) -> torch.Tensor:
+        """The explicit (D, r) Q. Over an owned copy it is formed once, in place, and kept here;
+        over a window that hessnotes overwrites, each call forms a new copy (and the version
+        check keeps guarding the products)."""
+        if self._Q is not None:
+            return self._Q
         self._check()
-        return self._basis.combine(self._E)
+        if not self._basis.owned:
+            return self._basis.combine(self._E)
+        self._Q = self._basis.combine_in_place(self._E)
+        self._basis = None
+        return self._Q
 
     def apply(self, lam: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        if self._Q is not None:
+            Q = self._Q
+            coef = Q.T @ v
+            return Q @ (coef * (lam if v.ndim == 1 else lam[:, None]))
         self._check()
         blocks = self._basis._blocks
         TE = self._E if self._basis._T is None else self._basis._T @ self._E
         M = (TE * small(lam)) @ TE.T
         M = M.to(dtype=v.dtype, device=v.device)
+        if len(blocks) == 1:
+            return blocks[0] @ (M @ (blocks[0].T @ v))
         coef = torch.cat([b.T @ v for b in blocks], dim=0)
         coef = M @ coef
         out, start = None, 0

@@ -5,7 +5,9 @@
   repeatable.
 * :func:`digits_mlp`: a small MLP *trained* on scikit-learn's 8x8 digits (real data that ships with
   the package), with its input Hessian (64 pixels) and its parameter Hessian (1,210 parameters)
-  as functions for ``torch.func``.
+  as functions for ``torch.func``, and the same network as a ``torch.nn.Module`` with its data
+  (:meth:`DigitsMLP.module`, :meth:`DigitsMLP.batch`) for the model form of
+  :mod:`hessnotes.curvature`.
 """
 
 from __future__ import annotations
@@ -230,6 +232,36 @@ class DigitsMLP:
         idx = self.train[:batch]
         xb, yb = self.images[idx], self.labels[idx]
         return lambda theta: torch.nn.functional.cross_entropy(self.logits(xb, theta), yb)
+
+    def module(self) -> torch.nn.Sequential:
+        """The same network as a ``torch.nn.Module`` with the trained parameters (float64 copies).
+
+        ``nn.Sequential(nn.Linear(64, h), nn.Tanh(), nn.Linear(h, 10))``, in eval mode. Its
+        ``named_parameters()`` are ``0.weight, 0.bias, 2.weight, 2.bias``, which flattened
+        row-major and concatenated give exactly :attr:`params`: the flattening order of the
+        model form of :func:`hessnotes.curvature.hvp`. Changing the module does not change this
+        DigitsMLP.
+        """
+        h = self.hidden
+        net = torch.nn.Sequential(torch.nn.Linear(64, h), torch.nn.Tanh(), torch.nn.Linear(h, 10))
+        net = net.to(torch.float64).eval()
+        with torch.no_grad():
+            for p, value in zip(net.parameters(), self._unflatten(self.params), strict=True):
+                p.copy_(value)
+        return net
+
+    def batch(self, batch: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(images, labels)`` of the first ``batch`` training images: the data of
+        :meth:`parameter_loss` with the same ``batch``, for the model form
+        ``hvp(self.module(), torch.nn.CrossEntropyLoss(), self.batch(batch))``.
+
+        Raises:
+            ValueError: batch outside 1..1500.
+        """
+        if not 1 <= batch <= self.train.numel():
+            raise ValueError(f"batch={batch} must be in 1..{self.train.numel()}.")
+        idx = self.train[:batch]
+        return self.images[idx].clone(), self.labels[idx].clone()
 
     def accuracy(self, split: str = "test") -> float:
         """Fraction of ``"train"`` or ``"test"`` images classified correctly."""

@@ -42,6 +42,7 @@ from hessnotes._linalg import (
     check_tol,
     eps_of,
     gram,
+    gram_copy,
     num,
     range_basis,
     small,
@@ -277,7 +278,8 @@ def min_rank_hessian(
     """
     tol = check_tol(tol, "tol")
     Xt, Yt, kind = check_pair(X, Y)
-    H, info = _min_rank(Xt, Yt, kind, tol, gram([Xt, Yt], ["X", "Y"]))
+    G, Zy = gram_copy([Xt, Yt], ["X", "Y"], keep=[1])  # one pass; only Y is kept (H = Y C Y^T)
+    H, info = _min_rank(Zy, Xt.shape[1], kind, tol, G)
     return (H, info) if return_info else H
 
 
@@ -308,11 +310,11 @@ def _min_rank_core(G: torch.Tensor, n: int, tol: float) -> tuple[torch.Tensor, M
 
 
 def _min_rank(
-    Xt: torch.Tensor, Yt: torch.Tensor, kind: Kind, tol: float, G: torch.Tensor
+    Zy: torch.Tensor, n: int, kind: Kind, tol: float, G: torch.Tensor
 ) -> tuple[LowRankSymmetric, MinRankInfo]:
-    n = Xt.shape[1]
+    """``Y (X^T Y)^{-1} Y^T`` from the Gram matrix of [X Y] and a private copy Zy of Y."""
     C, info = _min_rank_core(G, n, tol)
-    basis = range_basis([Yt], ["Y"], G=G[n:, n:])
+    basis = range_basis([Zy], ["Y"], G=G[n:, n:], copy=False, owned=True)
     return LowRankSymmetric._from_basis(basis, C, 0.0, kind), info
 
 
@@ -351,6 +353,16 @@ class EigenDerivation:
     U: Any
     asymmetry: float
     H: LowRankSymmetric
+
+    def __repr__(self) -> str:
+        """Shapes and the headline numbers, not every array (print a field to see it)."""
+        k = len(self.s)
+        s = ", ".join(f"{float(v):.4g}" for v in list(self.s[:6]))
+        more = ", ..." if k > 6 else ""
+        return (
+            f"EigenDerivation(G {tuple(self.G.shape)}, J rank {k}, M {tuple(self.M.shape)}, "
+            f"s = [{s}{more}], asymmetry {self.asymmetry:.1e}, H = {self.H!r})"
+        )
 
 
 def eigen_derivation_hessian(
@@ -611,9 +623,9 @@ def bfgs_hessian(
     gamma = _gamma_of(H0)
     if not gamma > 0:
         raise ValueError(f"gamma must be positive and finite; got {gamma}.")
-    G = gram([Xt, Yt], ["X", "Y"])
+    G, Z = gram_copy([Xt, Yt], ["X", "Y"])
     C = _bfgs_core(G, n, gamma, tol)
-    basis = range_basis([Xt, Yt], ["X", "Y"], G=G)
+    basis = range_basis([Z], ["X", "Y"], G=G, copy=False, owned=True)
     return LowRankSymmetric._from_basis(basis, C, gamma, kind)
 
 

@@ -119,7 +119,7 @@ def test_hvp_bad_input():
         hvp(lambda t: (t**2).sum(), torch.zeros(2, 2, dtype=F64))
     with pytest.raises(TypeError, match=r"numpy array.*torch\.from_numpy"):
         hvp(lambda t: (t**2).sum(), np.zeros(3))
-    with pytest.raises(TypeError, match="floating dtype"):
+    with pytest.raises(TypeError, match="float32 or float64 only"):
         hvp(lambda t: (t**2).sum(), torch.zeros(3, dtype=torch.int64))
     with pytest.raises(TypeError, match="torch tensor"):
         hvp(lambda t: float(t.sum()), x)
@@ -130,8 +130,8 @@ def test_hvp_bad_input():
         H @ torch.zeros(5, dtype=F64)
     with pytest.raises(TypeError, match="float32"):
         H @ torch.zeros(4, dtype=torch.float32)
-    big = CurvatureOperator(lambda V: V, 5000, F64, torch.device("cpu"), "identity")
-    with pytest.raises(ValueError, match="DENSE_LIMIT"):
+    big = CurvatureOperator(lambda V: V, 20000, F64, torch.device("cpu"), "identity")
+    with pytest.raises(ValueError, match=r"dense\(\) of .*3\.2 GB.*MAX_DENSE_BYTES.*force=True"):
         big.dense()
 
 
@@ -431,3 +431,184 @@ def test_lanczos_in_float32():
     assert_close(res.values[:5], eigs[:5], rtol=1e-5, what="float32 top 5 Ritz values")
     res_np = lanczos(A.astype(np.float32), 20, seed=0)
     assert res_np.values.dtype == np.float32
+
+
+# ------------------------------------------------------------------------------ from a model
+@pytest.fixture(scope="module")
+def digits():
+    """The book's digits network as a module with its data, and the same loss on a flat vector."""
+    from hessnotes.nets import digits_mlp
+
+    m = digits_mlp()
+    return m, m.module(), m.batch(256), torch.nn.CrossEntropyLoss()
+
+
+def test_the_default_mode_is_reverse_over_reverse():
+    import inspect
+
+    from hessnotes.curvature import DEFAULT_MODE
+
+    assert DEFAULT_MODE == "reverse-over-reverse"
+    assert inspect.signature(hvp).parameters["mode"].default is None  # None means the default
+    H = hvp(lambda t: (t**3).sum(), torch.ones(3, dtype=F64))
+    assert "reverse-over-reverse" in repr(H)
+
+
+def test_model_form_matches_the_flat_path_on_the_digits_network(digits):
+    """hvp, Gauss-Newton, Lanczos and SLQ from (model, loss, data) in one call each equal the
+    flat-vector path (DigitsMLP.parameter_loss on DigitsMLP.params) to 1e-12."""
+    m, net, data, loss = digits
+    f = m.parameter_loss(256)
+    V = torch.randn(m.num_params, 3, generator=torch.Generator().manual_seed(0), dtype=F64)
+    H, Hf = hvp(net, loss, data), hvp(f, m.params)
+    assert H.shape == Hf.shape == (1210, 1210) and H.param_names[0] == "0.weight"
+    assert_close(H @ V, Hf @ V, rtol=1e-12, what="model hvp @ V vs flat")
+    for mode in ("forward-over-reverse", "reverse-over-reverse"):
+        assert_close(hvp(net, loss, data, mode=mode) @ V[:, 0], Hf @ V[:, 0], rtol=1e-12, what=mode)
+    res = lanczos(net, loss, data, 60, tol=1e-10, nev=5)
+    ref = lanczos(Hf, 60, tol=1e-10, nev=5)
+    assert res.converged and res.steps == ref.steps < 60
+    assert_close(res.values[:5], ref.values[:5], rtol=1e-12, what="top-5 Ritz values")
+    ev = torch.linalg.eigvalsh(hessian(f)(m.params)).flip(0)[:5]
+    assert_close(res.values[:5], ev, rtol=1e-9, what="top-5 against eigvalsh of the dense H")
+    sd = spectral_density(net, loss, data, probes=3, steps=20, seed=1)
+    sdf = spectral_density(Hf, probes=3, steps=20, seed=1)
+    assert_close(sd.nodes, sdf.nodes, rtol=1e-12, what="SLQ nodes")
+    assert_close(sd.density, sdf.density, rtol=1e-12, what="SLQ density")
+    # Gauss-Newton: outputs (256, 10) straight from the module; the flat path flattens by hand.
+    x, y = data
+    G = gauss_newton(net, loss, data)
+    Gf = gauss_newton(
+        lambda t: m.logits(x, t).reshape(-1),
+        lambda z: torch.nn.functional.cross_entropy(z.reshape(256, 10), y),
+        m.params,
+    )
+    assert_close(G @ V, Gf @ V, rtol=1e-12, what="model Gauss-Newton vs flat")
+    split = gauss_newton_split(net, loss, data)
+    assert_close(split.residual @ V, Hf @ V - Gf @ V, rtol=1e-10, what="residual H - G")
+
+
+def test_model_form_batches_chunks_and_loaders_agree(digits):
+    m, net, data, loss = digits
+    x, y = data
+    v = torch.randn(m.num_params, generator=torch.Generator().manual_seed(1), dtype=F64)
+    want = hvp(net, loss, data) @ v
+    uneven = [(x[:100], y[:100]), (x[100:130], y[100:130]), (x[130:], y[130:])]
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=64)
+    for name, op in {
+        "uneven batches": hvp(net, loss, uneven),
+        "chunks of 50": hvp(net, loss, data, batch_size=50),
+        "DataLoader": hvp(net, loss, loader),
+        "forward-over-reverse chunks": hvp(net, loss, data, batch_size=64, mode=_FWD),
+    }.items():
+        assert_close(op @ v, want, rtol=1e-12, what=name)
+    summed = hvp(net, torch.nn.CrossEntropyLoss(reduction="sum"), uneven)
+    assert_close(summed @ v, 256 * want, rtol=1e-12, what="reduction='sum' is 256 x the mean")
+    G = gauss_newton(net, loss, data)
+    assert_close(gauss_newton(net, loss, uneven) @ v, G @ v, rtol=1e-12, what="GN over batches")
+
+
+_FWD = "forward-over-reverse"
+
+
+def test_model_form_over_a_subset_is_the_hessians_block(digits):
+    m, net, data, loss = digits
+    H = hvp(net, loss, data, params=["2.weight", "2.bias"])
+    assert H.shape == (170, 170) and H.param_names == ["2.weight", "2.bias"]
+    full = hessian(m.parameter_loss(256))(m.params)
+    assert_close(H.dense(), full[1040:, 1040:], rtol=1e-12, what="Hessian block of layer 2")
+    v = torch.arange(170, dtype=F64)
+    parts = H.unflatten(v)
+    assert parts["2.weight"].shape == (10, 16) and parts["2.bias"].shape == (10,)
+    assert torch.equal(parts["2.weight"].reshape(-1), v[:160]) and torch.equal(
+        parts["2.bias"], v[160:]
+    )
+
+
+def test_model_form_follows_dtype_and_leaves_the_model_as_it_was(digits):
+    m, _, data, loss = digits
+    net = m.module().float().train()
+    before = {k: t.clone() for k, t in net.state_dict().items()}
+    H = hvp(net, loss, (data[0].float(), data[1]))
+    assert H.dtype == torch.float32 and H.device == torch.device("cpu")
+    out = H @ torch.ones(1210, dtype=torch.float32)
+    assert out.dtype == torch.float32
+    assert net.training and all(p.grad is None for p in net.parameters())
+    assert all(torch.equal(t, before[k]) for k, t in net.state_dict().items())
+    with pytest.raises(TypeError, match=r"inputs of batch 0 are torch\.float64.*float32"):
+        hvp(net, loss, data)
+
+
+def test_model_form_errors_name_the_fix(digits):
+    _, net, data, loss = digits
+    with pytest.raises((RuntimeError, ValueError), match=r"torch\.nn\.Module.*hvp\(model, loss_fn"):
+        hvp(net, data[0][0])
+    with pytest.raises(TypeError, match="data is missing"):
+        hvp(net, loss)
+    with pytest.raises(TypeError, match="only apply to the model form"):
+        hvp(lambda t: t.sum(), torch.ones(2, dtype=F64), batch_size=4)
+    with pytest.raises(TypeError, match="only apply to the model form"):
+        lanczos(torch.eye(3, dtype=F64), 2, params=["x"])
+    with pytest.raises(TypeError, match=r"lanczos\(model, loss_fn, data, k\)"):
+        lanczos(net, loss)
+    with pytest.raises(TypeError, match="steps k is missing"):
+        lanczos(net, loss, data)
+    with pytest.raises(ValueError, match=r"gauss_newton\(model, loss_fn, \(inputs, targets\)\)"):
+        gauss_newton(lambda t: t.reshape(2, 2), lambda z: z.sum(), torch.ones(4, dtype=F64))
+    with pytest.raises(ValueError, match="built from a flat function, not from a model"):
+        hvp(lambda t: (t**2).sum(), torch.ones(2, dtype=F64)).unflatten(torch.ones(2))
+
+
+# ----------------------------------------------------------------- stopping on a tolerance
+def test_lanczos_stops_on_a_relative_residual_tolerance():
+    A, eigs = separated(D=200, seed=3)
+    res = lanczos(A, 150, tol=1e-10, nev=5, seed=1)
+    assert res.converged and res.tol == 1e-10 and res.nev == 5 and res.steps < 150
+    assert np.all(np.asarray(res.residuals[:5]) <= 1e-10 * np.abs(res.values[:5]))
+    assert_close(res.values[:5], eigs[:5], rtol=1e-10, what="top 5 to the tolerance")
+    short = lanczos(A, 3, tol=1e-10, nev=3, seed=1)
+    assert short.steps == 3 and short.converged is False
+    assert "NOT converged" in repr(short) and "tol=1e-10" in repr(short)
+    assert lanczos(A, 10).converged is None and lanczos(A, 10).tol is None
+    with pytest.raises(ValueError, match=r"nev=6 must be an integer in 1\.\.k = 1\.\.5"):
+        lanczos(A, 5, tol=1e-8, nev=6)
+    with pytest.raises(ValueError, match="tol must be finite and >= 0"):
+        lanczos(A, 5, tol=-1.0)
+
+
+def test_slq_accepts_given_probe_vectors():
+    A, _ = separated(D=40, seed=4)
+    rng = np.random.default_rng(0)
+    P = rng.choice([-1.0, 1.0], size=(40, 3))
+    sd = spectral_density(A, probes=P, steps=10)
+    runs = [lanczos(A, 10, start=P[:, j]) for j in range(3)]
+    nodes = np.concatenate([np.sort(r.values) for r in runs])
+    assert sd.probes == 3
+    assert_close(np.sort(sd.nodes), np.sort(nodes), rtol=1e-12, what="SLQ nodes, given probes")
+    with pytest.raises(ValueError, match=r"probes has shape \(39, 3\)"):
+        spectral_density(A, probes=P[:-1], steps=5)
+
+
+# ------------------------------------------------------------------- refused before allocating
+def test_huge_krylov_bases_are_refused_before_allocating():
+    huge = CurvatureOperator(lambda V: V, 10**7, F64, torch.device("cpu"), "identity, D = 1e7")
+    with pytest.raises(ValueError, match=r"lanczos\(k=2000\) on D = 10000000.*160 GB.*fewer steps"):
+        lanczos(huge, 2000)
+    with pytest.raises(ValueError, match=r"spectral_density\(steps=2000\).*160 GB"):
+        spectral_density(huge, probes=1, steps=2000)
+    assert huge.products == 0
+
+
+def test_nan_vectors_are_refused_with_the_argument_and_the_entry():
+    H = hvp(lambda t: (t**3).sum(), torch.ones(4, dtype=F64))
+    v = torch.ones(4, dtype=F64)
+    v[2] = float("nan")
+    with pytest.raises(
+        ValueError, match=r"^v \(shape \(4,\)\) holds NaN or Inf, first at index \(2,\)"
+    ):
+        H @ v
+    with pytest.raises(ValueError, match=r"^x \(shape \(4,\)\).*index \(1,\)"):
+        hvp(lambda t: (t**3).sum(), torch.tensor([1.0, float("inf"), 0, 0], dtype=F64))
+    with pytest.raises(ValueError, match=r"^start \(shape \(4,\)\)"):
+        lanczos(H, 2, start=v)
+    assert H.products == 0

@@ -3,6 +3,8 @@ and the batch estimators against dense references (numpy, float64, seeded)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import torch
@@ -347,3 +349,103 @@ def test_gram_property_is_the_window_gram_matrix():
         lm.update(S[:, t], Y[:, t])
     Z = np.c_[S[:, 3:], Y[:, 3:]]
     assert_close(lm.gram, Z.T @ Z, rtol=1e-13, what="incremental Gram matrix")
+
+
+# -------------------------------------------------------------------- solving, real windows
+def gradient_descent_window(D: int = 300, m: int = 6, seed: int = 0):
+    """The last m pairs of gradient descent with a small step on a quadratic plus a quartic:
+    consecutive steps nearly parallel, the kind of window a real run produces."""
+    rng = np.random.default_rng(seed)
+    A = np.diag(np.linspace(1.0, 50.0, D))
+    grad = lambda x: A @ x + 0.1 * x**3  # noqa: E731
+    x = rng.standard_normal(D)
+    xs = []
+    for _ in range(40 + m + 1):
+        xs.append(x)
+        x = x - 0.01 * grad(x)
+    xs = xs[-(m + 1) :]
+    S = np.stack([b - a for a, b in pairwise(xs)], 1)
+    Y = np.stack([grad(b) - grad(a) for a, b in pairwise(xs)], 1)
+    return S, Y
+
+
+def two_loop(S, Y, b, gamma):
+    """L-BFGS's two-loop recursion (Nocedal & Wright, Alg. 7.4) in long double: the reference."""
+    S, Y, q = (np.asarray(a, np.longdouble) for a in (S, Y, b))
+    rho = [1 / (S[:, i] @ Y[:, i]) for i in range(S.shape[1])]
+    a = np.zeros(S.shape[1], np.longdouble)
+    for i in reversed(range(S.shape[1])):
+        a[i] = rho[i] * (S[:, i] @ q)
+        q = q - a[i] * Y[:, i]
+    r = q / gamma
+    for i in range(S.shape[1]):
+        r = r + S[:, i] * (a[i] - rho[i] * (Y[:, i] @ r))
+    return r.astype(np.float64)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_bfgs_solve_is_the_two_loop_recursion_without_a_basis(backend):
+    S, Y = gradient_descent_window()
+    G = np.hstack([S, Y])
+    kappa = np.linalg.cond(G / np.linalg.norm(G, axis=0))
+    assert kappa > 1e5, f"the window should be ill-conditioned (kappa {kappa:.1e})"
+    b = np.random.default_rng(1).standard_normal(S.shape[0])
+    conv = torch.from_numpy if backend == "torch" else np.asarray
+    lm = LimitedMemoryHessian("bfgs", memory=4)
+    for j in range(S.shape[1]):  # 6 pairs through a window of 4: the ring wraps
+        lm.update(conv(S[:, j]), conv(Y[:, j]))
+    z = lm.solve(conv(b))
+    assert isinstance(z, torch.Tensor if backend == "torch" else np.ndarray)
+    assert lm.n_estimates == 0, "solve needs no estimate (no basis, no QR)"
+    ref = two_loop(S[:, -4:], Y[:, -4:], b, lm.gamma)
+    assert_close(z, ref, rtol=1e-12, what="compact inverse vs two-loop recursion")
+    from scipy.optimize import LbfgsInvHessProduct
+
+    lm1 = LimitedMemoryHessian("bfgs", memory=4, gamma=1.0)
+    for j in range(S.shape[1]):
+        lm1.update(S[:, j], Y[:, j])
+    scipy_z = LbfgsInvHessProduct(S[:, -4:].T, Y[:, -4:].T).matvec(b)
+    assert_close(lm1.solve(b), scipy_z, rtol=1e-12, what="gamma = 1 vs scipy's L-BFGS product")
+    Bm = np.stack([b, 2 * b], 1)
+    assert_close(lm.solve(conv(Bm)), np.stack([ref, 2 * ref], 1), rtol=1e-12, what="(D, 2) block")
+
+
+def test_solve_agrees_with_the_estimate_and_counts_fallbacks():
+    _, S, Y = stream(30, 5, seed=3)
+    lm = LimitedMemoryHessian("bfgs", memory=3)
+    b = np.linspace(-1, 1, 30)
+    for j in range(5):
+        lm.update(S[:, j], Y[:, j])
+        assert_close(lm.solve(b), lm.hessian.solve(b), rtol=1e-10, what=f"after update {j}")
+    assert lm.n_estimates == 5 and lm.n_fallbacks == 0 and lm.last_tier == 1
+    S2, Y2 = gradient_descent_window(D=60, m=5)
+    ill = LimitedMemoryHessian("least_norm", memory=5)
+    for j in range(5):
+        ill.update(S2[:, j], Y2[:, j])
+    _ = ill.hessian
+    assert ill.last_tier == 3 and ill.n_fallbacks == 1, "a gradient-descent window needs QR"
+    psb = LimitedMemoryHessian("psb", memory=3)
+    for j in range(3):
+        psb.update(S[:, j], Y[:, j])
+    assert_close(psb.solve(b, 0.5), psb.hessian.solve(b, 0.5), rtol=1e-12, what="psb, shifted")
+
+
+def test_solve_and_memory_refuse_bad_input():
+    with pytest.raises(
+        ValueError, match=r"LimitedMemoryHessian\(memory=1000000\).*32 TB.*MAX_DENSE"
+    ):
+        LimitedMemoryHessian("bfgs", memory=10**6)
+    lm = LimitedMemoryHessian("bfgs", memory=2)
+    with pytest.raises(ValueError, match="no pairs yet"):
+        lm.solve(np.ones(4))
+    lm.update(np.array([1.0, 0, 0, 0]), np.array([2.0, 0, 0, 0]))
+    bad = np.ones(4)
+    bad[1] = np.nan
+    with pytest.raises(
+        ValueError, match=r"^b \(shape \(4,\)\) holds NaN or Inf, first at index \(1,\)"
+    ):
+        lm.solve(bad)
+    with pytest.raises(TypeError, match=r"b is a torch\.float64 tensor"):
+        lm.solve(torch.ones(4, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"b must have shape \(4,\) or \(4, k\)"):
+        lm.solve(np.ones(3))

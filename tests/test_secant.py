@@ -83,7 +83,20 @@ def as_backend(a, backend: str, dtype=np.float64):
     return torch.from_numpy(a) if backend == "torch" else a
 
 
-SHAPES = [(3, 2), (4, 3), (2, 5), (8, 3), (6, 6), (5, 1), (1, 1), (7, 4), (8, 8), (3, 7)]
+# n > D on purpose: more pairs than dimensions draws the transposition hint (a UserWarning).
+_WIDE = pytest.mark.filterwarnings("ignore:X and Y have shape:UserWarning")
+SHAPES = [
+    (3, 2),
+    (4, 3),
+    pytest.param(2, 5, marks=_WIDE),
+    (8, 3),
+    (6, 6),
+    (5, 1),
+    (1, 1),
+    (7, 4),
+    (8, 8),
+    pytest.param(3, 7, marks=_WIDE),
+]
 KINDS = [
     "consistent",
     "inconsistent",
@@ -113,6 +126,7 @@ def test_least_norm_matches_brute_force(D, n, kind, backend):
     assert_close(dense(H), brute_force(X, Y), rtol=1e-12, atol=1e-14, what=f"{kind} {D}x{n}")
 
 
+@_WIDE
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_qr_path_matches_brute_force(tier, kind):
     for D, n in [(8, 3), (7, 2), (6, 3), (4, 5)]:
@@ -146,7 +160,7 @@ def test_each_path_is_taken(monkeypatch):
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("kind", ["consistent", "inconsistent"])
-@pytest.mark.parametrize(("D", "n"), [(3, 2), (8, 3), (2, 5), (6, 6)])
+@pytest.mark.parametrize(("D", "n"), [(3, 2), (8, 3), pytest.param(2, 5, marks=_WIDE), (6, 6)])
 def test_least_norm_float32(D, n, kind, backend):
     X, Y = make_case(kind, D, n, seed=3 + D + n)
     X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
@@ -298,6 +312,9 @@ def test_blog_example_numbers():
     E = eigen_derivation_hessian(BLOG_X, BLOG_Y)
     assert_close(dense(E.H), dense(M), rtol=1e-12, what="eigen derivation == min_rank (blog)")
     assert_close(np.sort(E.s), [0.14866874, 2.2574573], rtol=1e-7, what="blog eigenvalues s")
+    text = repr(E)
+    assert text.startswith("EigenDerivation(G (3, 3), J rank 2") and "LowRankSymmetric(" in text
+    assert "array(" not in text and len(text) < 300, "print(E) shows a summary, not every array"
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
@@ -364,7 +381,7 @@ def test_scaling_gamma():
         scaling_gamma(np.zeros((5, 1)), Y[:, :1])
 
 
-@pytest.mark.parametrize(("D", "n"), [(6, 1), (6, 3), (4, 5)])
+@pytest.mark.parametrize(("D", "n"), [(6, 1), (6, 3), pytest.param(4, 5, marks=_WIDE)])
 def test_least_change_scalar(D, n):
     rng = np.random.default_rng(5 + n)
     X, Y = rng.standard_normal((D, n)), rng.standard_normal((D, n))
@@ -397,7 +414,7 @@ def test_least_change_lowrank_H0():
         least_change_hessian(X[:5], Y[:5], H0)
 
 
-@pytest.mark.parametrize(("D", "n"), [(8, 1), (8, 3), (5, 5), (3, 4)])
+@pytest.mark.parametrize(("D", "n"), [(8, 1), (8, 3), (5, 5), pytest.param(3, 4, marks=_WIDE)])
 def test_bfgs_matches_sequential_updates(D, n):
     rng = np.random.default_rng(7 + D + n)
     B = rng.standard_normal((D, D))
@@ -629,15 +646,15 @@ def test_least_change_scalar_forms_no_D_sized_difference(monkeypatch):
     rng = np.random.default_rng(12)
     X, Y = rng.standard_normal((30, 4)), rng.standard_normal((30, 4))
     seen = []
-    real = _linalg.gram
+    real = _linalg.gram_copy
 
-    def spy(blocks, names=None):
+    def spy(blocks, names=None, **kw):
         seen.append([b.data_ptr() for b in blocks])
-        return real(blocks, names)
+        return real(blocks, names, **kw)
 
     import hessnotes.secant as sec
 
-    monkeypatch.setattr(_linalg, "gram", spy)
+    monkeypatch.setattr(_linalg, "gram_copy", spy)
     H = sec.least_change_hessian(X, Y, 0.7)
     Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
     assert seen == [[Xt.data_ptr(), Yt.data_ptr()]], "the Gram pass must read X and Y themselves"
@@ -714,3 +731,10 @@ def test_householder_fallback_refuses_to_cut_the_graph():
     assert not (H @ X.detach()).requires_grad
     H = least_norm_hessian(X.detach(), Y)
     assert H.rank >= 1
+
+
+def test_more_pairs_than_dimensions_draws_the_transposition_hint():
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((3, 50)), rng.standard_normal((3, 50))  # 50 pairs stored by row?
+    with pytest.warns(UserWarning, match=r"X and Y have shape \(3, 50\).*pass X\.T and Y\.T"):
+        least_norm_hessian(X, Y)
