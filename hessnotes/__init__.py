@@ -30,6 +30,7 @@ from hessnotes.admodes import (
 from hessnotes.checks import (
     CheckResult,
     Domain,
+    Raises,
     Verdict,
     attempt,
     check_close,
@@ -37,6 +38,7 @@ from hessnotes.checks import (
     check_gradient,
     check_hessian,
     check_jvp,
+    check_raises,
     default_tolerances,
     distinct_singular_values,
     full_rank,
@@ -178,6 +180,7 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     # verifying derivatives and formulas (hessnotes.checks, hessnotes.fd, hessnotes.formulas)
     "CheckResult",
     "Domain",
+    "Raises",
     "Verdict",
     "attempt",
     "central_difference",
@@ -187,6 +190,7 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "check_gradient",
     "check_hessian",
     "check_jvp",
+    "check_raises",
     "default_tolerances",
     "distinct_singular_values",
     "fd_error_curve",

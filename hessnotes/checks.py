@@ -103,6 +103,7 @@ __all__ = [
     "Comparison",
     "Domain",
     "Finding",
+    "Raises",
     "Verdict",
     "attempt",
     "check_close",
@@ -110,6 +111,7 @@ __all__ = [
     "check_gradient",
     "check_hessian",
     "check_jvp",
+    "check_raises",
     "default_tolerances",
     "distinct_singular_values",
     "full_rank",
@@ -2145,7 +2147,7 @@ def _as_array(a) -> np.ndarray:
     if isinstance(a, torch.Tensor):
         a = a.detach().cpu().numpy()
     a = np.asarray(a)
-    return a.astype(np.complex128 if np.iscomplexobj(a) else np.float64)
+    return a.astype(np.complex128 if np.iscomplexobj(a) else np.float64, copy=False)
 
 
 def check_close(name: str, got, want, tol: float, *, norm: str = "fro") -> Verdict:
@@ -2202,3 +2204,112 @@ def check_error(name: str, error: float, tol: float, *, label: str = "rel. error
     if not math.isfinite(error) or error > tol:
         raise AssertionError(f"{name}: {label} {error:.3e} exceeds tol {tol:g}")
     return Verdict(name, error, tol, label)
+
+
+class Raises:
+    """The context manager of :func:`check_raises`; after the block, ``error`` is the exception."""
+
+    def __init__(self, name: str, exception, contains: str | None) -> None:
+        self.name, self.exception, self.contains = name, exception, contains
+        self.error: BaseException | None = None
+
+    def _expected(self) -> str:
+        kinds = self.exception if isinstance(self.exception, tuple) else (self.exception,)
+        return " or ".join(k.__name__ for k in kinds)
+
+    def __enter__(self) -> Raises:
+        return self
+
+    def __exit__(self, kind, error, tb) -> bool:
+        if kind is None:
+            raise AssertionError(f"{self.name}: nothing was raised; expected {self._expected()}")
+        if not issubclass(kind, Exception):
+            return False  # KeyboardInterrupt, SystemExit: never swallowed
+        first = _first_line(error)
+        if not isinstance(error, self.exception):
+            raise AssertionError(
+                f"{self.name}: expected {self._expected()}, but {kind.__name__} was raised: {first}"
+            ) from error
+        if self.contains is not None and self.contains not in str(error):
+            raise AssertionError(
+                f"{self.name}: {kind.__name__} was raised, but its message does not contain "
+                f"{self.contains!r}: {first}"
+            ) from error
+        self.error = error
+        print(self)
+        return True
+
+    def __str__(self) -> str:
+        if self.error is None:
+            return f"{self.name}: not run yet"
+        head = f"✓ {self.name}: {type(self.error).__name__}"
+        first = _fragment(str(self.error), self.contains)
+        if len(head) + 2 + len(first) <= _WIDTH:
+            return f"{head}: {first}"
+        lines = textwrap.wrap(
+            first,
+            _WIDTH,
+            initial_indent="  ",
+            subsequent_indent="  ",
+            max_lines=3,
+            placeholder=" …",
+        )
+        return "\n".join([head, *lines])
+
+    __repr__ = __str__
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [s.strip() for s in str(error).splitlines() if s.strip()]
+    return lines[0].rstrip(":") if lines else "(no message)"
+
+
+_CLAUSE_ENDS = (": ", "; ", ". ", " (", "\n")
+
+
+def _fragment(message: str, contains: str | None) -> str:
+    """The message's first line; with ``contains``, from the start of its line to the end of the
+    clause holding it (the next ``: ``, ``; ``, ``. ``, `` (`` or line break), so that numbers
+    further on, which may depend on rounding, are not printed."""
+    if contains is None or contains not in message:
+        return _first_line(Exception(message))
+    i = message.index(contains)
+    start = message.rfind("\n", 0, i) + 1
+    ends = [k for k in (message.find(e, i + len(contains)) for e in _CLAUSE_ENDS) if k >= 0]
+    return message[start : min(ends, default=len(message))].strip().rstrip(":")
+
+
+def check_raises(name: str, exception, contains: str | None = None) -> Raises:
+    """Assert that a block raises ``exception``; print a one-line verdict naming it.
+
+    Use it as ``with check_raises("lanczos refuses a non-symmetric M", ValueError, "symmetric"):``
+    followed by the call that must fail. The verdict reads ``✓ <name>: ValueError: <fragment>``,
+    the fragment being the message's first line or, with ``contains``, the message up to the end
+    of the clause holding ``contains`` (so that numbers further on, which may depend on rounding,
+    stay out of a printed output); a fragment too long for one line goes below, wrapped to at most
+    three lines.
+    The exception itself is then ``.error`` of the returned object.
+
+    Args:
+        name: what is shown, for the verdict.
+        exception: the exception class expected (or a tuple of classes); a subclass counts.
+        contains: text the message must contain (plain text, not a regular expression).
+
+    Returns:
+        Raises, the context manager; ``.error`` holds the exception after the block.
+
+    Raises:
+        AssertionError: after the block, if it raised nothing, an exception of another class
+            (chained, so its traceback is kept), or a message without ``contains``.
+        TypeError: if ``exception`` is not an exception class or tuple of them, or ``contains``
+            is not a string.
+    """
+    kinds = exception if isinstance(exception, tuple) else (exception,)
+    if not kinds or not all(isinstance(k, type) and issubclass(k, Exception) for k in kinds):
+        raise TypeError(
+            f"exception={exception!r}; give an exception class such as ValueError "
+            "(or a tuple of them)"
+        )
+    if contains is not None and not isinstance(contains, str):
+        raise TypeError(f"contains is {type(contains).__name__}; give a piece of the message")
+    return Raises(str(name), exception, contains)
