@@ -204,8 +204,22 @@ def as_numpy64(a: Any, name: str) -> np.ndarray:
     return a.astype(np.float64, copy=False)
 
 
+#: Elements checked at once by :func:`check_finite`: ``torch.isfinite`` makes temporaries about
+#: 1.4 times the size of its input, so a large input is scanned in row blocks of this size.
+FINITE_BLOCK = 1 << 20
+
+
 def check_finite(t: torch.Tensor, name: str) -> None:
-    """Raise ValueError naming ``name`` if ``t`` holds NaN or Inf."""
+    """Raise ValueError naming ``name`` if ``t`` holds NaN or Inf.
+
+    Scans row blocks of about :data:`FINITE_BLOCK` elements, so the check needs a few MB of
+    temporaries whatever the size of ``t`` (one pass over a 1e6 x 32 float64 factor otherwise
+    needs 0.35 GB at once).
+    """
+    rows = max(1, FINITE_BLOCK // max(1, math.prod(t.shape[1:]))) if t.ndim else FINITE_BLOCK
+    blocks = torch.split(t, rows) if t.ndim else (t,)
+    if all(bool(torch.isfinite(b).all()) for b in blocks):
+        return
     bad = ~torch.isfinite(t)
     if bool(bad.any()):
         idx = tuple(int(i) for i in torch.nonzero(bad)[0])
