@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
 import pytest
 import torch
 
-from hessnotes._linalg import MAX_DENSE_BYTES, check_memory, eps_of
+from hessnotes import _linalg
+from hessnotes._linalg import MAX_DENSE_BYTES, check_finite, check_memory, eps_of
 
 
 def test_eps_of_is_machine_epsilon_twice_the_unit_roundoff():
@@ -36,3 +38,16 @@ def test_check_memory_refuses_above_the_one_limit_and_names_the_request():
     assert "MAX_DENSE_BYTES" in msg
     with pytest.raises(ValueError, match=r"1\.5 kB"):
         check_memory(1500, "a small request", "raise the limit", limit=1000)
+
+
+@pytest.mark.parametrize("shape", [(7, 3), (7,), (), (0, 4)])
+def test_check_finite_scans_in_blocks_and_names_the_first_bad_entry(monkeypatch, shape):
+    monkeypatch.setattr(_linalg, "FINITE_BLOCK", 4)  # several blocks even for small inputs
+    t = torch.ones(shape, dtype=torch.float64)
+    check_finite(t, "X")  # finite: no error, whatever the number of blocks
+    if t.numel() == 0:
+        return
+    idx = tuple(s - 1 for s in shape)  # the last entry, in the last block
+    t[idx] = float("inf")
+    with pytest.raises(ValueError, match=rf"X \(shape {re.escape(str(tuple(shape)))}\) holds NaN"):
+        check_finite(t, "X")
