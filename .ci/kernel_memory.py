@@ -2,9 +2,10 @@
 
 A Binder pod has about 2 GiB for the server, the kernel and everything the kernel starts; the book
 allows each chapter :data:`BUDGET_BYTES`. The kernel's own peak is exact: Linux keeps the high-water
-mark of a process's resident set (``VmHWM`` in ``/proc/<pid>/status``). Processes the kernel
-starts (the two ``torch.distributed`` workers of high-dimensions, pip on Colab) are sampled every
-50 ms while they run and added to the kernel's resident set at that moment.
+mark of a process's resident set (``VmHWM`` in ``/proc/<pid>/status``). While the kernel has child
+processes (the two ``torch.distributed`` workers of high-dimensions, pip on Colab) the whole tree
+is sampled every 50 ms as the sum of its proportional set sizes (``Pss``: pages shared by several
+processes, such as torch's libraries, count once, as the pod's memory limit counts them).
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ def vm_hwm(pid: int) -> int:
     raise OSError(f"no VmHWM for process {pid}")
 
 
+def pss(pid: int) -> int:
+    """Proportional set size of a process in bytes (``Pss`` in ``/proc/<pid>/smaps_rollup``)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    raise OSError(f"no Pss for process {pid}")
+
+
 class PeakMemory:
     """Samples a kernel's process tree from construction until :meth:`stop`."""
 
@@ -39,19 +48,23 @@ class PeakMemory:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _tree_rss(self) -> int:
+    def _tree(self) -> int:
+        """The kernel's resident set, or with children the tree's summed ``Pss``."""
+        children = self.proc.children(recursive=True)
+        if not children:
+            return self.proc.memory_info().rss
         total = 0
-        for p in [self.proc, *self.proc.children(recursive=True)]:
+        for p in [self.proc, *children]:
             try:
-                total += p.memory_info().rss
-            except psutil.Error:
+                total += pss(p.pid)
+            except OSError:  # the child has gone
                 pass
         return total
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.sampled = max(self.sampled, self._tree_rss())
+                self.sampled = max(self.sampled, self._tree())
             except psutil.Error:  # the kernel has gone
                 return
 
