@@ -102,11 +102,14 @@ except ImportError:
             f"hessnotes could not be installed from {{url}}@{{ref}} ({{why}}): run "
             f'`pip install "hessnotes @ git+{{url}}@{{ref}}"` in a terminal to see why.'
         ) from None
-    after = versions()
-    changed = [f"{{n}} {{v}} -> {{after[n]}}" for n, v in before.items() if after.get(n, v) != v]
-    if changed:
-        print(f"Upgraded for hessnotes, which needs newer versions: {{', '.join(changed)}}.")
-        print("Restart the runtime (Runtime > Restart session), then run the notebook again.")
+    now = versions()
+    changed = {{n: f"{{n}} {{v}} -> {{now[n]}}" for n, v in before.items() if now.get(n, v) != v}}
+    if changed:  # pip upgrades only what hessnotes needs newer (upgrade strategy only-if-needed)
+        imported = [ds for m, ds in md.packages_distributions().items() if m in sys.modules]
+        stale = set(changed) & {{d.lower() for ds in imported for d in ds}}
+        again = " Restart the session and run the notebook again." if stale else ""
+        upgraded = ", ".join(changed.values())
+        print(f"Upgraded for hessnotes, which needs newer versions: {{upgraded}}.{{again}}")
 """
 
 

@@ -220,7 +220,9 @@ SCAN = """async () => {
       const inputShown = shown(cell.querySelector('.jp-Cell-inputArea'));
       const outputShown = shown(cell.querySelector('.jp-Cell-outputArea'));
       const images = cell.querySelectorAll('.jp-OutputArea img').length;
-      seen.set(i, {md, text, mathErrors, inputShown, outputShown, images});
+      // jupyterlab-myst 2.7 reads no bibliography: a {cite} shows its key, flagged.
+      const citations = cell.querySelectorAll('[title="Citation Not Found"]').length;
+      seen.set(i, {md, text, mathErrors, inputShown, outputShown, images, citations});
     });
   };
   outer.scrollTop = 0;
@@ -366,12 +368,17 @@ def count_issues(scan: dict[int, dict], model: list[dict], *, ran: bool = False)
     ``cellexecutor.ts`` and ``cells/widget.ts``), whatever the metadata says.
     """
     raw, labels = [], []
-    math_errors = 0
+    math_errors = citations = 0
     for i, c in sorted(scan.items()):
         math_errors += c["mathErrors"]
+        citations += c["citations"]
         raw += [f"cell {i}: {m.group(0)!r}" for m in RAW_MYST.finditer(c["text"])]
         labels += [f"cell {i}: {m.group(0)}" for m in EQ_LABEL.finditer(c["text"])]
     solutions = solution_cells(model)
+    if (
+        ran
+    ):  # Run All shows rendered Markdown and outputs (see above): only the code can stay folded
+        solutions = [i for i in solutions if model[i]["type"] == "code"]
     open_solutions = []
     for i in solutions:
         seen = scan.get(i)
@@ -386,6 +393,7 @@ def count_issues(scan: dict[int, dict], model: list[dict], *, ran: bool = False)
         "math_errors": math_errors,
         "raw_myst": raw,
         "eq_labels": labels,
+        "citations": citations,
         "solutions": len(solutions),
         "open_solutions": open_solutions,
         "seen_cells": len(scan),
@@ -514,25 +522,28 @@ def measure(page: LabPage, name: str, *, read_only: bool = False) -> dict:
 
 def table(rows: list[dict]) -> str:
     """The per-chapter table of the closing note (Markdown)."""
-    head = (
+    lines = [
         "| chapter | Run All (s) | peak kernel memory (GB) | math errors before / after Run All"
-        " | raw MyST | solutions folded | slider first frames | sliders by key | sliders by drag"
-        " | cell errors | console errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    )
-    lines = [head]
+        " | raw MyST | solution cells folded before / code folded after Run All"
+        " | slider first frames"
+        " | sliders by key | sliders by drag | cell errors | console errors"
+        " | (eq-…) labels shown | unresolved citations |",
+        "|---|" + "---:|" * 12,
+    ]
     for r in rows:
-        s = r["sliders"]
-        sol = r["before"]["solutions"]
-        folded = sol - len(set(r["before"]["open_solutions"]))
+        s, b, a = r["sliders"], r["before"], r["after"]
+        sol = b["solutions"]
         lines.append(
             f"| {r['chapter']} | {r['run_s']:.1f} | {r['peak_bytes'] / 1e9:.2f}"
-            f" | {r['before']['math_errors']} / {r['after']['math_errors']}"
-            f" | {len(r['after']['raw_myst'])}"
-            f" | {folded}/{sol}"
+            f" | {b['math_errors']} / {a['math_errors']}"
+            f" | {len(set(b['raw_myst']) | set(a['raw_myst']))}"
+            f" | {sol - len(b['open_solutions'])}/{sol}"
+            f" / {a['solutions'] - len(a['open_solutions'])}/{a['solutions']}"
             f" | {r['first_frames']}/{r['slider_cells']}"
             f" | {sum(x['by_key'] for x in s)}/{len(s)}"
             f" | {sum(x['by_drag'] for x in s)}/{len(s)}"
-            f" | {len(r['errors'])} | {len(r['console'])} |"
+            f" | {len(r['errors'])} | {len(r['console'])}"
+            f" | {len(a['eq_labels'])} | {a['citations']} |"
         )
     return "\n".join(lines)
 

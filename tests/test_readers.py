@@ -137,6 +137,31 @@ def test_setup_cell_installs_the_configured_ref(monkeypatch, capsys):
     assert capsys.readouterr().out == ""  # nothing upgraded, nothing said
 
 
+def test_setup_cell_says_in_one_line_what_it_upgraded(monkeypatch, capsys):
+    """An upgrade of a package the runtime already has (Colab's ipywidgets 7) is said in one line,
+    with the restart it needs when the old version was already imported."""
+    import importlib.metadata as md
+
+    class Dist:
+        def __init__(self, name, version):
+            self.metadata, self.version = {"Name": name}, version
+
+    calls = iter([[Dist("ipywidgets", "7.7.1"), Dist("numpy", "2.4.4")]])
+    monkeypatch.setattr(
+        md,
+        "distributions",
+        lambda: next(calls, [Dist("ipywidgets", "8.1.9"), Dist("numpy", "2.4.4")]),
+    )
+    monkeypatch.setattr(md, "packages_distributions", lambda: {"ipywidgets": ["ipywidgets"]})
+    monkeypatch.setitem(sys.modules, "ipywidgets", object())  # imported before the upgrade
+    _run_setup(monkeypatch, 0, "")
+    out = capsys.readouterr().out
+    assert out == (
+        "Upgraded for hessnotes, which needs newer versions: ipywidgets 7.7.1 -> 8.1.9."
+        " Restart the session and run the notebook again.\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("log", "says"),
     [

@@ -413,6 +413,23 @@ def _open_sidebar(v: Visit, which: str, how: str) -> None:
     v.pg.wait_for_timeout(250)
 
 
+@pytest.mark.parametrize("page", NOTEBOOKS)
+def test_colab_copy_numbers_like_the_site(page: str, site: Path):
+    """The Colab copy (generated without the site) numbers equations, theorems and exercises as
+    the built page does, in the same order."""
+    import html as _html
+
+    built = _html.unescape((site / f"{page}.html").read_text())
+    copy = json.loads((ROOT / Path(page).parent / "colab" / f"{Path(page).name}.ipynb").read_text())
+    text = "\n".join("".join(c["source"]) for c in copy["cells"] if c["cell_type"] == "markdown")
+    site_eqs = re.findall(r'<span class="eqno">\(([\d.]+)\)', built)
+    assert re.findall(r"\\tag\{([\d.]+)\}", text) == site_eqs, f"{page}: equation numbers"
+    caption = r"(Theorem|Proposition|Lemma|Corollary|Definition|Example|Exercise) (\d+(?:\.\d+)?)"
+    site_caps = re.findall(rf'<span class="caption-number">{caption} </span>', built)
+    copy_caps = re.findall(rf"^(?:\*\*|### ){caption}", text, re.M)
+    assert copy_caps == site_caps, f"{page}: theorem and exercise numbers"
+
+
 @pytest.mark.parametrize("width", [390, 768, 1280])
 @pytest.mark.parametrize("page", PAGES)
 def test_navigation_opens_at_every_width(page: str, width: int, visit):
