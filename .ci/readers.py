@@ -17,12 +17,15 @@ it after any edit gives the same result on every chapter; nothing here is edited
    therefore renders Markdown with jupyterlab-myst.
 3. **Solutions folded**: the cells between ``:::{solution-start}`` and ``:::{solution-end}`` get
    ``jupyter.source_hidden`` (and ``outputs_hidden`` for code), which JupyterLab and Notebook 7
-   honour: the reader sees the exercise, and a click shows the answer.
+   honour: the reader sees the exercise, and a click shows the answer. Run All keeps the code
+   folded but, by JupyterLab's design, shows the Markdown it renders and the outputs of the cells
+   it runs (``cellexecutor.ts``, ``CodeCell.execute`` in JupyterLab 4.4).
 4. **Slider first frames**: a cell that shows a slider (``hessnotes.widgets``) stores the frame it
    starts on as a static PNG; running the cell replaces it with the live widget.
-5. **Colab copies** (``book/colab/<chapter>.ipynb``, which the Colab button opens): Colab renders
-   neither MyST nor the book's macros, so each copy is the executed chapter with its Markdown turned
-   into plain Markdown: macros expanded, equations, theorems and exercises numbered as on the site,
+5. **Colab copies** (``book/colab/<chapter>.ipynb``, which the Colab button opens): Colab renders no
+   MyST (and whether its MathJax keeps a definition from one cell to the next could not be checked
+   offline), so each copy is the executed chapter with its Markdown turned into plain Markdown:
+   macros expanded, equations, theorems and exercises numbered as on the site (a site test checks),
    ``{doc}`` as links to the other copies, citations as "Author [Year]", directives as bold
    lead-ins and headings.
 """
