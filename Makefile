@@ -10,12 +10,14 @@ NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.
 # Inline figures need the inline backend: an inherited MPLBACKEND=Agg makes them vanish.
 unexport MPLBACKEND
 
-.PHONY: help venv book test test-unit test-notebooks test-site notebooks serve lint format bench bench-peers clean chromium
+.PHONY: help venv book test test-unit test-notebooks test-lab test-site notebooks serve lint format bench bench-peers clean chromium
 
 help:
 	@echo "make book       build the site into _build/html (strict)"
-	@echo "make test       lint, unit tests, strict nbval over every chapter, strict build, browser test"
-	@echo "make notebooks  re-execute every chapter in place (fresh, deterministic outputs)"
+	@echo "make test       lint, unit tests, strict nbval over every chapter, JupyterLab test,"
+	@echo "                strict build, browser test"
+	@echo "make notebooks  re-execute every chapter in place, print time and peak memory,"
+	@echo "                and regenerate the Colab copies (book/colab/)"
 	@echo "make serve      serve _build/html on http://127.0.0.1:8000"
 	@echo "make lint       ruff check + format check"
 	@echo "make bench      run the benchmarks (tables of ratios; the site one needs make book)"
@@ -36,13 +38,19 @@ test: $(STAMP) chromium
 	@.ci/phase lint      $(MAKE) -s lint
 	@.ci/phase unit      $(MAKE) -s test-unit
 	@.ci/phase nbval     $(MAKE) -s test-notebooks
+	@.ci/phase lab       $(MAKE) -s test-lab
 	@.ci/phase site      $(MAKE) -s test-site
 
 test-unit: $(STAMP)
-	$(PY) -m pytest -q -m "not site" tests
+	$(PY) -m pytest -q -m "not site and not lab" tests
 
+# The chapters themselves; their Colab copies (book/colab/, generated from them) are not re-run.
 test-notebooks: $(STAMP)
-	$(PY) -m pytest -q $(NBVAL) book
+	$(PY) -m pytest -q $(NBVAL) --ignore=book/colab book
+
+# Chapters as a Binder reader runs them: JupyterLab with jupyterlab-myst, in Chromium (offline).
+test-lab: $(STAMP) chromium
+	$(PY) -m pytest -q -m lab tests
 
 # Builds the book strictly into a temporary folder, then drives Chromium against it.
 test-site: $(STAMP) chromium
@@ -59,13 +67,15 @@ serve:
 	@test -f _build/html/index.html || { echo "no site yet: run make book first"; exit 1; }
 	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory _build/html
 
+CI_PY   := .ci/execute-notebooks .ci/list-exercises .ci/readers.py .ci/kernel_memory.py
+
 lint: $(STAMP)
-	$(PY) -m ruff check hessnotes tests benchmarks book .ci/execute-notebooks .ci/list-exercises
-	$(PY) -m ruff format --check hessnotes tests benchmarks book
+	$(PY) -m ruff check hessnotes tests benchmarks book $(CI_PY)
+	$(PY) -m ruff format --check hessnotes tests benchmarks book .ci/readers.py .ci/kernel_memory.py
 
 format: $(STAMP)
-	$(PY) -m ruff format hessnotes tests benchmarks book
-	$(PY) -m ruff check --fix hessnotes tests benchmarks book
+	$(PY) -m ruff format hessnotes tests benchmarks book .ci/readers.py .ci/kernel_memory.py
+	$(PY) -m ruff check --fix hessnotes tests benchmarks book $(CI_PY)
 
 bench: $(STAMP) chromium
 	$(PY) benchmarks/bench_secant.py

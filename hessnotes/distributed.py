@@ -73,9 +73,29 @@ def sharded_gram(X: Any, Y: Any, shards: int) -> list[Any]:
         raise ValueError(f"X has shape {tuple(Xt.shape)} but Y {tuple(Yt.shape)}; both (D, n).")
     if not 1 <= shards <= Xt.shape[0]:
         raise ValueError(f"shards={shards} must be in 1..D={Xt.shape[0]}.")
-    Z = torch.cat([Xt, Yt], dim=1)
-    out = [Zp.T @ Zp for Zp in torch.tensor_split(Z, shards, dim=0)]
+    out = [_block_gram(Xp, Yp) for Xp, Yp in _shards(Xt, Yt, shards)]
     return [g.numpy() for g in out] if is_np else out
+
+
+def _shards(X: torch.Tensor, Y: torch.Tensor, shards: int):
+    """The row blocks ``(X_p, Y_p)`` as views: ``Z_p = [X_p Y_p]`` is never copied, so the
+    sharded algorithm needs no memory of the size of its data beyond the factor it returns."""
+    return zip(
+        torch.tensor_split(X, shards, dim=0), torch.tensor_split(Y, shards, dim=0), strict=True
+    )
+
+
+def _block_gram(Xp: torch.Tensor, Yp: torch.Tensor) -> torch.Tensor:
+    """``Z_p^T Z_p`` for ``Z_p = [X_p Y_p]`` from its four blocks."""
+    XY = Xp.T @ Yp
+    return torch.cat([torch.cat([Xp.T @ Xp, XY], dim=1), torch.cat([XY.T, Yp.T @ Yp], dim=1)])
+
+
+def _rows_times(Xp: torch.Tensor, Yp: torch.Tensor, M: torch.Tensor, out=None) -> torch.Tensor:
+    """``Z_p M = X_p M[:n] + Y_p M[n:]`` (written into ``out`` if given)."""
+    n = Xp.shape[1]
+    out = torch.matmul(Xp, M[:n], out=out)
+    return out.addmm_(Yp, M[n:])
 
 
 def least_norm_from_gram(
@@ -150,7 +170,8 @@ def least_norm_sharded(X: Any, Y: Any, shards: int, *, passes: int = 1) -> LowRa
     Steps: per-shard Gram matrices (:func:`sharded_gram`); their sum (the all-reduce); with
     ``passes=2`` a second Gram matrix of the shards' rows of ``Z W``, summed again (CholeskyQR2);
     the small problem (:func:`least_norm_from_gram`); each shard's rows ``Z_p T`` (local work);
-    finally the rows are stacked, which a distributed code would not do.
+    finally the rows are written into one Q, which a distributed code would not do. The shards are
+    views of X and Y, so the only large allocation is Q itself.
 
     Args:
         X, Y: (D, n) numpy arrays or torch tensors, float32 or float64.
@@ -171,19 +192,22 @@ def least_norm_sharded(X: Any, Y: Any, shards: int, *, passes: int = 1) -> LowRa
     G = sum(grams[1:], grams[0])  # the all-reduce
     Xt, _ = _torch2(X, "X")
     Yt, _ = _torch2(Y, "Y")
-    blocks = torch.tensor_split(torch.cat([Xt, Yt], dim=1), shards, dim=0)
-
-    def local(M: torch.Tensor) -> list[torch.Tensor]:
-        Mt = M.to(dtype=Xt.dtype, device=Xt.device)
-        return [Zp @ Mt for Zp in blocks]
 
     def second_gram(W: torch.Tensor) -> torch.Tensor:
-        return sum(q.T @ q for q in local(W))  # the second all-reduce
+        Wt = W.to(dtype=Xt.dtype, device=Xt.device)
+        local = (_rows_times(Xp, Yp, Wt) for Xp, Yp in _shards(Xt, Yt, shards))
+        return sum(q.T @ q for q in local)  # the second all-reduce
 
     T, lam = least_norm_from_gram(
         torch.as_tensor(G), X.shape[1], refine=second_gram if passes == 2 else None
     )
-    Q = torch.cat(local(T), dim=0)
+    # Each shard forms its own rows Z_p T of the factor, written straight into Q.
+    Tt = T.to(dtype=Xt.dtype, device=Xt.device)
+    Q = torch.empty(Xt.shape[0], Tt.shape[1], dtype=Xt.dtype, device=Xt.device)
+    row = 0
+    for Xp, Yp in _shards(Xt, Yt, shards):
+        _rows_times(Xp, Yp, Tt, out=Q[row : row + Xp.shape[0]])
+        row += Xp.shape[0]
     lam_t = lam.to(dtype=Xt.dtype, device=Xt.device)
     if isinstance(X, np.ndarray):
         return LowRankSymmetric(Q.numpy(), lam_t.numpy())

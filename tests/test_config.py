@@ -84,9 +84,13 @@ def test_javascript_is_self_hosted():
         assert package in licences
 
 
-def test_binder_uses_cpu_torch():
+def test_binder_uses_cpu_torch_and_jupyterlab():
     text = (ROOT / "binder" / "requirements.txt").read_text()
     assert "download.pytorch.org/whl/cpu" in text and "torch==2.13.0+cpu" in text
+    p = pins()
+    assert p["jupyterlab"] == "4.4.9", "the JupyterLab that Binder's image ships"
+    assert f"jupyterlab-myst=={p['jupyterlab-myst']}" in text
+    assert CONFIG["launch_buttons"]["notebook_interface"] == "jupyterlab", "slider keys need it"
 
 
 def test_every_chapter_is_in_the_toc():
@@ -121,11 +125,176 @@ def test_colab_cell_points_at_the_configured_repository(path: Path):
     src = "".join(first["source"])
     assert "remove-cell" in first["metadata"].get("tags", []), "the set-up cell must be hidden"
     assert src.startswith("# Colab and bare Jupyter")
-    urls = re.findall(r'^\s*url = "([^"]*)"', src, flags=re.M)
-    assert urls == [CONFIG["repository"]["url"]], (
-        f"{path.name} installs from {urls}, _config.yml says {CONFIG['repository']['url']}: "
+    found = re.findall(r'^\s*url, ref = "([^"]*)", "([^"]*)"', src, flags=re.M)
+    repo = CONFIG["repository"]
+    assert found == [(repo["url"], repo["branch"])], (
+        f"{path.name} installs {found}, _config.yml says {repo['url']} at {repo['branch']}: "
         "run `make notebooks`"
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# What execute-notebooks writes for readers in Jupyter and Colab (.ci/readers.py)
+# --------------------------------------------------------------------------------------------------
+def _readers():
+    import sys
+
+    sys.path.insert(0, str(ROOT / ".ci"))
+    try:
+        import readers
+    finally:
+        sys.path.pop(0)
+    return readers
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_reader_cells_are_generated_from_the_config(path: Path):
+    """Set-up cell, macro cell and folded solutions are what .ci/readers.py makes of them now."""
+    import nbformat
+
+    readers = _readers()
+    nb = nbformat.read(path, as_version=4)
+    want = nbformat.read(path, as_version=4)
+    readers.prepare(want)
+    for i, (got, cell) in enumerate(zip(nb.cells, want.cells, strict=True)):
+        assert got.source == cell.source, f"{path.name}, cell {i}: run `make notebooks`"
+        assert got.metadata == cell.metadata, f"{path.name}, cell {i}: run `make notebooks`"
+    assert readers.is_macro_cell(nb.cells[1]) and "remove-cell" in nb.cells[1].metadata["tags"]
+
+
+def _control_words(text: str, readers) -> set[str]:
+    """The TeX control words of Markdown, outside code spans and blocks."""
+    text = readers._TOKEN.sub(lambda m: "" if m["code"] else m[0], text)
+    return set(re.findall(r"\\([A-Za-z]+)", text))
+
+
+def _katex_names() -> set[str]:
+    """Every command name in the KaTeX of jupyterlab-myst (its JavaScript string literals)."""
+    import sys
+
+    static = Path(sys.prefix) / "share/jupyter/labextensions/jupyterlab-myst/static"
+    names: set[str] = set()
+    for js in static.glob("*.js"):
+        text = js.read_text(errors="replace")
+        if "KaTeX parse error" in text and '"\\\\frac"' in text:
+            names |= set(re.findall(r'"\\\\([A-Za-z]+)"', text))
+    assert len(names) > 500, f"KaTeX not found in {static} (jupyterlab-myst is pinned)"
+    return names
+
+
+def _mathjax_names() -> set[str]:
+    """Every command name in the site's MathJax (keys of its macro maps, string literals)."""
+    conf = CONFIG["sphinx"]["config"]
+    js = (ROOT / conf["html_static_path"][0] / conf["mathjax_path"]).read_text()
+    return set(re.findall(r'"\\\\([A-Za-z]+)"', js)) | set(re.findall(r"[{,]([A-Za-z]+):", js))
+
+
+def test_every_macro_a_chapter_uses_is_defined():
+    """A control word in a chapter's Markdown (or Markdown output) is one of the book's macros
+    (_config.yml) or known to both renderers: KaTeX in Jupyter, MathJax on the site."""
+    readers = _readers()
+    macros = set(readers.macros())
+    katex, mathjax = _katex_names(), _mathjax_names()
+    assert not {"vec", "tr"} - macros and "vec" in katex  # \vec is redefined, not new
+    unknown = []
+    for path in NOTEBOOKS:
+        for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+            texts = ["".join(cell["source"])] if cell["cell_type"] == "markdown" else []
+            texts += [
+                "".join(o["data"]["text/markdown"])
+                for o in cell.get("outputs", [])
+                if "text/markdown" in o.get("data", {})
+            ]
+            for text in texts:
+                for word in sorted(_control_words(text, readers) - macros):
+                    if word not in katex or word not in mathjax:
+                        renderer = "KaTeX" if word not in katex else "MathJax"
+                        unknown.append(f"{path.name}, cell {i}: \\{word} (unknown to {renderer})")
+    assert not unknown, "define these in _config.yml or write them otherwise:\n" + "\n".join(
+        unknown
+    )
+
+
+def test_colab_copies_are_generated_from_the_chapters_and_up_to_date():
+    """book/colab/<chapter>.ipynb is what .ci/readers.py makes of the chapter (run
+    `make notebooks`), with no MyST and no macro of the book left in it."""
+    import nbformat
+
+    readers = _readers()
+    book = readers.Book.load()
+    copies = sorted((ROOT / "book" / readers.COLAB_DIR).glob("*.ipynb"))
+    assert [c.name for c in copies] == [p.name for p in NOTEBOOKS], "run `make notebooks`"
+    macros = "|".join(readers.macros())
+    leftover = re.compile(rf"\{{[\w:-]+\}}`|^:::|^:\w+:|\\(?:{macros})(?![A-Za-z])|\(eq-", re.M)
+    for path in NOTEBOOKS:
+        want = readers.colab_copy(nbformat.read(path, as_version=4), path.stem, book)
+        got = readers.colab_path(path).read_text()
+        assert got == nbformat.writes(want) + "\n", f"{path.name}: the Colab copy is stale"
+        for cell in want.cells:
+            if cell.cell_type == "markdown":
+                left = leftover.findall(readers._TOKEN.sub("", cell.source))
+                assert not left, f"colab/{path.name}: MyST or macros left: {left}"
+        assert want.cells[0].source.startswith("#@title")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_readers_of_the_notebook_see_every_output(path: Path):
+    """Slider cells carry their first frame; cells nbval ignores still carry their outputs."""
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        src = "".join(cell["source"])
+        mimes = {m for o in cell["outputs"] for m in o.get("data", {})}
+        if re.search(r"^frame_sliders?\(", src, re.M):
+            assert "image/png" in mimes, f"{path.name}, cell {i}: the slider has no first frame"
+        if "nbval-ignore-output" in cell["metadata"].get("tags", []):
+            assert cell["outputs"], f"{path.name}, cell {i}: an ignored cell stored no output"
+
+
+def _imports(source: str) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_binder_pins_every_runtime_import():
+    """binder/requirements.txt pins each distribution that hessnotes or a chapter imports, at the
+    version of requirements.txt (an AST scan of the library and of the chapters' code cells)."""
+    import importlib.metadata
+    import sys
+
+    modules = set()
+    for py in (ROOT / "hessnotes").rglob("*.py"):
+        modules |= _imports(py.read_text())
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                modules |= _imports("".join(cell["source"]))
+    modules -= set(sys.stdlib_module_names) | {"hessnotes"}
+    dists = importlib.metadata.packages_distributions()
+    needed = {m: dists[m][0].lower().replace("_", "-") for m in modules}
+    needed["ipykernel"] = "ipykernel"  # runs the chapters
+    needed["jupyterlab"], needed["jupyterlab_myst"] = "jupyterlab", "jupyterlab-myst"
+    binder = {}
+    for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            req = Requirement(line)
+            binder[req.name.lower().replace("_", "-")] = str(req.specifier).removeprefix("==")
+    p = pins()
+    for module, dist in sorted(needed.items()):
+        assert dist in binder, f"binder/requirements.txt lacks {dist} (imported as {module})"
+        assert binder[dist].split("+")[0] == p[dist], (
+            f"{dist}: binder {binder[dist]}, pins {p[dist]}"
+        )
+    post = [ln for ln in (ROOT / "binder" / "postBuild").read_text().splitlines() if ln[:1] != "#"]
+    assert "python -m pip install -e ." in post and "--no-deps" not in "\n".join(post)
 
 
 def test_binder_dockerfile_renders_offline():

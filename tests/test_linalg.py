@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 from hessnotes import _linalg
-from hessnotes._linalg import MAX_DENSE_BYTES, check_memory, eps_of, gram, gram_copy
+from hessnotes._linalg import MAX_DENSE_BYTES, check_finite, check_memory, eps_of, gram, gram_copy
 
 
 def test_eps_of_is_machine_epsilon_twice_the_unit_roundoff():
@@ -81,3 +82,14 @@ def test_check_finite_fast_path_still_finds_overflowing_sums():
     big[2] = float("-inf")
     with pytest.raises(ValueError, match=r"big .*index \(2,\)"):
         _linalg.check_finite(big, "big")
+@pytest.mark.parametrize("shape", [(7, 3), (7,), (), (0, 4)])
+def test_check_finite_scans_in_blocks_and_names_the_first_bad_entry(monkeypatch, shape):
+    monkeypatch.setattr(_linalg, "FINITE_BLOCK", 4)  # several blocks even for small inputs
+    t = torch.ones(shape, dtype=torch.float64)
+    check_finite(t, "X")  # finite: no error, whatever the number of blocks
+    if t.numel() == 0:
+        return
+    idx = tuple(s - 1 for s in shape)  # the last entry, in the last block
+    t[idx] = float("inf")
+    with pytest.raises(ValueError, match=rf"X \(shape {re.escape(str(tuple(shape)))}\) holds NaN"):
+        check_finite(t, "X")

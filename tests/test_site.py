@@ -9,9 +9,9 @@ What a reader does, page by page:
 
 * reads at desktop width: math typeset, no raw TeX, no display equation cut off, outputs that fit
   the column, figures loaded and described by alt text, the provenance line at the end;
-* opens the launch menu and clicks Binder, Colab and the repository (each link's URL is checked
-  as the browser requests it), starts live code (Thebe, with a stand-in for its CDN script), and
-  downloads the ``.ipynb``;
+* opens the launch menu and clicks Binder (JupyterLab), Colab (the chapter's Colab copy) and the
+  repository (each link's URL is checked as the browser requests it), starts live code (Thebe,
+  with a stand-in for its CDN script), and downloads the ``.ipynb``;
 * opens the chapter list and the page contents at phone, tablet and desktop width, by tap and by
   keyboard;
 * moves every slider: a held arrow key, a drag, a click on the track, typing in the readout;
@@ -351,9 +351,11 @@ def test_launch_buttons_and_download(page: str, visit, server):
     """Binder, Colab and the repository open at the right URLs; live code starts; .ipynb too."""
     v = visit(page)
     name = f"{page}.ipynb"
-    expected = {
-        "Binder": f"https://mybinder.org/v2/gh/{ORG_REPO}/{BRANCH}?urlpath=tree/{name}",
-        "Colab": f"https://colab.research.google.com/github/{ORG_REPO}/blob/{BRANCH}/{name}",
+    colab_copy = f"{Path(page).parent}/colab/{Path(page).name}.ipynb"  # .ci/readers.py writes it
+    assert (ROOT / colab_copy).is_file(), f"{colab_copy} is missing: run `make notebooks`"
+    expected = {  # Binder opens JupyterLab, where the slider keys work
+        "Binder": f"https://mybinder.org/v2/gh/{ORG_REPO}/{BRANCH}?urlpath=lab/tree/{name}",
+        "Colab": f"https://colab.research.google.com/github/{ORG_REPO}/blob/{BRANCH}/{colab_copy}",
     }
     launch = v.pg.locator(".dropdown-launch-buttons")
     for label, url in expected.items():
@@ -409,6 +411,23 @@ def _open_sidebar(v: Visit, which: str, how: str) -> None:
     else:
         button.click()
     v.pg.wait_for_timeout(250)
+
+
+@pytest.mark.parametrize("page", NOTEBOOKS)
+def test_colab_copy_numbers_like_the_site(page: str, site: Path):
+    """The Colab copy (generated without the site) numbers equations, theorems and exercises as
+    the built page does, in the same order."""
+    import html as _html
+
+    built = _html.unescape((site / f"{page}.html").read_text())
+    copy = json.loads((ROOT / Path(page).parent / "colab" / f"{Path(page).name}.ipynb").read_text())
+    text = "\n".join("".join(c["source"]) for c in copy["cells"] if c["cell_type"] == "markdown")
+    site_eqs = re.findall(r'<span class="eqno">\(([\d.]+)\)', built)
+    assert re.findall(r"\\tag\{([\d.]+)\}", text) == site_eqs, f"{page}: equation numbers"
+    caption = r"(Theorem|Proposition|Lemma|Corollary|Definition|Example|Exercise) (\d+(?:\.\d+)?)"
+    site_caps = re.findall(rf'<span class="caption-number">{caption} </span>', built)
+    copy_caps = re.findall(rf"^(?:\*\*|### ){caption}", text, re.M)
+    assert copy_caps == site_caps, f"{page}: theorem and exercise numbers"
 
 
 @pytest.mark.parametrize("width", [390, 768, 1280])

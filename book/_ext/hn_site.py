@@ -27,7 +27,11 @@
 7. **Outputs cite equation numbers.** A check cell prints which equation it checks by label, e.g.
    "(eq-lnh-expand)" (a notebook cannot know the number the book gives the equation). In cell
    outputs the label is replaced by the equation's number as the page shows it, e.g. "(8.3)".
-8. ``static/hn-site.js`` and ``static/hn-site.css`` are added to every page: the sidebar toggles
+8. **Colab opens the Colab copy.** Colab renders neither MyST nor the book's macros, so
+   ``make notebooks`` writes ``book/colab/<chapter>.ipynb`` (plain Markdown, see
+   ``.ci/readers.py``), and the Colab button of each chapter points there instead of at the
+   chapter itself.
+9. ``static/hn-site.js`` and ``static/hn-site.css`` are added to every page: the sidebar toggles
    (pydata-sphinx-theme #2451), slider accessibility and a read-only readout, thebe next to
    require.js, scrolling cues for wide math and code, wrapped outputs, dark-mode widgets, print.
 """
@@ -82,6 +86,19 @@ def _merge_config(app, config):
         thebe.setdefault("repository_branch", opts.get("repository_branch") or "main")
         thebe.setdefault("path_to_docs", opts.get("path_to_docs") or ".")
         config.thebe_config = thebe
+
+
+def _colab_opens_the_copy(app, pagename, templatename, context, doctree):
+    """Point the Colab launch button at ``book/colab/<page>.ipynb`` when that copy exists."""
+    root = Path(app.srcdir)
+    copy = root / Path(pagename).parent / "colab" / f"{Path(pagename).name}.ipynb"
+    if not copy.exists():
+        return
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []) if group.get("label") == "launch-buttons" else []:
+            if button.get("text") == "Colab":
+                head, _, tail = button["url"].rpartition("/")
+                button["url"] = f"{head}/colab/{tail}"
 
 
 def _add_static(app):
@@ -180,5 +197,7 @@ def setup(app):
     app.add_js_file("hn-site.js", defer="defer")
     app.add_css_file("hn-site.css")
     app.connect("html-page-context", _fix_scripts, priority=900)
+    # After sphinx-book-theme adds the launch buttons (priority 501).
+    app.connect("html-page-context", _colab_opens_the_copy, priority=600)
     app.connect("doctree-resolved", _number_equations_in_outputs)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
