@@ -93,3 +93,17 @@ def test_check_finite_scans_in_blocks_and_names_the_first_bad_entry(monkeypatch,
     t[idx] = float("inf")
     with pytest.raises(ValueError, match=rf"X \(shape {re.escape(str(tuple(shape)))}\) holds NaN"):
         check_finite(t, "X")
+
+
+def test_check_finite_inside_torch_func_transforms():
+    """Inside torch.func.grad a tensor has no storage numpy could read: the check still runs."""
+
+    def f(x):
+        check_finite(x, "x")
+        return (x**2).sum()
+
+    x = torch.arange(6, dtype=torch.float64).reshape(2, 3)
+    torch.testing.assert_close(torch.func.grad(f)(x), 2 * x)
+    x[1, 2] = float("nan")
+    with pytest.raises(ValueError, match=r"x \(shape \(2, 3\)\).*index \(1, 2\)"):
+        torch.func.grad(f)(x)
