@@ -82,6 +82,8 @@ def test_check_finite_fast_path_still_finds_overflowing_sums():
     big[2] = float("-inf")
     with pytest.raises(ValueError, match=r"big .*index \(2,\)"):
         _linalg.check_finite(big, "big")
+
+
 @pytest.mark.parametrize("shape", [(7, 3), (7,), (), (0, 4)])
 def test_check_finite_scans_in_blocks_and_names_the_first_bad_entry(monkeypatch, shape):
     monkeypatch.setattr(_linalg, "FINITE_BLOCK", 4)  # several blocks even for small inputs
