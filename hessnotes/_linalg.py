@@ -220,10 +220,16 @@ def check_finite(t: torch.Tensor, name: str) -> None:
     temporaries whatever the size of ``t`` (``torch.isfinite`` of a 1e6 x 32 float64 factor at
     once needs 0.35 GB).
     """
+    total = None
     if t.device.type == "cpu" and t.dtype in _FLOAT_DTYPES:
-        with np.errstate(over="ignore", invalid="ignore"):  # inf - inf, overflow: scanned below
-            total = np.sum(t.detach().numpy())  # single-threaded: no thread pool for a check
-    else:
+        try:  # a tensor inside a torch.func transform has no storage numpy could read
+            array = t.detach().numpy()
+        except RuntimeError:
+            array = None
+        if array is not None:
+            with np.errstate(over="ignore", invalid="ignore"):  # inf - inf, overflow: see below
+                total = np.sum(array)  # single-threaded: no thread pool for a check
+    if total is None:
         total = num(t.sum())
     if math.isfinite(total):
         return

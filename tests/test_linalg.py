@@ -82,6 +82,8 @@ def test_check_finite_fast_path_still_finds_overflowing_sums():
     big[2] = float("-inf")
     with pytest.raises(ValueError, match=r"big .*index \(2,\)"):
         _linalg.check_finite(big, "big")
+
+
 @pytest.mark.parametrize("shape", [(7, 3), (7,), (), (0, 4)])
 def test_check_finite_scans_in_blocks_and_names_the_first_bad_entry(monkeypatch, shape):
     monkeypatch.setattr(_linalg, "FINITE_BLOCK", 4)  # several blocks even for small inputs
@@ -93,3 +95,17 @@ def test_check_finite_scans_in_blocks_and_names_the_first_bad_entry(monkeypatch,
     t[idx] = float("inf")
     with pytest.raises(ValueError, match=rf"X \(shape {re.escape(str(tuple(shape)))}\) holds NaN"):
         check_finite(t, "X")
+
+
+def test_check_finite_inside_torch_func_transforms():
+    """Inside torch.func.grad a tensor has no storage numpy could read: the check still runs."""
+
+    def f(x):
+        check_finite(x, "x")
+        return (x**2).sum()
+
+    x = torch.arange(6, dtype=torch.float64).reshape(2, 3)
+    torch.testing.assert_close(torch.func.grad(f)(x), 2 * x)
+    x[1, 2] = float("nan")
+    with pytest.raises(ValueError, match=r"x \(shape \(2, 3\)\).*index \(1, 2\)"):
+        torch.func.grad(f)(x)
