@@ -25,6 +25,7 @@ See the chapter "Second derivatives and Newton's method".
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +53,9 @@ class NewtonRecord:
             a saddle; see :attr:`kind`).
         inertia: for :func:`newton_minimize`, the numbers ``(positive, negative, zero)`` of
             eigenvalues of the ``(N, N)`` Hessian at ``x`` (they sum to ``N``); ``None`` for
-            :func:`newton_root`.
+            :func:`newton_root`, and for a run that diverged.
+        diverged: whether the iteration stopped because an iterate (or its norm) overflowed or
+            became NaN; then ``converged`` is False.
 
     ``print(record)`` gives a one-line verdict: ✓ for a root or a local minimum, ✗ for a
     stationary point that is not a local minimum, or a run that did not converge.
@@ -64,6 +67,7 @@ class NewtonRecord:
     steps: int
     converged: bool
     inertia: tuple[int, int, int] | None = None
+    diverged: bool = False
 
     @property
     def kind(self) -> str:
@@ -73,8 +77,11 @@ class NewtonRecord:
         ``"local minimum"`` (every Hessian eigenvalue positive), ``"local maximum"`` (every one
         negative), ``"saddle point"`` (both signs), ``"not a local minimum"`` (negative and zero
         eigenvalues, none positive), ``"degenerate stationary point"`` (none negative, some zero:
-        the second-order test cannot decide); ``"not converged"`` otherwise.
+        the second-order test cannot decide); ``"diverged"`` when an iterate overflowed;
+        ``"not converged"`` otherwise.
         """
+        if self.diverged:
+            return "diverged"
         if not self.converged:
             return "not converged"
         if self.inertia is None:
@@ -93,6 +100,8 @@ class NewtonRecord:
 
     def __str__(self) -> str:
         steps = f"{self.steps} step{'s' * (self.steps != 1)}"
+        if self.diverged:
+            return f"✗ Newton: diverged after {steps} (the iterate overflowed or became NaN)"
         if self.inertia is None:
             what = f"converged in {steps}" if self.converged else f"not converged after {steps}"
             return f"{'✓' if self.converged else '✗'} Newton (equation): {what}"
@@ -180,6 +189,17 @@ def _out(x: torch.Tensor, numpy: bool) -> Any:
     return x.detach().cpu().numpy() if numpy else x.detach()
 
 
+def _stopped(r_norm: float, stop: float, dx: torch.Tensor, x: torch.Tensor, tol: float) -> bool:
+    """The stopping test: a small residual, or a step below roundoff of a *finite* iterate (once
+    ``‖x‖`` overflows, ``‖Δ‖ <= tol · ‖x‖`` would hold for any step)."""
+    x_norm = float(x.norm())
+    return r_norm <= stop or (math.isfinite(x_norm) and float(dx.norm()) <= tol * x_norm)
+
+
+def _overflowed(x: torch.Tensor, r: torch.Tensor) -> bool:
+    return not (math.isfinite(float(x.norm())) and math.isfinite(float(r.norm())))
+
+
 def _check_args(tol: float, maxiter: int) -> None:
     if not tol > 0 or maxiter < 0:
         raise ValueError(f"tol={tol} must be > 0 and maxiter={maxiter} >= 0")
@@ -228,6 +248,8 @@ def newton_root(
             f"g(x) has {r.numel()} entries but x has {x.numel()}; Newton's method needs as many "
             "equations as unknowns"
         )
+    if not math.isfinite(float(r.norm())):
+        raise ValueError("g(x0) is not finite (NaN or Inf): start from a point where g is defined")
     err = error or (lambda z: float(res(z).norm()))
     stop = tol * max(1.0, float(r.norm()))
     errors, iterates = [err(x)], [_out(x, numpy)] if keep_iterates else []
@@ -242,7 +264,11 @@ def newton_root(
         errors.append(err(x))
         if keep_iterates:
             iterates.append(_out(x, numpy))
-        converged = float(r.norm()) <= stop or float(dx.norm()) <= tol * float(x.norm())
+        if _overflowed(x, r):
+            return NewtonRecord(
+                _out(x, numpy), tuple(errors), tuple(iterates), k, False, None, True
+            )
+        converged = _stopped(float(r.norm()), stop, dx, x, tol)
     return NewtonRecord(_out(x, numpy), tuple(errors), tuple(iterates), k, converged)
 
 
@@ -318,6 +344,8 @@ def newton_minimize(
 
     err = error or (lambda z: float(gradient(z).norm()))
     G = gradient(x)
+    if not math.isfinite(float(G.norm())):
+        raise ValueError("∇f(x0) is not finite (NaN or Inf): start from a point where f is smooth")
     stop = tol * max(1.0, float(G.norm()))
     errors, iterates = [err(x)], [_out(x, numpy)] if keep_iterates else []
     converged = float(G.norm()) <= stop
@@ -330,7 +358,11 @@ def newton_minimize(
         errors.append(err(x))
         if keep_iterates:
             iterates.append(_out(x, numpy))
-        converged = float(G.norm()) <= stop or float(dx.norm()) <= tol * float(x.norm())
+        if _overflowed(x, G):
+            return NewtonRecord(
+                _out(x, numpy), tuple(errors), tuple(iterates), k, False, None, True
+            )
+        converged = _stopped(float(G.norm()), stop, dx, x, tol)
     counts = inertia(hessian_matrix(x), rtol=inertia_rtol)
     return NewtonRecord(_out(x, numpy), tuple(errors), tuple(iterates), k, converged, counts)
 

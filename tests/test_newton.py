@@ -187,3 +187,23 @@ def test_errors_name_the_problem():
         newton_root(lambda x: x, torch.zeros(1, dtype=torch.float64), tol=0.0)
     with pytest.raises(TypeError, match="x0"):
         newton_root(lambda x: x, [1.0])
+
+
+def test_a_diverging_run_is_reported_as_diverged_not_as_a_stationary_point():
+    """From 3αI pure Newton on φ(X) = tr(AX) - log|det X| overflows (‖R_k‖ = ‖R_0‖^(2^k)); once
+    ‖x‖ is inf the step test ‖Δ‖ <= tol ‖x‖ holds for any step, which used to read as converged."""
+    n = 6
+    g = torch.Generator().manual_seed(43)
+    Qa = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))[0]
+    lam = torch.logspace(0, 1, n, dtype=torch.float64)
+    A = (Qa * lam) @ Qa.T
+    alpha = 2 / float(lam.min() + lam.max())
+
+    def phi(X, A):
+        return torch.trace(A @ X) - torch.linalg.slogdet(X)[1]
+
+    rec = newton_minimize(phi, 3 * alpha * torch.eye(n, dtype=torch.float64), A, maxiter=60)
+    assert rec.diverged and not rec.converged and rec.kind == "diverged"
+    assert rec.inertia is None and "diverged" in str(rec) and str(rec).startswith("✗")
+    with pytest.raises(ValueError, match="not finite"):
+        newton_root(lambda x: x**2 + 1.0, torch.tensor([1e200], dtype=torch.float64))
