@@ -617,8 +617,9 @@ def quasi_newton(
     """Minimise f by limited-memory BFGS steps ``p = -H^{-1} g`` with ``H`` the
     :class:`LimitedMemoryHessian` (``"bfgs"``) of the last ``memory`` pairs.
 
-    The step solves with the compact low-rank form (:meth:`LowRankSymmetric.solve`, O(D m^2));
-    the first step is along ``-g / ||g||``. A backtracking (Armijo) line search halves the step
+    The step applies the compact inverse of BFGS (:meth:`LimitedMemoryHessian.solve`: O(D m), no
+    basis, so no Householder fallback on a nearly parallel window); the first step is along
+    ``-g / ||g||``. A backtracking (Armijo) line search halves the step
     until ``f(x + t p) <= f(x) + 1e-4 t g^T p``. Gradients come from ``torch.func.grad``.
 
     Args:
@@ -647,7 +648,7 @@ def quasi_newton(
         if float(gx.norm()) <= gtol:
             converged = True
             break
-        p = -gx / gx.norm() if lm.n_pairs == 0 else -lm.hessian.solve(gx)
+        p = -gx / gx.norm() if lm.n_pairs == 0 else -lm.solve(gx)
         t, fx, slope = 1.0, fs[-1], float(gx @ p)
         for _ in range(60):
             if float(f(x + t * p)) <= float(fx) + 1e-4 * t * slope:
