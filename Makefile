@@ -10,7 +10,7 @@ NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.
 # Inline figures need the inline backend: an inherited MPLBACKEND=Agg makes them vanish.
 unexport MPLBACKEND
 
-.PHONY: help venv book test test-unit test-notebooks test-site notebooks serve lint format bench clean chromium
+.PHONY: help venv book test test-unit test-notebooks test-build test-site notebooks serve lint format bench clean chromium
 
 help:
 	@echo "make book       build the site into _build/html (strict)"
@@ -34,13 +34,19 @@ test: $(STAMP) chromium
 	@.ci/phase lint      $(MAKE) -s lint
 	@.ci/phase unit      $(MAKE) -s test-unit
 	@.ci/phase nbval     $(MAKE) -s test-notebooks
+	@.ci/phase build     $(MAKE) -s test-build
 	@.ci/phase site      $(MAKE) -s test-site
 
 test-unit: $(STAMP)
-	$(PY) -m pytest -q -m "not site" tests
+	$(PY) -m pytest -q -m "not site and not build" tests
 
 test-notebooks: $(STAMP)
 	$(PY) -m pytest -q $(NBVAL) book
+
+# Builds a scratch copy of the book, edits a library module and a chapter, rebuilds: only the
+# chapters that depend on the change run again, and the pages show the new values.
+test-build: $(STAMP)
+	$(PY) -m pytest -q -s -m build tests
 
 # Builds the book strictly into a temporary folder, then drives Chromium against it.
 test-site: $(STAMP) chromium
