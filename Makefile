@@ -10,11 +10,13 @@ NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.
 # Inline figures need the inline backend: an inherited MPLBACKEND=Agg makes them vanish.
 unexport MPLBACKEND
 
-.PHONY: help venv book test test-unit test-notebooks test-build test-site notebooks serve lint format bench clean chromium
+.PHONY: help venv book pdf test test-unit test-notebooks test-build test-site test-pdf notebooks serve lint format bench clean chromium tex
 
 help:
 	@echo "make book       build the site into _build/html (strict)"
-	@echo "make test       lint, unit tests, strict nbval over every chapter, strict build, browser test"
+	@echo "make pdf        the site, then the whole book as one PDF (_build/html/hessnotes.pdf)"
+	@echo "make test       lint, unit tests, strict nbval over every chapter, stale-build test,"
+	@echo "                strict build, browser test, PDF test"
 	@echo "make notebooks  re-execute every chapter in place (fresh, deterministic outputs)"
 	@echo "make serve      serve _build/html on http://127.0.0.1:8000"
 	@echo "make lint       ruff check + format check"
@@ -30,7 +32,14 @@ book: $(STAMP)
 	.venv/bin/jupyter-book build . $(JBFLAGS)
 	@echo "Open file://$(CURDIR)/_build/html/index.html (or run: make serve)"
 
-test: $(STAMP) chromium
+# The whole book as one PDF through LaTeX, from the site's Sphinx environment: chapters executed
+# for `make book` are not executed again. Linked from every page's download menu.
+pdf: book tex
+	.venv/bin/jupyter-book build . --builder pdflatex $(JBFLAGS)
+	cp _build/latex/hessnotes.pdf _build/html/hessnotes.pdf
+	@echo "PDF: $(CURDIR)/_build/html/hessnotes.pdf ($$(pdfinfo _build/html/hessnotes.pdf | awk '/^Pages/ {print $$2}') pages)"
+
+test: $(STAMP) chromium tex
 	@.ci/phase lint      $(MAKE) -s lint
 	@.ci/phase unit      $(MAKE) -s test-unit
 	@.ci/phase nbval     $(MAKE) -s test-notebooks
@@ -48,12 +57,20 @@ test-notebooks: $(STAMP)
 test-build: $(STAMP)
 	$(PY) -m pytest -q -s -m build tests
 
-# Builds the book strictly into a temporary folder, then drives Chromium against it.
-test-site: $(STAMP) chromium
+# Builds the book strictly into a temporary folder, then drives Chromium against it; the PDF
+# is built from the same build (no chapter runs twice) and checked (tests/test_pdf.py).
+test-site: $(STAMP) chromium tex
 	$(PY) -m pytest -q -m site tests
+
+# The PDF checks alone (they build the site first, as make pdf does).
+test-pdf: $(STAMP) tex
+	$(PY) -m pytest -q -m site tests/test_pdf.py
 
 chromium:
 	@.ci/ensure-chromium
+
+tex:
+	@.ci/ensure-tex
 
 notebooks: $(STAMP)
 	$(PY) .ci/execute-notebooks book/*.ipynb
