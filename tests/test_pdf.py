@@ -12,6 +12,9 @@ numbers written here:
 * every figure the pages show is in the PDF, chapter by chapter, each slider as the frame it
   shows first with its caption;
 * the landing page and the PDF show the book's version, as every chapter's provenance line does.
+
+Those tests are marked ``site``; the unit tests of the LaTeX that book/_ext/hn_pdf.py generates
+are not.
 """
 
 from __future__ import annotations
@@ -19,16 +22,20 @@ from __future__ import annotations
 import pickle
 import re
 import subprocess
+import sys
 import unicodedata
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+import yaml
 from docutils import nodes
-from test_site import PAGES, source_of
+from test_site import PAGES, ROOT, source_of
 
-pytestmark = pytest.mark.site
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+import hn_pdf
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 IMAGE_TYPES = ("image/png", "image/jpeg", "application/pdf")
@@ -125,8 +132,33 @@ def figures_in(book, page: str) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------------------------------
-# The checks
+# The LaTeX the extension writes (no build)
 # --------------------------------------------------------------------------------------------------
+def test_latex_macros_come_from_the_mathjax_config():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    macros = config["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
+    lines = hn_pdf.latex_macros(macros).splitlines()
+    assert len(lines) == len(macros)
+    assert "\\providecommand{\\tr}{}\\renewcommand{\\tr}{\\operatorname{tr}}" in lines
+    assert "\\providecommand{\\fro}{}\\renewcommand{\\fro}[1]{\\lVert #1 \\rVert_F}" in lines
+    assert hn_pdf.latex_macros({"x": ["#1 + #2", 2, "0"]}) == (
+        "\\providecommand{\\x}{}\\renewcommand{\\x}[2][0]{#1 + #2}"
+    )
+    with pytest.raises(ValueError, match="letters only"):
+        hn_pdf.latex_macros({"x1": "y"})
+    with pytest.raises(ValueError, match="not a string or"):
+        hn_pdf.latex_macros({"x": ["y"]})
+
+
+def test_fallback_glyphs_print_in_text_and_in_math():
+    tex = hn_pdf.fallback_glyphs({"ℓ": "\\ell"})
+    assert "\\newunicodechar{ℓ}{\\ifmmode\\ell\\else" in tex and '\\char"2113' in tex
+
+
+# --------------------------------------------------------------------------------------------------
+# The PDF
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.site
 def test_every_chapter_in_order_with_its_title(book_pdf: Path):
     log = (book_pdf.parent / "hessnotes.log").read_text(errors="replace")
     pages = page_count(book_pdf)
@@ -141,6 +173,7 @@ def test_every_chapter_in_order_with_its_title(book_pdf: Path):
     print(f"\nPDF: {pages} pages, {book_pdf.stat().st_size / 1e6:.1f} MB")
 
 
+@pytest.mark.site
 def test_no_unresolved_reference_or_missing_glyph(book_pdf: Path):
     text = "\f".join(pages_of(book_pdf))
     unresolved = [ln for ln in text.splitlines() if "??" in ln]
@@ -160,6 +193,7 @@ def test_no_unresolved_reference_or_missing_glyph(book_pdf: Path):
     assert re.search(r"\(\d+\.\d+\)", text)
 
 
+@pytest.mark.site
 def test_every_figure_of_every_chapter_is_in_the_pdf(book, book_pdf: Path):
     opens = chapter_pages(book_pdf)
     starts = [0] + [opens[c] for c in CHAPTERS] + [len(pages_of(book_pdf))]
@@ -179,6 +213,7 @@ def test_every_figure_of_every_chapter_is_in_the_pdf(book, book_pdf: Path):
     assert sum(r[1] for r in report) > len(CHAPTERS) and sum(r[3] for r in report) > 0
 
 
+@pytest.mark.site
 def test_landing_page_and_pdf_show_the_books_version(book, book_pdf: Path):
     version = metadata.version("hessnotes")
     landing = (book.html / f"{PAGES[0]}.html").read_text()
