@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import json
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -63,17 +64,22 @@ class Library:
     package: str = PACKAGE
     _trees: dict[str, ast.Module | None] = field(default_factory=dict)
     _direct: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    _imports: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    _bindings: dict[str, dict[str, tuple[str, str | None]]] = field(default_factory=dict)
+    _paths: dict[str, Path | None] = field(default_factory=dict)
 
     def path(self, module: str) -> Path | None:
         """Source file of a dotted module name, or None when it is not in the package."""
-        parts = module.split(".")
-        if parts[0] != self.package or not all(p.isidentifier() for p in parts):
-            return None
-        base = self.root.joinpath(*parts)
-        for candidate in (base / "__init__.py", base.with_suffix(".py")):
-            if candidate.is_file():
-                return candidate
-        return None
+        if module not in self._paths:
+            self._paths[module] = None
+            parts = module.split(".")
+            if parts[0] == self.package and all(p.isidentifier() for p in parts):
+                base = self.root.joinpath(*parts)
+                for candidate in (base / "__init__.py", base.with_suffix(".py")):
+                    if candidate.is_file():
+                        self._paths[module] = candidate
+                        break
+        return self._paths[module]
 
     def everything(self) -> set[str]:
         """Every module of the package: what a chapter depends on when resolution gives up."""
@@ -110,10 +116,20 @@ class Library:
 
         ``name`` is None for ``import a.b`` and ``"*"`` for a star import. Relative imports are
         resolved against ``module``. Imports inside functions and ``try`` blocks count too.
+        ``tree`` scans that code instead of the module's file.
         """
-        tree = tree if tree is not None else self.tree(module)
-        if tree is None:  # unparsable: anything may be imported
-            return [(self.package, "*")]
+        if tree is not None:
+            return self._scan(module, tree)
+        if module not in self._imports:
+            parsed = self.tree(module)
+            self._imports[module] = (
+                self._scan(module, parsed)
+                if parsed is not None
+                else [(self.package, "*")]  # unparsable: anything may be imported
+            )
+        return self._imports[module]
+
+    def _scan(self, module: str, tree: ast.AST) -> list[tuple[str, str | None]]:
         here = module if self.is_package(module) else module.rpartition(".")[0]
         out: list[tuple[str, str | None]] = []
         for node in ast.walk(tree):
@@ -132,8 +148,10 @@ class Library:
 
     def bindings(self, module: str) -> dict[str, tuple[str, str | None]]:
         """Names that ``module`` binds at top level by importing them from this package."""
+        if module in self._bindings:
+            return self._bindings[module]
         tree = self.tree(module)
-        out: dict[str, tuple[str, str | None]] = {}
+        out = self._bindings[module] = {}
         for node in tree.body if tree is not None else []:
             if isinstance(node, ast.ImportFrom):
                 one = ast.Module(body=[node], type_ignores=[])
@@ -195,12 +213,15 @@ class Library:
 # --------------------------------------------------------------------------------------------------
 def notebook_code(path: Path) -> list[str]:
     """The code cells of a notebook, as Python (IPython magics and shell escapes translated)."""
-    import nbformat
     from IPython.core.inputtransformer2 import TransformerManager
 
-    nb = nbformat.read(path, as_version=4)
+    cells = json.loads(path.read_bytes())["cells"]
     tm = TransformerManager()
-    return [tm.transform_cell(c.source) for c in nb.cells if c.cell_type == "code"]
+    return [
+        tm.transform_cell("".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+        for c in cells
+        if c["cell_type"] == "code"
+    ]
 
 
 def chapter_modules(lib: Library, cells: list[str]) -> set[str]:
