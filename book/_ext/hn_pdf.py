@@ -12,8 +12,8 @@ This extension adapts the LaTeX output; the HTML build is unaffected.
    Debian's texlive-fonts-extra, 500 MB), ``mathrsfs``, TikZ and pgfplots, none of which the book
    uses. The book uses Sphinx's ``manual`` class and defines here the two environments that
    sphinx-jupyterbook-latex wraps code cells in. So Debian's ``texlive-xetex``,
-   ``texlive-latex-extra``, ``texlive-fonts-recommended``, ``latexmk`` and ``fonts-freefont-otf``
-   are enough (``.ci/ensure-tex``).
+   ``texlive-latex-extra``, ``texlive-fonts-recommended`` and ``latexmk``, with the FreeFont and
+   DejaVu fonts, are enough (``.ci/ensure-tex`` says what each is for).
 3. **Sliders print a still.** A widget has no LaTeX form. A slider's display data also holds the
    frame shown first as ``image/png`` (:class:`hessnotes.widgets.FrameSliders`), which the LaTeX
    build selects; the metadata names the value shown, which becomes a caption under the frame.
