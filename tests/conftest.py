@@ -45,7 +45,10 @@ class Book:
 
 
 def _report(request, line: str) -> None:
-    request.config.pluginmanager.get_plugin("terminalreporter").write_line(f"[build] {line}")
+    """A line on the terminal, past pytest's output capture (the phase times of the build)."""
+    plugins = request.config.pluginmanager
+    with plugins.get_plugin("capturemanager").global_and_fixture_disabled():
+        plugins.get_plugin("terminalreporter").write_line(f"[build] {line}")
 
 
 @pytest.fixture(scope="session")
