@@ -5,7 +5,8 @@ itself. The build test (marker ``build``, ``make test-build``) builds a scratch 
 with a three-page table of contents, changes a value that a chapter prints through a library
 function, rebuilds, and finds the new value on the page, with exactly the chapters that import the
 changed module (directly or through another module) executed again; then edits one chapter and
-sees only that chapter run again.
+sees only that chapter run again. A PDF left beside the pages by ``make pdf`` is removed by the
+build that changed them (book/_ext/hn_release.py).
 """
 
 from __future__ import annotations
@@ -233,8 +234,11 @@ def test_a_library_change_reaches_exactly_the_chapters_that_import_it(tmp_path):
     assert executed == {"probe", "seven-identities", "conventions"}
     assert "the library says: value 1" in page.read_text()
 
+    pdf = book / "_build" / "html" / "hessnotes.pdf"  # as `make pdf` leaves it
+    pdf.write_bytes(b"%PDF of the first build")
     executed, noop, _ = _build(book)
     assert executed == set(), "a rebuild with no change executed chapters again"
+    assert pdf.exists(), "a rebuild that changed nothing removed the PDF"
 
     # Change the value in _linalg.py: probe (through kron's re-export) and conventions (it
     # uses kron, which imports _linalg) run again; seven-identities imports neither.
@@ -245,6 +249,7 @@ def test_a_library_change_reaches_exactly_the_chapters_that_import_it(tmp_path):
     assert "[hn_deps] book/probe re-executes: hessnotes/_linalg.py changed" in log
     html = page.read_text()
     assert "the library says: value 2" in html and "value 1" not in html
+    assert not pdf.exists(), "the site still offers the PDF of the old pages"
 
     # Edit one chapter's prose: only that chapter runs again.
     path = book / "book" / "seven-identities.ipynb"

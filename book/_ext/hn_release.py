@@ -6,12 +6,19 @@
    and the MyST substitution ``{{ version }}`` (the landing page). ``CITATION.cff`` repeats it;
    ``tests/test_release.py`` pins them all together.
 2. **The PDF on the site.** Every page's download menu gets a link to ``hessnotes.pdf`` at the
-   site's root, the whole book, where ``make pdf`` puts it.
+   site's root, the whole book, where ``make pdf`` puts it. An HTML build that read any page
+   again removes the PDF there, which no longer matches the pages (``make pdf`` builds it anew):
+   the site never offers a stale PDF.
 """
 
 from __future__ import annotations
 
 from importlib import metadata
+from pathlib import Path
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
 
 DISTRIBUTION = "hessnotes"
 #: The PDF's file name: the LaTeX target in _config.yml (latex.latex_documents.targetname), and
@@ -48,7 +55,22 @@ def _pdf_in_download_menu(app, pagename, templatename, context, doctree):
             )
 
 
+def _note_reading(app, env, docnames):
+    app.hn_pages_read = bool(docnames) or getattr(app, "hn_pages_read", False)
+
+
+def _drop_stale_pdf(app, exception):
+    """After an HTML build that read pages again: the PDF beside them is out of date."""
+    pdf = Path(app.outdir) / PDF_NAME
+    if exception is None and app.builder.format == "html" and app.hn_pages_read and pdf.exists():
+        pdf.unlink()
+        logger.info(f"[hn_release] removed the out-of-date {PDF_NAME}; `make pdf` builds it again")
+
+
 def setup(app):
+    app.hn_pages_read = False
+    app.connect("env-before-read-docs", _note_reading)
+    app.connect("build-finished", _drop_stale_pdf)
     app.connect("config-inited", _set_version)
     # After sphinx-book-theme fills the header buttons (priority 501).
     app.connect("html-page-context", _pdf_in_download_menu, priority=600)
