@@ -10,12 +10,13 @@ NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.
 # Inline figures need the inline backend: an inherited MPLBACKEND=Agg makes them vanish.
 unexport MPLBACKEND
 
-.PHONY: help venv book test test-unit test-notebooks test-lab test-site notebooks serve lint format bench bench-peers clean chromium
+.PHONY: help venv book pdf test test-unit test-notebooks test-lab test-build test-site test-pdf notebooks serve lint format bench bench-peers clean chromium tex
 
 help:
 	@echo "make book       build the site into _build/html (strict)"
+	@echo "make pdf        the site, then the whole book as one PDF (_build/html/hessnotes.pdf)"
 	@echo "make test       lint, unit tests, strict nbval over every chapter, JupyterLab test,"
-	@echo "                strict build, browser test"
+	@echo "                stale-build test, strict build, browser test, PDF test"
 	@echo "make notebooks  re-execute every chapter in place, print time and peak memory,"
 	@echo "                and regenerate the Colab copies (book/colab/)"
 	@echo "make serve      serve _build/html on http://127.0.0.1:8000"
@@ -34,15 +35,23 @@ book: $(STAMP)
 	.venv/bin/jupyter-book build . $(JBFLAGS)
 	@echo "Open file://$(CURDIR)/_build/html/index.html (or run: make serve)"
 
-test: $(STAMP) chromium
+# The whole book as one PDF through LaTeX, from the site's Sphinx environment: chapters executed
+# for `make book` are not executed again. Linked from every page's download menu.
+pdf: book tex
+	.venv/bin/jupyter-book build . --builder pdflatex $(JBFLAGS)
+	cp _build/latex/hessnotes.pdf _build/html/hessnotes.pdf
+	@echo "PDF: $(CURDIR)/_build/html/hessnotes.pdf ($$(pdfinfo _build/html/hessnotes.pdf | awk '/^Pages/ {print $$2}') pages)"
+
+test: $(STAMP) chromium tex
 	@.ci/phase lint      $(MAKE) -s lint
 	@.ci/phase unit      $(MAKE) -s test-unit
 	@.ci/phase nbval     $(MAKE) -s test-notebooks
 	@.ci/phase lab       $(MAKE) -s test-lab
+	@.ci/phase build     $(MAKE) -s test-build
 	@.ci/phase site      $(MAKE) -s test-site
 
 test-unit: $(STAMP)
-	$(PY) -m pytest -q -m "not site and not lab" tests
+	$(PY) -m pytest -q -m "not site and not lab and not build" tests
 
 # The chapters themselves; their Colab copies (book/colab/, generated from them) are not re-run.
 test-notebooks: $(STAMP)
@@ -52,12 +61,25 @@ test-notebooks: $(STAMP)
 test-lab: $(STAMP) chromium
 	$(PY) -m pytest -q -m lab tests
 
-# Builds the book strictly into a temporary folder, then drives Chromium against it.
-test-site: $(STAMP) chromium
+# Builds a scratch copy of the book, edits a library module and a chapter, rebuilds: only the
+# chapters that depend on the change run again, and the pages show the new values.
+test-build: $(STAMP)
+	$(PY) -m pytest -q -s -m build tests
+
+# Builds the book strictly into a temporary folder, then drives Chromium against it; the PDF
+# is built from the same build (no chapter runs twice) and checked (tests/test_pdf.py).
+test-site: $(STAMP) chromium tex
 	$(PY) -m pytest -q -m site tests
+
+# The PDF checks alone (they build the site first, as make pdf does).
+test-pdf: $(STAMP) tex
+	$(PY) -m pytest -q -m site tests/test_pdf.py
 
 chromium:
 	@.ci/ensure-chromium
+
+tex:
+	@.ci/ensure-tex
 
 notebooks: $(STAMP)
 	$(PY) .ci/execute-notebooks book/*.ipynb

@@ -11,6 +11,11 @@ then what the figure shows, as written by the figure function (:func:`hessnotes.
 Frames are drawn at ``dpi`` and shown at :data:`CSS_PX_PER_INCH` CSS pixels per inch of figure
 width, so that 8 pt legend text is 11 CSS pixels tall on the page and sharp on high-density
 screens.
+
+Where there are no widgets (the book's PDF, a notebook viewer without widget state), the output
+falls back to a still: the slider's display data also holds the frame shown first as
+``image/png``, with its alt text and ``{"slider": {"shown": "<label = value>", "frames": N}}`` in
+the output's metadata.
 """
 
 from __future__ import annotations
@@ -28,7 +33,14 @@ from PIL import Image
 
 from hessnotes.figures import alt_text
 
-__all__ = ["CSS_PX_PER_INCH", "MAX_FRAMES", "figure_png", "frame_slider", "frame_sliders"]
+__all__ = [
+    "CSS_PX_PER_INCH",
+    "MAX_FRAMES",
+    "FrameSliders",
+    "figure_png",
+    "frame_slider",
+    "frame_sliders",
+]
 
 #: Upper bound on the number of frames in one slider figure: each frame is a PNG in the page.
 MAX_FRAMES = 64
@@ -73,17 +85,41 @@ def figure_png(fig: Figure, *, dpi: int = 150, colors: int | None = 128) -> byte
     return out.getvalue()
 
 
-def _frame(fig: Figure, caption: str, dpi: int) -> w.HTML:
-    """One frame: ``<img>`` with alt text ``caption`` + what the figure shows, at CSS size."""
+class FrameSliders(w.VBox):
+    """``VBox([*sliders, stack])`` that also carries a still of the frame shown first.
+
+    In Jupyter and on the site it is the widget. Its display data adds ``image/png`` (that frame)
+    for outputs with no widgets, such as the book's PDF; the metadata gives the frame's alt text
+    and ``{"slider": {"shown": "<label = value>", "frames": N}}`` for a caption.
+    """
+
+    def __init__(self, children, *, still: bytes, shown: str, frames: int, alt: str, **kwargs):
+        super().__init__(children, **kwargs)
+        self._still = base64.b64encode(still).decode("ascii")
+        self._still_metadata = {"alt": alt, "slider": {"shown": shown, "frames": frames}}
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        data["image/png"] = self._still
+        return data, {"image/png": self._still_metadata}
+
+
+def _frame(fig: Figure, caption: str, dpi: int) -> tuple[w.HTML, bytes, str]:
+    """One frame: ``<img>`` with alt text ``caption`` + what the figure shows, at CSS size.
+
+    Returns the frame's widget, its PNG bytes and its alt text.
+    """
     described = alt_text(fig)
     alt = f"{caption}. {described}" if described else f"{caption}."
     width, height = (round(x * CSS_PX_PER_INCH) for x in fig.get_size_inches())
-    png = base64.b64encode(figure_png(fig, dpi=dpi)).decode("ascii")
+    png = figure_png(fig, dpi=dpi)
     text_px = _smallest_text_px(fig)  # after drawing: tick labels exist only once drawn
-    return w.HTML(
-        f'<img class="hn-frame" src="data:image/png;base64,{png}" alt="{html.escape(alt)}" '
+    encoded = base64.b64encode(png).decode("ascii")
+    frame = w.HTML(
+        f'<img class="hn-frame" src="data:image/png;base64,{encoded}" alt="{html.escape(alt)}" '
         f'width="{width}" height="{height}" data-text-px="{text_px:.1f}">'
     )
+    return frame, png, alt
 
 
 def _smallest_text_px(fig: Figure) -> float:
@@ -129,8 +165,8 @@ def frame_slider(
         dpi: resolution of the frames.
 
     Returns:
-        ``VBox([slider, stack])``; the slider has the CSS class ``hn-slider`` and the stack
-        ``hn-frames``, which the browser test uses to find them.
+        :class:`FrameSliders`, a ``VBox([slider, stack])``; the slider has the CSS class
+        ``hn-slider`` and the stack ``hn-frames``, which the browser test uses to find them.
 
     Raises:
         ValueError: if ``values`` is empty, has more than ``MAX_FRAMES`` entries, gives repeated
@@ -159,9 +195,9 @@ def frame_sliders(
         dpi: resolution of the frames.
 
     Returns:
-        ``VBox([*sliders, stack])``. With two sliders the stack is nested: an outer ``Stack`` over
-        the first parameter whose children are ``Stack`` s over the second; the second slider is
-        linked to every inner stack.
+        :class:`FrameSliders`, a ``VBox([*sliders, stack])``. With two sliders the stack is
+        nested: an outer ``Stack`` over the first parameter whose children are ``Stack`` s over the
+        second; the second slider is linked to every inner stack.
 
     Raises:
         ValueError: on an empty or too large grid, repeated labels or a bad ``start``.
@@ -202,12 +238,17 @@ def frame_sliders(
         slider.add_class("hn-slider")
         sliders.append(slider)
 
+    still = {}  # the frame shown first: its PNG, caption and alt text
+
     def image(*idx: int) -> w.HTML:
         vals = [v[i] for v, i in zip(values, idx, strict=True)]
         caption = ", ".join(
             f"{n} = {lab[i]}" for n, lab, i in zip(names, all_labels, idx, strict=True)
         )
-        return _frame(render(*vals), caption, dpi)
+        frame, png, alt = _frame(render(*vals), caption, dpi)
+        if list(idx) == start:
+            still.update(still=png, shown=caption, alt=alt)
+        return frame
 
     if len(names) == 1:
         stack = w.Stack([image(i) for i in range(len(values[0]))], selected_index=start[0])
@@ -221,4 +262,4 @@ def frame_sliders(
         stack = w.Stack(inner, selected_index=start[0])
         w.jslink((sliders[0], "index"), (stack, "selected_index"))
     stack.add_class("hn-frames")
-    return w.VBox([*sliders, stack])
+    return FrameSliders([*sliders, stack], frames=total, **still)

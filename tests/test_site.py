@@ -26,11 +26,9 @@ import http.server
 import json
 import os
 import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import pytest
 import yaml
@@ -112,37 +110,13 @@ EXERCISE_PAGES = [p for p in NOTEBOOKS if ":::{solution-start}" in source_of(p).
 # Fixtures: one strict build, a local server, one browser
 # --------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    """Build the book strictly (warnings are errors) into a temporary folder.
+def site(book) -> Path:
+    """The strict build of the site (``book`` in conftest.py, shared with the PDF tests).
 
     To iterate on the browser checks alone, set ``HESSNOTES_SITE`` to an existing build
     (e.g. ``_build/html`` from ``make book``); the build test then fails, to say so.
     """
-    if os.environ.get("HESSNOTES_SITE"):
-        return Path(os.environ["HESSNOTES_SITE"]).resolve()
-    out = tmp_path_factory.mktemp("site")
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
-    jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run(
-        [str(jb), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    log = proc.stdout + proc.stderr
-    # Sphinx reports "path: WARNING: ..." / "ERROR: ..."; a kernel's own log lines ("[IPKernelApp]
-    # WARNING | ...") are not build warnings.
-    warnings = [ln for ln in log.splitlines() if re.search(r"WARNING:|ERROR:|Traceback", ln)]
-    assert proc.returncode == 0 and not warnings, (
-        f"jupyter-book build failed (exit {proc.returncode}) with {len(warnings)} warnings:\n"
-        + "\n".join(warnings[:40])
-        + "\n--- last lines ---\n"
-        + "\n".join(log.splitlines()[-40:])
-    )
-    html = out / "_build" / "html"
-    assert (html / "index.html").exists()
-    return html
+    return book.html
 
 
 @pytest.fixture(scope="session")
@@ -399,6 +373,22 @@ def test_launch_buttons_and_download(page: str, visit, server):
             THEBE_CDN,
         )
     )
+
+
+def test_download_menu_links_the_whole_book_as_one_pdf(visit, server, book_pdf: Path):
+    """On the landing page and a chapter, the download menu links the book's PDF, served here."""
+    for page in (PAGES[0], NOTEBOOKS[-1]):
+        v = visit(page)
+        menu = v.pg.locator(".dropdown-download-buttons")
+        menu.locator("button.dropdown-toggle").click()
+        link = menu.locator("a.btn-download-book-pdf-button")
+        assert link.is_visible(), f"{page}: no PDF in the download menu"
+        url = urljoin(v.url, link.get_attribute("href"))
+        assert url == f"{server}/{book_pdf.name}", url
+        response = v.pg.request.get(url)
+        assert response.ok and response.headers["content-type"] == "application/pdf", url
+        assert response.body() == book_pdf.read_bytes(), f"{url} is not the PDF that was built"
+        v.assert_clean()
 
 
 def _open_sidebar(v: Visit, which: str, how: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import os
@@ -120,6 +121,26 @@ def test_frame_alt_text_says_what_the_figure_shows(pyplot):
 
     box = frame_slider(render, [1.0, 2.0], description="slope")
     assert _alt_of(box.children[1].children[1]) == "slope = 2.0. a line of slope 2 &amp; more"
+
+
+def test_display_data_carries_the_first_frame_as_a_still(pyplot):
+    """Without widgets (the PDF, a notebook viewer) the output shows the frame shown first."""
+    from IPython.core.formatters import DisplayFormatter
+
+    box = frame_slider(_render, [0.5, 1.0, 2.0], description="slope", fmt="{:.1f}", start=1)
+    data, metadata = DisplayFormatter().format(box)  # what the kernel sends
+    assert set(data) == {"text/plain", "image/png", "application/vnd.jupyter.widget-view+json"}
+    shown = box.children[1].children[1]
+    assert base64.b64decode(data["image/png"]) == _png_of(shown)
+    assert metadata["image/png"] == {
+        "alt": html.unescape(_alt_of(shown)),
+        "slider": {"shown": "slope = 1.0", "frames": 3},
+    }
+
+    two = frame_sliders(_render, {"a": [1, 2, 3], "b": [0, 1]}, start=[2, 1])
+    data, metadata = DisplayFormatter().format(two)
+    assert base64.b64decode(data["image/png"]) == _png_of(two.children[2].children[2].children[1])
+    assert metadata["image/png"]["slider"] == {"shown": "a = 3, b = 1", "frames": 6}
 
 
 def test_figure_png_refuses_bad_options(pyplot):

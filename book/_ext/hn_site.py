@@ -38,6 +38,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -141,15 +142,24 @@ _EQ_LABEL = re.compile(r"\((eq-[\w-]+)\)")
 
 def _number_equations_in_outputs(app, doctree, docname):
     """Replace "(eq-label)" in cell outputs by the equation's number, "(8.3)"."""
+    from sphinx.addnodes import start_of_file
+
     config = app.config
-    numbers = app.env.toc_fignumbers.get(docname, {}).get("displaymath", {})
     labels = app.env.get_domain("math").equations  # label -> (docname, number)
 
-    def number_of(label: str) -> str | None:
+    # The page each block comes from: the LaTeX builder joins all pages into one doctree, each
+    # in a start_of_file node (found top-down: some extensions leave stale parent links).
+    home = {}
+    for page in doctree.findall(start_of_file):
+        for block in page.findall(nodes.literal_block):
+            home[id(block)] = page["docname"]
+
+    def number_of(label: str, home: str) -> str | None:
         where = labels.get(label)
-        if not where or where[0] != docname:
+        if not where or where[0] != home:
             return None
         if config.math_numfig and config.numfig:
+            numbers = app.env.toc_fignumbers.get(home, {}).get("displaymath", {})
             parts = numbers.get(f"equation-{label}")
             if not parts:
                 return None
@@ -157,16 +167,16 @@ def _number_equations_in_outputs(app, doctree, docname):
             return config.math_numsep.join(eqno.rsplit(".", 1))
         return str(where[1])
 
+    def repl(home: str, m: re.Match) -> str:
+        n = number_of(m.group(1), home)
+        return f"({n})" if n else m.group(0)
+
     for block in doctree.findall(nodes.literal_block):
         text = block.astext()
         if "(eq-" not in text:
             continue
 
-        def repl(m: re.Match) -> str:
-            n = number_of(m.group(1))
-            return f"({n})" if n else m.group(0)
-
-        new = _EQ_LABEL.sub(repl, text)
+        new = _EQ_LABEL.sub(functools.partial(repl, home.get(id(block), docname)), text)
         if new != text:
             block.children = [nodes.Text(new)]
 
