@@ -51,6 +51,8 @@ from hessnotes.checks import (
     sym,
     symmetric,
 )
+from hessnotes.checks.fd import central_difference, fd_error_curve, optimal_step
+from hessnotes.checks.formula import check_formula
 from hessnotes.curvature import (
     CurvatureOperator,
     CurvatureSplit,
@@ -79,9 +81,7 @@ from hessnotes.estimators import (
     full_spectrum,
     standard_estimators,
 )
-from hessnotes.fd import central_difference, fd_error_curve, optimal_step
 from hessnotes.flops import count_flops, flops_vs_dimension
-from hessnotes.formulas import check_formula
 from hessnotes.identities import CATALOGUE, Identity, verify, verify_all
 from hessnotes.kron import (
     KroneckerApprox,

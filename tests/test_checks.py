@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hessnotes import checks as C
 from hessnotes.checks import (
     CheckResult,
+    _report,
     attempt,
     check_gradient,
     check_hessian,
@@ -1610,10 +1611,10 @@ def test_property_a_passing_error_never_reads_larger_than_its_tolerance(err, tol
     bound = tol + slack * tol  # what atol adds on top of rtol
     if err > bound:
         return
-    shown = C._fmt_tol_for(err, tol, bound)
-    assert float(C._fmt_err(err)) <= float(shown)
-    if float(C._fmt_err(err)) <= float(C._fmt_tol(tol)):
-        assert shown == C._fmt_tol(tol)  # the usual form is kept when it reads right
+    shown = _report._fmt_tol_for(err, tol, bound)
+    assert float(_report._fmt_err(err)) <= float(shown)
+    if float(_report._fmt_err(err)) <= float(_report._fmt_tol(tol)):
+        assert shown == _report._fmt_tol(tol)  # the usual form is kept when it reads right
 
 
 def test_verdicts_print_the_tolerance_with_enough_digits():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from hessnotes import _reader
+from hessnotes.checks import _reader
 
 T = torch.float64
 
