@@ -114,11 +114,15 @@ def _diagnose(got: torch.Tensor, want: torch.Tensor, ctx: _Ctx) -> list[Finding]
     if tuple(got.shape) != tuple(want.shape):
         if got.ndim == 2 and tuple(got.shape[::-1]) == tuple(want.shape):
             f = _test(
-                out, ctx, "transposed shape", got.T, want,
+                out,
+                ctx,
+                "transposed shape",
+                got.T,
+                want,
                 f"{tuple(got.shape)} is the transpose of {ctx.shape_of}'s shape; the transpose "
                 f"of the closed form matches {ctx.ref_name} (rel. error {{e}})",
                 "transpose",
-            )  # fmt: skip
+            )
             if f.fits:
                 return out
             c = got.T
@@ -145,15 +149,24 @@ def _matrix_slips(c: torch.Tensor, want: torch.Tensor, ctx: _Ctx, out: list[Find
     asym = square and ctx.allow_transpose and not _is_sym(c, rtol)
     if asym:
         _test(
-            out, ctx, "transpose", c.T, want,
+            out,
+            ctx,
+            "transpose",
+            c.T,
+            want,
             f"the transpose of the closed form matches {ref} (rel. error {{e}}): a transpose "
             "is missing or extra",
             "transpose",
-        )  # fmt: skip
+        )
     sign = _test(
-        out, ctx, "sign", -c, want,
-        f"−1 × the closed form matches {ref} (rel. error {{e}}): the sign is wrong", "sign",
-    )  # fmt: skip
+        out,
+        ctx,
+        "sign",
+        -c,
+        want,
+        f"−1 × the closed form matches {ref} (rel. error {{e}}): the sign is wrong",
+        "sign",
+    )
     k = float((c * want).sum()) / cc  # the least-squares factor: min_k |k C - R|
     if not sign.fits:
         _test(out, ctx, "factor", k * c, want, _factor_text(k, ref, ""), f"factor {k:.3g}")
@@ -162,38 +175,53 @@ def _matrix_slips(c: torch.Tensor, want: torch.Tensor, ctx: _Ctx, out: list[Find
         if abs(kt - 1) > 1e-3:
             nm = _named_factor(kt) or f"{kt:.4g}"
             _test(
-                out, ctx, "transpose and factor", kt * c.T, want,
-                f"{nm} × the transpose of the closed form matches {ref} (rel. error {{e}})", "",
-            )  # fmt: skip
+                out,
+                ctx,
+                "transpose and factor",
+                kt * c.T,
+                want,
+                f"{nm} × the transpose of the closed form matches {ref} (rel. error {{e}})",
+                "",
+            )
     _extra_slips(c, want, ctx, out)
     if square and _is_sym(want, rtol) and not _is_sym(c, rtol):
         _test(
-            out, ctx, "not symmetric", (c + c.T) / 2, want,
+            out,
+            ctx,
+            "not symmetric",
+            (c + c.T) / 2,
+            want,
             "the symmetric part (C + Cᵀ)/2 of the closed form C matches "
             f"{ref} (rel. error {{e}}), but C is not symmetric: {ctx.sym_hint}",
             "symmetric part",
-        )  # fmt: skip
+        )
     if square and ctx.entrywise and _is_sym(want, rtol):
         dg = torch.diag(torch.diagonal(c))
         if float((dg - c).abs().max()) > 0:
             _test(
-                out, ctx, "entrywise", (c + dg) / 2, want,
+                out,
+                ctx,
+                "entrywise",
+                (c + dg) / 2,
+                want,
                 f"(C + Diag(C))/2 matches {ref} (rel. error {{e}}): the closed form C is the "
                 "entrywise derivative 2 sym(G) − Diag(G) of a symmetric matrix (a table's rule); "
                 "the gradient on the symmetric matrices is sym(G) = (G + Gᵀ)/2",
                 "entrywise",
-            )  # fmt: skip
+            )
     if square and not _is_sym(want, rtol) and _is_sym(c, rtol):
         e, ok = _within(c, (want + want.T) / 2, rtol, ctx.atol)
         out.append(
             Finding(
-                "symmetric part", e, ok,
+                "symmetric part",
+                e,
+                ok,
                 "the closed form is the symmetric part (R + Rᵀ)/2 of the right answer R "
                 f"(rel. error {_fmt_err(e)}), but R is not symmetric here: the general "
                 "formula is needed",
                 "only the symmetric part",
             )
-        )  # fmt: skip
+        )
     return True
 
 
@@ -218,31 +246,42 @@ def _scalar_slips(c: torch.Tensor, want: torch.Tensor, ctx: _Ctx, out: list[Find
         seen = "one number at one point" if m == 1 else f"one number at each of {m} points"
         out.append(
             Finding(
-                "note", math.nan, False,
+                "note",
+                math.nan,
+                False,
                 f"{seen}: any wrong value is some factor off (here {ref} is {k:.6g} × the "
                 f"closed form), so that tells nothing; {ctx.more_points}",
             )
-        )  # fmt: skip
+        )
         _extra_slips(c, want, ctx, out)
         return
     g, w = series
     n = g.numel()
     at = f" at all {n} points"
     sign = _test(
-        out, ctx, "sign", -g, w,
-        f"−1 × the closed form matches {ref}{at} (rel. error {{e}}): the sign is wrong", "sign",
-    )  # fmt: skip
+        out,
+        ctx,
+        "sign",
+        -g,
+        w,
+        f"−1 × the closed form matches {ref}{at} (rel. error {{e}}): the sign is wrong",
+        "sign",
+    )
     gg = float((g * g).sum())
     if gg > 0 and not sign.fits:
         k = float((g * w).sum()) / gg
         _test(out, ctx, "factor", k * g, w, _factor_text(k, ref, at), f"factor {k:.3g}")
     d = float((w - g).mean())
     _test(
-        out, ctx, "constant term", g + d, w,
+        out,
+        ctx,
+        "constant term",
+        g + d,
+        w,
         f"the closed form + c matches {ref}{at} for c = {d:.6g} (rel. error {{e}}): a constant "
         "term is off",
         "constant term",
-    )  # fmt: skip
+    )
     _extra_slips(c, want, ctx, out)
     if not any(f.fits for f in out):
         ratios = ", ".join(
@@ -250,10 +289,12 @@ def _scalar_slips(c: torch.Tensor, want: torch.Tensor, ctx: _Ctx, out: list[Find
         )
         out.append(
             Finding(
-                "note", math.nan, False,
+                "note",
+                math.nan,
+                False,
                 f"{ref} is {ratios} × the closed form at the {n} points, not one factor",
             )
-        )  # fmt: skip
+        )
 
 
 def _apply(ctx: _Ctx, fn: Callable, want: torch.Tensor) -> torch.Tensor | None:
@@ -274,11 +315,15 @@ def _input_slips(want: torch.Tensor, ctx: _Ctx, out: list[Finding]) -> None:
             cand = _apply(ctx, fn, want)
             if cand is not None:
                 _test(
-                    out, ctx, "transposed constant", cand, want,
+                    out,
+                    ctx,
+                    "transposed constant",
+                    cand,
+                    want,
                     f"with {name} replaced by {name}ᵀ inside {label}, it matches {ref} (rel. "
                     f"error {{e}}): {name} and {name}ᵀ are swapped in it",
                     f"{name}ᵀ for {name}",
-                )  # fmt: skip
+                )
         if any(f.fits for f in out if f.slip == "transposed constant"):
             return
         for i in ctx.fixed:
@@ -287,11 +332,15 @@ def _input_slips(want: torch.Tensor, ctx: _Ctx, out: list[Finding]) -> None:
             cand = _apply(ctx, fn, want)
             if cand is not None:
                 _test(
-                    out, ctx, "transposed input", cand, want,
+                    out,
+                    ctx,
+                    "transposed input",
+                    cand,
+                    want,
                     f"with {n} replaced by {n}ᵀ in the closed form (f unchanged), it matches "
                     f"{ref} (rel. error {{e}}): {n} and {n}ᵀ are swapped in it",
                     f"{n}ᵀ for {n}",
-                )  # fmt: skip
+                )
         if any(f.fits for f in out if f.slip == "transposed input"):
             return
     if ctx.recheck is None:
@@ -307,10 +356,12 @@ def _input_slips(want: torch.Tensor, ctx: _Ctx, out: list[Finding]) -> None:
         n = ctx.names[i] if i < len(ctx.names) else _reader.ordinal(i)
         out.append(
             Finding(
-                "symmetric input", e, ok,
+                "symmetric input",
+                e,
+                ok,
                 f"the closed form is right when {n} is symmetric (rel. error {_fmt_err(e)} with "
                 f"{n} replaced by its symmetric part), but {n} is not symmetric here: the "
                 "formula assumes a symmetric matrix",
                 f"symmetric {n}",
             )
-        )  # fmt: skip
+        )

@@ -310,9 +310,13 @@ def _closed(
         lines = None
         if words is not None:
             lines = _reader.shape_slip(
-                e, _formula_name(fn, "the closed form"), args, words.call_names(fn, len(args)),
-                numpy=words.numpy, converted=words.converted,
-            )  # fmt: skip
+                e,
+                _formula_name(fn, "the closed form"),
+                args,
+                words.call_names(fn, len(args)),
+                numpy=words.numpy,
+                converted=words.converted,
+            )
         if lines is None:
             raise
         raise _WrongShape(" ".join(lines), lines) from e

@@ -1,17 +1,25 @@
-"""What the checkers share at each point: the comparison, the differences, the kink test.
+"""The one per-point loop the checkers share, and what it is made of.
 
-Private to :mod:`hessnotes.checks`.
+Every checker runs :func:`run_points`: at each point, **draw** it, take the **reference**
+(autograd, or the reader's reference for ``check_formula``), call the **closed form**, **compare**
+(with a diagnosis on failure), then take **central differences** and compare again. A checker
+supplies its stages as an object with the methods of :class:`Stages`; the loop keeps the order
+(and so the random draws) and the bookkeeping. Also here: the comparison itself, the differences
+with their roundoff allowance and Richardson retry, and the kink of f. Private to
+:mod:`hessnotes.checks`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
 
 from hessnotes.checks._diagnosis import _Ctx, _diagnose, _within
-from hessnotes.checks._inputs import _fd_finite
+from hessnotes.checks._inputs import _fd_finite, _WrongShape
 from hessnotes.checks._report import (
     CheckResult,
     Finding,
@@ -20,6 +28,7 @@ from hessnotes.checks._report import (
     _fmt_val,
     _Run,
     _wrap,
+    _wrap_lines,
 )
 
 
@@ -202,3 +211,98 @@ def _vec(a: torch.Tensor) -> torch.Tensor:
 
 def _unvec(v: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     return v.reshape(tuple(reversed(shape))).T if len(shape) == 2 else v.reshape(shape)
+
+
+# --------------------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Differences:
+    """What central differences gave at one point: the closed form in their terms and the
+    differences with their absolute tolerance; or, instead, a kink of f
+    (``(along, h, one_sided_kink's result)``), which fails the check whatever the closed form."""
+
+    got: torch.Tensor | None = None
+    fd: torch.Tensor | None = None
+    atol: float = 0.0
+    kink: tuple | None = None
+
+
+class Stages(Protocol):
+    """A checker's steps at one point, called by :func:`run_points` in this order."""
+
+    expected: str  # how a shape mismatch with the reference is phrased
+
+    def draw(self, p: int, where: str):
+        """The point (inputs, and tangents or probes): drawn, or the reader's own."""
+
+    def reference(self, pt, where: str) -> torch.Tensor:
+        """The reference value at the point (autograd, or the reader's reference)."""
+
+    def closed(self, pt, where: str, ref: torch.Tensor) -> torch.Tensor:
+        """The closed form at the point, as the reference is taken; may raise _WrongShape."""
+
+    def context(self, run: _Run, p: int, pt, where: str, got, ref) -> _Ctx:
+        """What the diagnosis may use at this point."""
+
+    def differences(self, pt, where: str, got: torch.Tensor) -> Differences | None:
+        """Central differences at the point (None: the checker takes none)."""
+
+
+def run_points(
+    run: _Run, stages: Stages, *, rtol: float, atol: float, fd_rtol: float, reference: str
+) -> CheckResult:
+    """Draw → reference → closed form → compare → differences → compare, at each point.
+
+    The first failure ends the check (recorded, or raised by ``run`` when ``raises=True``).
+    """
+    for p in range(run.n_points):
+        where = run.where(p)
+        pt = stages.draw(p, where)
+        ref = stages.reference(pt, where)
+        try:
+            got = stages.closed(pt, where, ref)
+        except _WrongShape as e:
+            run.fail(p, reference, math.inf, rtol, _wrap_lines(e.lines), [])
+            return run.result()
+        ctx = stages.context(run, p, pt, where, got, ref)
+        if not _compare(
+            run,
+            p,
+            got,
+            ref,
+            reference=reference,
+            rtol=rtol,
+            atol=atol,
+            ctx=ctx,
+            expected=stages.expected,
+        ):
+            return run.result()
+        agrees = run.comps[-1].rel_error
+        d = stages.differences(pt, where, got)
+        if d is None:
+            continue
+        if d.kink is not None:
+            return _kink_failed(run, p, fd_rtol, *d.kink)
+        if not _compare(
+            run,
+            p,
+            d.got,
+            d.fd,
+            reference="central differences",
+            rtol=fd_rtol,
+            atol=d.atol,
+            ctx=None,
+            expected="the differences have shape",
+            agrees_with_autograd=agrees,
+        ):
+            return run.result()
+    return run.result()
+
+
+def fresh_point(stages: Stages) -> tuple[torch.Tensor, torch.Tensor]:
+    """The closed form and the reference at a further point (for a scalar's diagnosis)."""
+    where = "at a further point"
+    pt = stages.draw(-1, where)
+    ref = stages.reference(pt, where)
+    return stages.closed(pt, where, ref), ref

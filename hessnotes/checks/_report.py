@@ -216,9 +216,14 @@ class _Run:
         if self.failed is not None:
             return self.failed
         return CheckResult(
-            self.kind, self.name, tuple(self.comps), self.dtype, self.n_points, self.at_given,
+            self.kind,
+            self.name,
+            tuple(self.comps),
+            self.dtype,
+            self.n_points,
+            self.at_given,
             self.note,
-        )  # fmt: skip
+        )
 
     def ok(self, p, reference, rel, tol, bound=None) -> None:
         self.comps.append(Comparison(p, reference, rel, tol, True, bound))
@@ -232,9 +237,16 @@ class _Run:
         if self.raises:  # from None: a slip inside the closed form is reported, not chained
             raise AssertionError(msg) from None
         self.failed = CheckResult(
-            self.kind, self.name, tuple(self.comps), self.dtype, self.n_points, self.at_given,
-            self.note, msg, tuple(findings),
-        )  # fmt: skip
+            self.kind,
+            self.name,
+            tuple(self.comps),
+            self.dtype,
+            self.n_points,
+            self.at_given,
+            self.note,
+            msg,
+            tuple(findings),
+        )
 
 
 def _diagnosis_lines(findings: Sequence[Finding]) -> list[str]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -34,9 +35,9 @@ import torch
 from hessnotes._linalg import check_finite, dtype_error
 from hessnotes.checks import _reader
 from hessnotes.checks._diagnosis import _Ctx
-from hessnotes.checks._inputs import _closed, _returned_tensor, _WrongShape, default_tolerances
-from hessnotes.checks._loop import _apply_to, _compare, _series
-from hessnotes.checks._report import CheckResult, _Run, _wrap_lines
+from hessnotes.checks._inputs import _closed, _returned_tensor, default_tolerances
+from hessnotes.checks._loop import _apply_to, _series, run_points
+from hessnotes.checks._report import CheckResult, _Run
 from hessnotes.checks.domains import Domain
 
 __all__ = ["check_formula"]
@@ -90,8 +91,10 @@ def _points(inputs: tuple, at) -> list[tuple]:
         )
     pts = [tuple(pt) if isinstance(pt, tuple | list) else (pt,) for pt in at]
     if len({len(pt) for pt in pts}) > 1:
-        raise ValueError(f"the points in at= have {sorted({len(pt) for pt in pts})} inputs; give "
-                         "each point the same inputs")  # fmt: skip
+        raise ValueError(
+            f"the points in at= have {sorted({len(pt) for pt in pts})} inputs; give "
+            "each point the same inputs"
+        )
     return pts
 
 
@@ -179,38 +182,84 @@ def check_formula(
     wants = [_reference_value(reference, pt).to(torch.float64) for pt in points]
     at_given = len(points) == 1
     run = _Run("formula", name, dtype, len(points), at_given, raises)
-    label = name or "the formula"
-    words = _reader.Words.of(points[0], names, converted=False)
-    closed = functools.partial(_closed, arg=label, dtype=torch.float64, words=words)
-    more = f"give 3 or more points: check_formula(reference, formula, at=[{_at_example(names)}])"
-    for p, (pt, want) in enumerate(zip(points, wants, strict=True)):
-        where = run.where(p)
-        what = f"an array of shape {tuple(want.shape)}"
-        call = functools.partial(closed, what=what, device=want.device)
-        try:
-            got = call(formula, pt, where=where)
-        except _WrongShape as e:
-            run.fail(p, "reference", float("inf"), rtol, _wrap_lines(e.lines), [])
-            return run.result()
-        later = iter(range(p + 1, len(points)))
-        ctx = _Ctx(
-            ref_name="the reference", rtol=rtol, atol=atol, shape_of="the reference",
-            sym_hint="the right answer is a symmetric matrix", names=names,
-            closed_form=formula, apply=functools.partial(_apply_to, call, pt, where),
+    stages = _Formula(
+        formula,
+        points,
+        wants,
+        names,
+        name or "the formula",
+        rtol,
+        atol,
+        _reader.Words.of(points[0], names, converted=False),
+    )
+    return run_points(run, stages, rtol=rtol, atol=atol, fd_rtol=rtol, reference="reference")
+
+
+@dataclass
+class _Formula:
+    """The stages of :func:`check_formula` for :func:`~hessnotes.checks._loop.run_points`: the
+    points are the reader's, the reference is computed up front, and there are no differences."""
+
+    formula: Callable
+    points: list[tuple]
+    wants: list[torch.Tensor]
+    names: Sequence[str]
+    label: str
+    rtol: float
+    atol: float
+    words: _reader.Words
+    expected: str = "the reference has shape"
+
+    def draw(self, p: int, where: str) -> int:
+        return p
+
+    def reference(self, p: int, where: str) -> torch.Tensor:
+        return self.wants[p]
+
+    def call(self, want: torch.Tensor, fn: Callable, pt, where: str) -> torch.Tensor:
+        return _closed(
+            fn,
+            pt,
+            arg=self.label,
+            what=f"an array of shape {tuple(want.shape)}",
+            where=where,
+            dtype=torch.float64,
+            device=want.device,
+            words=self.words,
+        )
+
+    def closed(self, p: int, where: str, want: torch.Tensor) -> torch.Tensor:
+        return self.call(want, self.formula, self.points[p], where)
+
+    def _next_point(self, later, call):
+        """The formula and the reference at the next point not yet compared (for the diagnosis)."""
+        q = next(later)
+        return call(self.formula, self.points[q], f"at point {q + 1}"), self.wants[q]
+
+    def context(self, run: _Run, p: int, _, where: str, got, want) -> _Ctx:
+        pt, call = self.points[p], functools.partial(self.call, want)
+        later = iter(range(p + 1, len(self.points)))
+        fresh = functools.partial(self._next_point, later, call)
+        more = (
+            "give 3 or more points: check_formula(reference, formula, "
+            f"at=[{_at_example(self.names)}])"
+        )
+        return _Ctx(
+            ref_name="the reference",
+            rtol=self.rtol,
+            atol=self.atol,
+            shape_of="the reference",
+            sym_hint="the right answer is a symmetric matrix",
+            names=self.names,
+            closed_form=self.formula,
+            apply=functools.partial(_apply_to, call, pt, where),
             fixed=[i for i, x in enumerate(pt) if _reader.square_nonsymmetric(x)],
-            series=functools.partial(
-                _series, run, got, want,
-                functools.partial(_next_point, later, points, wants, formula, call),
-                need=len(points),
-            ),
+            series=functools.partial(_series, run, got, want, fresh, need=len(self.points)),
             more_points=more,
-        )  # fmt: skip
-        if not _compare(
-            run, p, got, want, reference="reference", rtol=rtol, atol=atol, ctx=ctx,
-            expected="the reference has shape",
-        ):  # fmt: skip
-            return run.result()
-    return run.result()
+        )
+
+    def differences(self, p: int, where: str, got: torch.Tensor) -> None:
+        return None
 
 
 def _at_example(names) -> str:
@@ -219,9 +268,3 @@ def _at_example(names) -> str:
         return "(...), (...), (...)"
     pts = [", ".join(f"{n}{k}" for n in names) for k in (1, 2, 3)]
     return ", ".join(f"({p})" if len(names) > 1 else p for p in pts)
-
-
-def _next_point(later, points, wants, formula, call):
-    """The formula and the reference at the next point not yet compared (for the diagnosis)."""
-    q = next(later)
-    return call(formula, points[q], where=f"at point {q + 1}"), wants[q]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -32,20 +33,20 @@ from hessnotes.checks._inputs import (
     _tols,
     _unit_direction,
     _with,
-    _WrongShape,
 )
 from hessnotes.checks._loop import (
+    Differences,
     _apply_to,
     _central,
-    _compare,
     _differences,
     _entry,
     _fd_inputs,
     _fd_step,
-    _kink_failed,
     _series,
+    fresh_point,
+    run_points,
 )
-from hessnotes.checks._report import CheckResult, _Run, _wrap_lines
+from hessnotes.checks._report import CheckResult, _Run
 from hessnotes.checks.domains import Domain
 from hessnotes.checks.fd import one_sided_kink
 
@@ -129,7 +130,6 @@ def check_gradient(
     if fd_directions is not None:
         _positive_int("fd_directions", fd_directions)
     names = _reader.arg_names(len(inputs), grad, f)
-    words = _reader.Words.of(inputs, names)
 
     def copies(m: int) -> int:
         return 6 + (fd_directions or (_DIRECTIONS if m > _FULL else 0))
@@ -138,105 +138,160 @@ def check_gradient(
         inputs, names, lambda s: [wrt], points, checker="check_gradient", copies=copies
     )
     rtol, atol, fd_rtol = _tols(dtype, rtol, atol, fd_rtol)
-    spec = specs[wrt]
-    dom = spec if isinstance(spec, Domain) else None
-    symmetric_tangent = dom is not None and dom.tangent == "symmetric"
+    stages = _Gradient(
+        f,
+        grad,
+        specs,
+        wrt,
+        names,
+        _reader.Words.of(inputs, names),
+        dtype,
+        _device(specs),
+        torch.Generator().manual_seed(seed),
+        _directions(specs[wrt], fd_directions),
+        at_given,
+        rtol,
+        atol,
+        fd_rtol,
+    )
+    note = f"differences along {stages.k_dirs} random directions" if stages.k_dirs else ""
+    run = _Run("gradient", name, dtype, n, at_given, raises, note)
+    return run_points(run, stages, rtol=rtol, atol=atol, fd_rtol=fd_rtol, reference="autograd")
+
+
+def _directions(spec, fd_directions: int | None) -> int:
+    """How many random difference directions: 0 means every entry."""
     numel = math.prod(spec.shape)
     if fd_directions is not None:
-        k_dirs = fd_directions
-    elif numel > _FULL:
-        k_dirs = _DIRECTIONS
-    elif symmetric_tangent:
-        k_dirs = 2 * numel  # symmetric directions: as many as entries, twice over
-    else:
-        k_dirs = 0  # every entry
-    note = f"differences along {k_dirs} random directions" if k_dirs else ""
-    device = _device(specs)
-    run = _Run("gradient", name, dtype, n, at_given, raises, note)
-    gen = torch.Generator().manual_seed(seed)
-    project = dom.project if dom is not None else (lambda g: g)
-    want_shape = tuple(spec.shape)
-    what = f"the gradient, an array of shape {want_shape} (the shape of {names[wrt]})"
-    closed = functools.partial(
-        _closed, arg="grad", what=what, dtype=dtype, device=device, words=words
-    )
+        return fd_directions
+    if numel > _FULL:
+        return _DIRECTIONS
+    if isinstance(spec, Domain) and spec.tangent == "symmetric":
+        return 2 * numel  # symmetric directions: as many as entries, twice over
+    return 0  # every entry
 
-    def reference(xs, where):
+
+@dataclass
+class _Gradient:
+    """The stages of :func:`check_gradient` for :func:`~hessnotes.checks._loop.run_points`."""
+
+    f: Callable
+    grad: Callable
+    specs: list
+    wrt: int
+    names: Sequence[str]
+    words: _reader.Words
+    dtype: torch.dtype
+    device: torch.device
+    gen: torch.Generator
+    k_dirs: int
+    at_given: bool
+    rtol: float
+    atol: float
+    fd_rtol: float
+
+    @property
+    def symmetric_tangent(self) -> bool:
+        s = self.specs[self.wrt]
+        return isinstance(s, Domain) and s.tangent == "symmetric"
+
+    @property
+    def expected(self) -> str:
+        return f"the gradient has the shape of {self.names[self.wrt]},"
+
+    def draw(self, p: int, where: str) -> list[torch.Tensor]:
+        return _draw(self.specs, self.gen, self.dtype, self.device)
+
+    def reference(self, xs: list[torch.Tensor], where: str) -> torch.Tensor:
+        """Autograd's gradient (one reverse pass), projected onto the tangent space."""
+        wrt, name = self.wrt, self.names[self.wrt]
         x = xs[wrt].detach().requires_grad_(True)
         with torch.enable_grad():
-            out = _f_scalar(_f_out(f, _with(xs, wrt, x), where), "check_gradient")
+            out = _f_scalar(_f_out(self.f, _with(xs, wrt, x), where), "check_gradient")
             _f_finite(out, where)
-            _not_detached(out, names[wrt], where)
+            _not_detached(out, name, where)
             (g,) = torch.autograd.grad(out, x, allow_unused=True)
         if g is None:  # f's graph does not reach the input
-            _not_detached(out.detach(), names[wrt], where)
+            _not_detached(out.detach(), name, where)
         if not torch.isfinite(g).all():
             raise ValueError(
                 f"autograd's gradient of f is NaN or Inf {where} although f is finite: f is "
                 "not differentiable there (sqrt or abs at 0?); move the point"
             )
-        return project(g.detach())
+        spec = self.specs[wrt]
+        return spec.project(g.detach()) if isinstance(spec, Domain) else g.detach()
 
-    def fresh():
-        xs = _draw(specs, gen, dtype, device)
-        return closed(grad, xs, where="at a further point"), reference(xs, "at a further point")
+    def call(self, fn: Callable, xs: list[torch.Tensor], where: str) -> torch.Tensor:
+        shape = tuple(self.specs[self.wrt].shape)
+        what = f"the gradient, an array of shape {shape} (the shape of {self.names[self.wrt]})"
+        return _closed(
+            fn,
+            xs,
+            arg="grad",
+            what=what,
+            where=where,
+            dtype=self.dtype,
+            device=self.device,
+            words=self.words,
+        )
 
-    more = _more_points(at_given, names, [wrt], specs)
-    for p in range(n):
-        xs = _draw(specs, gen, dtype, device)
-        where = run.where(p)
-        ref = reference(xs, where)
-        try:
-            got = closed(grad, xs, where=where)
-        except _WrongShape as e:
-            run.fail(p, "autograd", math.inf, rtol, _wrap_lines(e.lines), [])
-            return run.result()
+    def closed(self, xs: list[torch.Tensor], where: str, ref: torch.Tensor) -> torch.Tensor:
+        return self.call(self.grad, xs, where)
 
-        def recheck(i, xs=xs, where=where):
-            xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
-            return closed(grad, xs2, where=where), reference(xs2, where)
+    def _recheck(self, xs, where: str, i: int):
+        """The closed form and autograd with input ``i`` replaced by its symmetric part."""
+        xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
+        return self.call(self.grad, xs2, where), self.reference(xs2, where)
 
-        ctx = _Ctx(
-            rtol=rtol, atol=atol, shape_of=names[wrt], names=names,
-            sym_hint="on the symmetric matrices the gradient is sym(G) = (G + Gᵀ)/2"
-            if symmetric_tangent else "the gradient is symmetric here",
-            recheck=recheck, square_inputs=_square_nonsym(xs, range(len(xs))), entrywise=True,
-            closed_form=grad, apply=functools.partial(_apply_to, closed, xs, where),
-            fixed=_square_nonsym(xs, [i for i in range(len(xs)) if i != wrt]),
-            series=functools.partial(_series, run, got, ref, None if at_given else fresh),
-            more_points=more,
-        )  # fmt: skip
-        if not _compare(
-            run, p, got, ref, reference="autograd", rtol=rtol, atol=atol, ctx=ctx,
-            expected=f"the gradient has the shape of {names[wrt]},",
-        ):  # fmt: skip
-            return run.result()
-        ad_err = run.comps[-1].rel_error
-        xf, fdt = _fd_inputs(f, xs, dtype)
+    def context(self, run: _Run, p: int, xs, where: str, got, ref) -> _Ctx:
+        hint = (
+            "on the symmetric matrices the gradient is sym(G) = (G + Gᵀ)/2"
+            if self.symmetric_tangent
+            else "the gradient is symmetric here"
+        )
+        others = [i for i in range(len(xs)) if i != self.wrt]
+        fresh = None if self.at_given else functools.partial(fresh_point, self)
+        return _Ctx(
+            rtol=self.rtol,
+            atol=self.atol,
+            shape_of=self.names[self.wrt],
+            names=self.names,
+            sym_hint=hint,
+            recheck=functools.partial(self._recheck, xs, where),
+            square_inputs=_square_nonsym(xs, range(len(xs))),
+            entrywise=True,
+            closed_form=self.grad,
+            apply=functools.partial(_apply_to, self.call, xs, where),
+            fixed=_square_nonsym(xs, others),
+            series=functools.partial(_series, run, got, ref, fresh),
+            more_points=_more_points(self.at_given, self.names, [self.wrt], self.specs),
+        )
+
+    def differences(self, xs, where: str, got: torch.Tensor) -> Differences:
+        """Along every entry (``X ± h·E_i``) or along random unit directions (``X ± h·V``)."""
+        wrt = self.wrt
+        xf, fdt = _fd_inputs(self.f, xs, self.dtype)
         x0 = xf[wrt]
         h = _fd_step(x0, 1)
-
-        def fx(z, xf=xf, where=where):
-            return _f_scalar(_f_out(f, _with(xf, wrt, z), where), "check_gradient")
-
-        vs = [_unit_direction(spec, x0, gen) for _ in range(k_dirs)]
+        fx = functools.partial(_f_along, self.f, xf, wrt, where)
+        vs = [_unit_direction(self.specs[wrt], x0, self.gen) for _ in range(self.k_dirs)]
         evals = functools.lru_cache(functools.partial(_gradient_evals, fx, x0, vs))
         g = got.to(fdt)
         got_fd = torch.stack([(g * v).sum() for v in vs]) if vs else g
         with torch.no_grad():
-            f0d = fx(x0)
-        kink = one_sided_kink(evals, h, f0d, rtol=fd_rtol, atol=atol)
+            f0 = fx(x0)
+        kink = one_sided_kink(evals, h, f0, rtol=self.fd_rtol, atol=self.atol)
         if kink is not None:
-            along = "a random direction" if vs else _entry(names[wrt], x0.shape, kink[0])
-            return _kink_failed(run, p, fd_rtol, along, h, kink)
+            along = "a random direction" if vs else _entry(self.names[wrt], x0.shape, kink[0])
+            return Differences(kink=(along, h, kink))
+        step = "X ± h·V" if vs else "X ± h·E_i"
         diffs = functools.partial(
-            _central, evals, where=where, step="X ± h·V" if vs else "X ± h·E_i",
-            shape=tuple(got_fd.shape),
-        )  # fmt: skip
-        fd, fd_atol = _differences(diffs, h, 1, got_fd, fd_rtol, atol, f0d, fdt)
-        if not _compare(
-            run, p, got_fd, fd, reference="central differences", rtol=fd_rtol, atol=fd_atol,
-            ctx=None, expected="the differences have shape", agrees_with_autograd=ad_err,
-        ):  # fmt: skip
-            return run.result()
-    return run.result()
+            _central, evals, where=where, step=step, shape=tuple(got_fd.shape)
+        )
+        fd, fd_atol = _differences(diffs, h, 1, got_fd, self.fd_rtol, self.atol, f0, fdt)
+        return Differences(got_fd, fd, fd_atol)
+
+
+def _f_along(f: Callable, xs: list, wrt: int, where: str, z: torch.Tensor) -> torch.Tensor:
+    """``f`` as a function of input ``wrt`` alone, the others held at ``xs``."""
+    return _f_scalar(_f_out(f, _with(xs, wrt, z), where), "check_gradient")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch.func import grad as _func_grad
@@ -38,16 +39,18 @@ from hessnotes.checks._inputs import (
     _WrongShape,
 )
 from hessnotes.checks._loop import (
+    Differences,
     _apply_to,
-    _compare,
     _differences,
     _fd_inputs,
     _fd_step,
     _series,
     _unvec,
     _vec,
+    fresh_point,
+    run_points,
 )
-from hessnotes.checks._report import CheckResult, _Run, _wrap_lines
+from hessnotes.checks._report import CheckResult, _Run
 
 
 def check_hessian(
@@ -105,7 +108,6 @@ def check_hessian(
     _check_wrt(wrt, inputs)
     _positive_int("probes", probes)
     names = _reader.arg_names(len(inputs), hess, f)
-    words = _reader.Words.of(inputs, names)
 
     def copies(m: int) -> int:
         return 6 if m <= _FULL else 6 + 3 * max(probes, 6) + 2 * probes
@@ -114,35 +116,107 @@ def check_hessian(
         inputs, names, lambda s: [wrt], points, checker="check_hessian", copies=copies
     )
     rtol, atol, fd_rtol = _tols(dtype, rtol, atol, fd_rtol, hessian=True)
-    device = _device(specs)
-    spec = specs[wrt]
-    shape = tuple(spec.shape)
-    N = math.prod(shape)
-    full = N <= _FULL
-    k_probe = probes if full else max(probes, 6)
-    note = "" if full else f"autograd on {k_probe} Hessian-vector products"
+    stages = _Hessian(
+        f,
+        hess,
+        form,
+        specs,
+        wrt,
+        names,
+        _reader.Words.of(inputs, names),
+        dtype,
+        _device(specs),
+        torch.Generator().manual_seed(seed),
+        probes,
+        at_given,
+        rtol,
+        atol,
+        fd_rtol,
+        _reader.trailing_names(hess, len(inputs), ("u", "v")),
+    )
+    note = "" if stages.full else f"autograd on {stages.k_probe} Hessian-vector products"
     run = _Run("Hessian", name, dtype, n, at_given, raises, note)
-    gen = torch.Generator().manual_seed(seed)
-    # Column-major vec of a matrix: permute to (cols, rows) first.
-    perm = tuple(reversed(range(len(shape))))
-    H, K = _reader.trailing_names(hess, len(inputs), ("u", "v"))
+    return run_points(run, stages, rtol=rtol, atol=atol, fd_rtol=fd_rtol, reference="autograd")
 
-    def fx_of(xs, where):
-        def fx(z):
-            return _f_scalar(_f_out(f, _with(xs, wrt, z), where), "check_hessian")
 
-        return fx
+@dataclass
+class _Hessian:
+    """The stages of :func:`check_hessian` for :func:`~hessnotes.checks._loop.run_points`.
 
-    def check_f(xs, where):
-        x = xs[wrt].detach().requires_grad_(True)
+    A point is ``(xs, probe)``. Up to 100 entries (``full``) the probe is the identity and the
+    whole Hessian is formed; above, it is ``k_probe`` random columns (Hessian-vector products).
+    For ``form="bilinear"`` the probe is a list of direction pairs ``(u, v)``.
+    """
+
+    f: Callable
+    hess: Callable
+    form: str
+    specs: list
+    wrt: int
+    names: Sequence[str]
+    words: _reader.Words
+    dtype: torch.dtype
+    device: torch.device
+    gen: torch.Generator
+    probes: int
+    at_given: bool
+    rtol: float
+    atol: float
+    fd_rtol: float
+    letters: tuple[str, str]  # the reader's names of the directions of d²f[H, K]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.specs[self.wrt].shape)
+
+    @property
+    def full(self) -> bool:
+        return math.prod(self.shape) <= _FULL
+
+    @property
+    def k_probe(self) -> int:
+        return self.probes if self.full else max(self.probes, 6)
+
+    @property
+    def expected(self) -> str:
+        if self.form == "bilinear":
+            return "d²f on the probes has shape"
+        return "the Hessian" + ("" if self.full else " on the probes") + " has shape"
+
+    # -- f, autograd and the probes ------------------------------------------------------------
+    def fx(self, xs: list, where: str, z: torch.Tensor) -> torch.Tensor:
+        """``f`` as a function of input ``wrt`` alone, the others held at ``xs``."""
+        return _f_scalar(_f_out(self.f, _with(xs, self.wrt, z), where), "check_hessian")
+
+    def check_f(self, xs: list, where: str) -> torch.Tensor:
+        """f at the point: a finite scalar that depends on input ``wrt`` (else f is blamed)."""
+        x = xs[self.wrt].detach().requires_grad_(True)
         with torch.enable_grad():
-            out = _f_scalar(_f_out(f, _with(xs, wrt, x), where), "check_hessian")
+            out = self.fx(xs, where, x)
             _f_finite(out, where)
-            _not_detached(out, names[wrt], where)
+            _not_detached(out, self.names[self.wrt], where)
         return out.detach()
 
-    def ref_matrix(xs, where) -> torch.Tensor:
-        ref_t = _hessian(fx_of(xs, where))(xs[wrt]).detach().reshape(shape + shape)
+    def draw(self, p: int, where: str) -> tuple[list, object]:
+        xs = _draw(self.specs, self.gen, self.dtype, self.device)
+        self.check_f(xs, where)
+        x0, spec = xs[self.wrt], self.specs[self.wrt]
+        if self.form == "bilinear":
+            return xs, [
+                (_unit_direction(spec, x0, self.gen), _unit_direction(spec, x0, self.gen))
+                for _ in range(self.k_probe)
+            ]
+        if self.full:
+            return xs, torch.eye(math.prod(self.shape), dtype=self.dtype, device=self.device)
+        cols = [_vec(_unit_direction(spec, x0, self.gen)) for _ in range(self.k_probe)]
+        return xs, torch.stack(cols, 1)
+
+    def matrix(self, xs: list, where: str) -> torch.Tensor:
+        """Autograd's ``(N, N)`` Hessian with respect to the column-major ``vec`` of the input."""
+        shape, N = self.shape, math.prod(self.shape)
+        fx = functools.partial(self.fx, xs, where)
+        ref_t = _hessian(fx)(xs[self.wrt]).detach().reshape(shape + shape)
+        perm = tuple(reversed(range(len(shape))))  # column-major: (cols, rows) first
         ref = ref_t.permute(*perm, *(len(shape) + i for i in perm)).reshape(N, N)
         if not torch.isfinite(ref).all():
             raise ValueError(
@@ -151,156 +225,184 @@ def check_hessian(
             )
         return ref
 
-    def hvp(xs, where, v) -> torch.Tensor:
-        fx = fx_of(xs, where)
-        _, hv = _jvp(_func_grad(fx), (xs[wrt],), (v,))
+    def hvp(self, xs: list, where: str, v: torch.Tensor) -> torch.Tensor:
+        """Autograd's Hessian-vector product, forward over reverse."""
+        fx = functools.partial(self.fx, xs, where)
+        _, hv = _jvp(_func_grad(fx), (xs[self.wrt],), (v,))
         return hv.detach()
 
-    def reference(xs, where, *, probe):
-        """Autograd's H V (matrix, hvp) or d²f[u, v] on the probe pairs (bilinear)."""
-        if form == "bilinear":
-            if full:
-                R = ref_matrix(xs, where)
+    def reference(self, pt: tuple[list, object], where: str) -> torch.Tensor:
+        """Autograd's ``H V`` (matrix, hvp) or ``d²f[u, v]`` on the probe pairs (bilinear)."""
+        xs, probe = pt
+        if self.form == "bilinear":
+            if self.full:
+                R = self.matrix(xs, where)
                 return torch.stack([_vec(u) @ R @ _vec(v) for u, v in probe])
-            return torch.stack([(u * hvp(xs, where, v)).sum() for u, v in probe])
-        if full:
-            return ref_matrix(xs, where) @ probe
-        return torch.stack([_vec(hvp(xs, where, _unvec(probe[:, j], shape)))
-                            for j in range(probe.shape[1])], 1)  # fmt: skip
-
-    what = {
-        "matrix": f"the ({N}, {N}) Hessian with respect to vec({names[wrt]}), column-major",
-        "hvp": f"the Hessian applied to v, an array of shape {shape}",
-        "bilinear": f"the scalar d²f[{H}, {K}]",
-    }[form]
-    closed = functools.partial(
-        _closed, arg="hess", what=what, dtype=dtype, device=device, words=words
-    )
-
-    def value(fn, xs, *, where, probe):
-        """The closed form ``fn`` as the reference is taken: C V, or B(u, v) on the pairs."""
-        if form == "bilinear":
-            return torch.stack([
-                _scalar_b(closed(fn, [*xs, u, v], where=where), H, K) for u, v in probe
-            ])  # fmt: skip
-        if form == "matrix":
-            c = closed(fn, xs, where=where)
-            if tuple(c.shape) != (N, N):
-                raise _WrongShape(
-                    f"the closed form has shape {tuple(c.shape)}, expected ({N}, {N}): the "
-                    f"Hessian with respect to vec({names[wrt]}), column-major"
-                )
-            return c @ probe
-        cols = []
-        for j in range(probe.shape[1]):
-            hv = closed(fn, [*xs, _unvec(probe[:, j], shape)], where=where)
-            if tuple(hv.shape) != shape:
-                raise _WrongShape(
-                    f"the closed form returned shape {tuple(hv.shape)} for H v, expected "
-                    f"{shape}, the shape of {names[wrt]}"
-                )
-            cols.append(_vec(hv))
+            return torch.stack([(u * self.hvp(xs, where, v)).sum() for u, v in probe])
+        if self.full:
+            return self.matrix(xs, where) @ probe
+        cols = [
+            _vec(self.hvp(xs, where, _unvec(probe[:, j], self.shape)))
+            for j in range(probe.shape[1])
+        ]
         return torch.stack(cols, 1)
 
-    def draw_probe(x0):
-        if form == "bilinear":
-            return [(_unit_direction(spec, x0, gen), _unit_direction(spec, x0, gen))
-                    for _ in range(k_probe)]  # fmt: skip
-        if full:
-            return torch.eye(N, dtype=dtype, device=device)
-        return torch.stack([_vec(_unit_direction(spec, x0, gen)) for _ in range(k_probe)], 1)
+    # -- the closed form ---------------------------------------------------------------------
+    def call(self, fn: Callable, args: list, where: str) -> torch.Tensor:
+        N, (H, K), name = math.prod(self.shape), self.letters, self.names[self.wrt]
+        what = {
+            "matrix": f"the ({N}, {N}) Hessian with respect to vec({name}), column-major",
+            "hvp": f"the Hessian applied to v, an array of shape {self.shape}",
+            "bilinear": f"the scalar d²f[{H}, {K}]",
+        }[self.form]
+        return _closed(
+            fn,
+            args,
+            arg="hess",
+            what=what,
+            where=where,
+            dtype=self.dtype,
+            device=self.device,
+            words=self.words,
+        )
 
-    def fresh():
-        xs = _draw(specs, gen, dtype, device)
-        where = "at a further point"
-        check_f(xs, where)
-        probe = draw_probe(xs[wrt])
-        return value(hess, xs, where=where, probe=probe), reference(xs, where, probe=probe)
+    def value(self, fn: Callable, xs: list, where: str, probe) -> torch.Tensor:
+        """The closed form ``fn`` as the reference is taken: ``C V``, or ``B(u, v)`` on pairs."""
+        return _VALUE[self.form](self, fn, xs, where, probe)
 
-    more = _more_points(at_given, names, [wrt], specs)
-    for p in range(n):
-        xs = _draw(specs, gen, dtype, device)
-        where = run.where(p)
-        check_f(xs, where)
-        probe = draw_probe(xs[wrt])
-        ref = reference(xs, where, probe=probe)
-        try:
-            got = value(hess, xs, where=where, probe=probe)
-        except _WrongShape as e:
-            run.fail(p, "autograd", math.inf, rtol, _wrap_lines(e.lines), [])
-            return run.result()
+    def closed(self, pt: tuple[list, object], where: str, ref: torch.Tensor) -> torch.Tensor:
+        xs, probe = pt
+        return self.value(self.hess, xs, where, probe)
 
-        def recheck(i, xs=xs, where=where, probe=probe):
-            xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
-            check_f(xs2, where)
-            return (value(hess, xs2, where=where, probe=probe),
-                    reference(xs2, where, probe=probe))  # fmt: skip
+    # -- the diagnosis -------------------------------------------------------------------------
+    def _recheck(self, xs: list, where: str, probe, i: int):
+        """The closed form and autograd with input ``i`` replaced by its symmetric part."""
+        xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
+        self.check_f(xs2, where)
+        return self.value(self.hess, xs2, where, probe), self.reference((xs2, probe), where)
 
-        extra = []
-        if form == "matrix" and len(shape) == 2 and 1 not in shape:
-            matrix = functools.partial(closed, hess, xs, where=where)
-            extra.append((
-                "row-major vec",
+    def _extra(self, xs: list, where: str, probe) -> list[tuple]:
+        """The slips of this form: the row-major vec (matrix), an unsymmetrised B (bilinear)."""
+        shape = self.shape
+        if self.form == "matrix" and len(shape) == 2 and 1 not in shape:
+            matrix = functools.partial(self.call, self.hess, xs, where)
+            text = (
                 "the closed form is the Hessian for the row-major vec (rows stacked): "
                 "reordered, it matches autograd (rel. error {e}); the book's vec stacks "
-                "columns, e.g. B ⊗ A rather than A ⊗ B",
-                functools.partial(_row_major_applied, matrix, shape, probe),
-                "row-major vec",
-            ))  # fmt: skip
-        if form == "bilinear":
-            swapped = functools.partial(
-                value, functools.partial(_swap_last_two, hess), xs, where=where, probe=probe
+                "columns, e.g. B ⊗ A rather than A ⊗ B"
             )
-            extra.extend(_bilinear_slips(swapped, rtol, H, K))
-        others = [i for i in range(len(xs)) if i != wrt]
-        ctx = _Ctx(
-            rtol=rtol, atol=atol, names=names,
-            shape_of="the probes" if form == "bilinear" else "the Hessian",
-            sym_hint="a Hessian is symmetric", recheck=recheck,
-            square_inputs=_square_nonsym(xs, others), extra=extra, allow_transpose=False,
-            closed_form=hess,
-            apply=functools.partial(_apply_to, functools.partial(value, probe=probe), xs, where),
-            fixed=_square_nonsym(xs, others),
-            series=functools.partial(_series, run, got, ref, None if at_given else fresh),
-            more_points=more,
-        )  # fmt: skip
-        if form == "bilinear":
-            expected = "d²f on the probes has shape"
-        else:
-            expected = "the Hessian" + ("" if full else " on the probes") + " has shape"
-        if not _compare(
-            run, p, got, ref, reference="autograd", rtol=rtol, atol=atol, ctx=ctx,
-            expected=expected,
-        ):  # fmt: skip
-            return run.result()
-        ad_err = run.comps[-1].rel_error
+            applied = functools.partial(_row_major_applied, matrix, shape, probe)
+            return [("row-major vec", text, applied, "row-major vec")]
+        if self.form == "bilinear":
+            swapped = functools.partial(
+                self.value, functools.partial(_swap_last_two, self.hess), xs, where, probe
+            )
+            return _bilinear_slips(swapped, self.rtol, *self.letters)
+        return []
 
-        # Second-order central differences on seeded direction pairs.
-        xf, fdt = _fd_inputs(f, xs, dtype)
-        xf0 = xf[wrt]
-        h = _fd_step(xf0, 2)
-        pairs = [(_unit_direction(spec, xf0, gen), _unit_direction(spec, xf0, gen))
-                 for _ in range(probes)]  # fmt: skip
-        fx = fx_of(xf, where)
-        diffs = functools.partial(_second_differences, fx, xf0, pairs, where)
+    def context(self, run: _Run, p: int, pt, where: str, got, ref) -> _Ctx:
+        xs, probe = pt
+        others = [i for i in range(len(xs)) if i != self.wrt]
+        fresh = None if self.at_given else functools.partial(fresh_point, self)
+        value = functools.partial(_value_as_closed, self, probe)
+        return _Ctx(
+            rtol=self.rtol,
+            atol=self.atol,
+            names=self.names,
+            shape_of="the probes" if self.form == "bilinear" else "the Hessian",
+            sym_hint="a Hessian is symmetric",
+            recheck=functools.partial(self._recheck, xs, where, probe),
+            square_inputs=_square_nonsym(xs, others),
+            extra=self._extra(xs, where, probe),
+            allow_transpose=False,
+            closed_form=self.hess,
+            apply=functools.partial(_apply_to, value, xs, where),
+            fixed=_square_nonsym(xs, others),
+            series=functools.partial(_series, run, got, ref, fresh),
+            more_points=_more_points(self.at_given, self.names, [self.wrt], self.specs),
+        )
+
+    # -- second-order central differences on seeded direction pairs ---------------------------
+    def differences(self, pt, where: str, got: torch.Tensor) -> Differences:
+        xs, _ = pt
+        xf, fdt = _fd_inputs(self.f, xs, self.dtype)
+        x0, spec = xf[self.wrt], self.specs[self.wrt]
+        h = _fd_step(x0, 2)
+        pairs = [
+            (_unit_direction(spec, x0, self.gen), _unit_direction(spec, x0, self.gen))
+            for _ in range(self.probes)
+        ]
+        fx = functools.partial(self.fx, xf, where)
+        diffs = functools.partial(_second_differences, fx, x0, pairs, where)
         with torch.no_grad():
-            f0 = fx(xf0)
-            pd = [(u.to(dtype), v.to(dtype)) for u, v in pairs]  # the closed form's dtype
-            if form == "matrix":
-                cm = closed(hess, xs, where=where)
-                gotb = torch.stack([_vec(u) @ cm @ _vec(v) for u, v in pd])
-            elif form == "hvp":
-                gotb = torch.stack([(u * closed(hess, [*xs, v], where=where)).sum() for u, v in pd])
-            else:
-                gotb = value(hess, xs, where=where, probe=pd)
-            gotb = gotb.to(fdt)
-        fd, fd_atol = _differences(diffs, h, 2, gotb, fd_rtol, atol, f0, fdt)
-        if not _compare(
-            run, p, gotb, fd, reference="central differences", rtol=fd_rtol, atol=fd_atol,
-            ctx=None, expected="the differences have shape", agrees_with_autograd=ad_err,
-        ):  # fmt: skip
-            return run.result()
-    return run.result()
+            f0 = fx(x0)
+            pd = [(u.to(self.dtype), v.to(self.dtype)) for u, v in pairs]  # the closed form's
+            got_b = _BILINEAR[self.form](self, xs, where, pd).to(fdt)
+        fd, fd_atol = _differences(diffs, h, 2, got_b, self.fd_rtol, self.atol, f0, fdt)
+        return Differences(got_b, fd, fd_atol)
+
+
+def _value_as_closed(stages: _Hessian, probe, fn: Callable, xs: list, where: str):
+    """``stages.value`` in the argument order of ``_apply_to``'s ``closed``."""
+    return stages.value(fn, xs, where, probe)
+
+
+# The closed form as the reference is taken, one function per form (scikit-learn's dispatch).
+def _value_matrix(st: _Hessian, fn: Callable, xs: list, where: str, probe) -> torch.Tensor:
+    """``C @ V`` for the reader's ``(N, N)`` matrix ``C``."""
+    N = math.prod(st.shape)
+    c = st.call(fn, xs, where)
+    if tuple(c.shape) != (N, N):
+        raise _WrongShape(
+            f"the closed form has shape {tuple(c.shape)}, expected ({N}, {N}): the "
+            f"Hessian with respect to vec({st.names[st.wrt]}), column-major"
+        )
+    return c @ probe
+
+
+def _value_hvp(st: _Hessian, fn: Callable, xs: list, where: str, probe) -> torch.Tensor:
+    """``[vec(hess(xs, v_j))]_j`` for the probe's columns ``v_j``."""
+    cols = []
+    for j in range(probe.shape[1]):
+        hv = st.call(fn, [*xs, _unvec(probe[:, j], st.shape)], where)
+        if tuple(hv.shape) != st.shape:
+            raise _WrongShape(
+                f"the closed form returned shape {tuple(hv.shape)} for H v, expected "
+                f"{st.shape}, the shape of {st.names[st.wrt]}"
+            )
+        cols.append(_vec(hv))
+    return torch.stack(cols, 1)
+
+
+def _value_bilinear(st: _Hessian, fn: Callable, xs: list, where: str, probe) -> torch.Tensor:
+    """``[B(u, v)]`` over the probe pairs."""
+    return torch.stack([_scalar_b(st.call(fn, [*xs, u, v], where), *st.letters) for u, v in probe])
+
+
+_VALUE = {"matrix": _value_matrix, "hvp": _value_hvp, "bilinear": _value_bilinear}
+
+
+# The closed form as d²f[u, v] on the difference pairs, one function per form.
+def _bilinear_of_matrix(st: _Hessian, xs: list, where: str, pairs) -> torch.Tensor:
+    """``vec(u)ᵀ C vec(v)``."""
+    cm = st.call(st.hess, xs, where)
+    return torch.stack([_vec(u) @ cm @ _vec(v) for u, v in pairs])
+
+
+def _bilinear_of_hvp(st: _Hessian, xs: list, where: str, pairs) -> torch.Tensor:
+    """``⟨u, hess(xs, v)⟩``."""
+    return torch.stack([(u * st.call(st.hess, [*xs, v], where)).sum() for u, v in pairs])
+
+
+def _bilinear_of_bilinear(st: _Hessian, xs: list, where: str, pairs) -> torch.Tensor:
+    return st.value(st.hess, xs, where, pairs)
+
+
+_BILINEAR = {
+    "matrix": _bilinear_of_matrix,
+    "hvp": _bilinear_of_hvp,
+    "bilinear": _bilinear_of_bilinear,
+}
 
 
 def _scalar_b(out: torch.Tensor, H: str, K: str) -> torch.Tensor:
@@ -358,10 +460,16 @@ def _row_major_applied(matrix, shape, V: torch.Tensor, c: torch.Tensor) -> torch
 def _second_differences(fx, x0, pairs, where: str, h: float) -> torch.Tensor:
     """``(f(x+hu+hv) - f(x+hu-hv) - f(x-hu+hv) + f(x-hu-hv)) / 4h²`` for each pair (u, v)."""
     with torch.no_grad():
-        out = torch.stack([
-            (fx(x0 + h * u + h * v) - fx(x0 + h * u - h * v)
-             - fx(x0 - h * u + h * v) + fx(x0 - h * u - h * v))
-            / (4 * h * h)
-            for u, v in pairs
-        ])  # fmt: skip
+        out = torch.stack(
+            [
+                (
+                    fx(x0 + h * u + h * v)
+                    - fx(x0 + h * u - h * v)
+                    - fx(x0 - h * u + h * v)
+                    + fx(x0 - h * u - h * v)
+                )
+                / (4 * h * h)
+                for u, v in pairs
+            ]
+        )
     return _fd_finite(out, where, h, "x ± h·u ± h·v")

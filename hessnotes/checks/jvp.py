@@ -8,8 +8,8 @@ equations" and others.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -32,20 +32,20 @@ from hessnotes.checks._inputs import (
     _tols,
     _unit_direction,
     _with,
-    _WrongShape,
 )
 from hessnotes.checks._loop import (
+    Differences,
     _apply_to,
     _central,
-    _compare,
     _differences,
     _fd_inputs,
     _fd_step,
     _index,
-    _kink_failed,
     _series,
+    fresh_point,
+    run_points,
 )
-from hessnotes.checks._report import CheckResult, _Run, _wrap_lines
+from hessnotes.checks._report import CheckResult, _Run
 from hessnotes.checks.domains import Domain
 from hessnotes.checks.fd import one_sided_kink
 
@@ -101,47 +101,103 @@ def check_jvp(
             Domain, shape or float32/float64 array.
     """
     k = len(inputs)
-    if tangents is None:
-        tspecs = [None] * k
-    else:
-        if isinstance(tangents, Domain | torch.Tensor | np.ndarray) or not isinstance(
-            tangents, Sequence
-        ):
-            raise TypeError(
-                f"tangents={type(tangents).__name__}; give a list with one entry per input "
-                "(None for random, 0 for fixed), e.g. tangents=[None, 0]"
-            )
-        tspecs = list(tangents)
-        if len(tspecs) != k:
-            raise ValueError(
-                f"got {k} inputs but {len(tspecs)} tangents; give one per input (None or 0)"
-            )
-
-    def diff_of(specs):
-        d = [i for i, t in enumerate(tspecs) if not _is_zero_tangent(t)]
-        if not d:
-            raise ValueError(
-                "every tangent is 0: nothing varies, so the check cannot fail; give at least "
-                "one input a direction (None for a random one)"
-            )
-        return d
-
+    tspecs = _tangent_specs(tangents, k)
     names = _reader.arg_names(k, jvp, f)
-    words = _reader.Words.of(inputs, names)
     specs, dtype, diff, n, at_given = _prepare(
-        inputs, names, diff_of, points, checker="check_jvp", copies=lambda m: 8
+        inputs,
+        names,
+        functools.partial(_differentiated, tspecs),
+        points,
+        checker="check_jvp",
+        copies=lambda m: 8,
     )
     rtol, atol, fd_rtol = _tols(dtype, rtol, atol, fd_rtol)
     device = _device(specs)
     tparsed = [_tangent(t, specs[i], names[i], dtype, device) for i, t in enumerate(tspecs)]
+    stages = _Jvp(
+        f,
+        jvp,
+        specs,
+        tparsed,
+        diff,
+        names,
+        _reader.Words.of(inputs, names),
+        dtype,
+        device,
+        torch.Generator().manual_seed(seed),
+        at_given,
+        rtol,
+        atol,
+        fd_rtol,
+    )
     run = _Run("JVP", name, dtype, n, at_given, raises)
-    gen = torch.Generator().manual_seed(seed)
-    which = " and ".join(names[i] for i in diff)
+    return run_points(run, stages, rtol=rtol, atol=atol, fd_rtol=fd_rtol, reference="autograd")
 
-    def reference(xs, ts, where):
-        req = [x.detach().requires_grad_(i in diff) for i, x in enumerate(xs)]
+
+def _tangent_specs(tangents, k: int) -> list:
+    """``tangents`` as a list of one entry per input (``None`` for every input by default)."""
+    if tangents is None:
+        return [None] * k
+    if isinstance(tangents, Domain | torch.Tensor | np.ndarray) or not isinstance(
+        tangents, Sequence
+    ):
+        raise TypeError(
+            f"tangents={type(tangents).__name__}; give a list with one entry per input "
+            "(None for random, 0 for fixed), e.g. tangents=[None, 0]"
+        )
+    tspecs = list(tangents)
+    if len(tspecs) != k:
+        raise ValueError(
+            f"got {k} inputs but {len(tspecs)} tangents; give one per input (None or 0)"
+        )
+    return tspecs
+
+
+def _differentiated(tspecs: list, specs) -> list[int]:
+    """The inputs with a non-zero tangent; at least one."""
+    d = [i for i, t in enumerate(tspecs) if not _is_zero_tangent(t)]
+    if not d:
+        raise ValueError(
+            "every tangent is 0: nothing varies, so the check cannot fail; give at least "
+            "one input a direction (None for a random one)"
+        )
+    return d
+
+
+@dataclass
+class _Jvp:
+    """The stages of :func:`check_jvp` for :func:`~hessnotes.checks._loop.run_points`.
+
+    A point is ``(xs, ts)``: the inputs and their tangents.
+    """
+
+    f: Callable
+    jvp: Callable
+    specs: list
+    tangents: list
+    diff: list[int]
+    names: Sequence[str]
+    words: _reader.Words
+    dtype: torch.dtype
+    device: torch.device
+    gen: torch.Generator
+    at_given: bool
+    rtol: float
+    atol: float
+    fd_rtol: float
+    expected: str = "f's output has shape"
+
+    def draw(self, p: int, where: str) -> tuple[list, list]:
+        xs = _draw(self.specs, self.gen, self.dtype, self.device)
+        return xs, _draw_tangents(self.specs, self.tangents, xs, self.gen, self.dtype, self.device)
+
+    def reference(self, pt: tuple[list, list], where: str) -> torch.Tensor:
+        """Forward-mode autograd: ``torch.func.jvp``."""
+        xs, ts = pt
+        which = " and ".join(self.names[i] for i in self.diff)
+        req = [x.detach().requires_grad_(i in self.diff) for i, x in enumerate(xs)]
         with torch.enable_grad():
-            out = _f_out(f, req, where)
+            out = _f_out(self.f, req, where)
             _f_finite(out, where)
             if out.numel() == 0:
                 raise ValueError(
@@ -149,6 +205,7 @@ def check_jvp(
                     "nothing to compare, so the check cannot fail"
                 )
             _not_detached(out, which, where)
+        f = self.f
         _, ref = _jvp(lambda *a: f(*a), tuple(xs), tuple(ts))
         ref = ref.detach()
         if not torch.isfinite(ref).all():
@@ -158,72 +215,67 @@ def check_jvp(
             )
         return ref
 
-    def draw():
-        xs = _draw(specs, gen, dtype, device)
-        return xs, _draw_tangents(specs, tparsed, xs, gen, dtype, device)
-
-    def fresh():
-        xs, ts = draw()
-        ref = reference(xs, ts, "at a further point")
+    def call(self, ref: torch.Tensor, fn: Callable, args: list, where: str) -> torch.Tensor:
         what = f"df, an array of the shape of f's output {tuple(ref.shape)}"
-        return _closed(jvp, [*xs, *ts], arg="jvp", what=what, where="at a further point",
-                       dtype=dtype, device=device, words=words), ref  # fmt: skip
-
-    more = _more_points(at_given, names, diff, specs)
-    for p in range(n):
-        xs, ts = draw()
-        where = run.where(p)
-        ref = reference(xs, ts, where)
-        what = f"df, an array of the shape of f's output {tuple(ref.shape)}"
-        closed = functools.partial(
-            _closed, arg="jvp", what=what, dtype=dtype, device=device, words=words
+        return _closed(
+            fn,
+            args,
+            arg="jvp",
+            what=what,
+            where=where,
+            dtype=self.dtype,
+            device=self.device,
+            words=self.words,
         )
-        try:
-            got = closed(jvp, [*xs, *ts], where=where)
-        except _WrongShape as e:
-            run.fail(p, "autograd", math.inf, rtol, _wrap_lines(e.lines), [])
-            return run.result()
 
-        def recheck(i, xs=xs, ts=ts, where=where, closed=closed):
-            xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
-            ts2 = _with(ts, i, (ts[i] + ts[i].T) / 2)
-            return closed(jvp, [*xs2, *ts2], where=where), reference(xs2, ts2, where)
+    def closed(self, pt: tuple[list, list], where: str, ref: torch.Tensor) -> torch.Tensor:
+        xs, ts = pt
+        return self.call(ref, self.jvp, [*xs, *ts], where)
 
-        ctx = _Ctx(
-            rtol=rtol, atol=atol, shape_of="f's output", names=names,
+    def _recheck(self, pt, where: str, ref: torch.Tensor, i: int):
+        """The closed form and autograd with input ``i`` and its tangent symmetrised."""
+        xs, ts = pt
+        xs2 = _with(xs, i, (xs[i] + xs[i].T) / 2)
+        ts2 = _with(ts, i, (ts[i] + ts[i].T) / 2)
+        return self.call(ref, self.jvp, [*xs2, *ts2], where), self.reference((xs2, ts2), where)
+
+    def context(self, run: _Run, p: int, pt, where: str, got, ref) -> _Ctx:
+        xs, ts = pt
+        fixed = [i for i in range(len(xs)) if i not in self.diff]
+        fresh = None if self.at_given else functools.partial(fresh_point, self)
+        call = functools.partial(self.call, ref)
+        return _Ctx(
+            rtol=self.rtol,
+            atol=self.atol,
+            shape_of="f's output",
+            names=self.names,
             sym_hint="the JVP of a symmetric-valued f is symmetric",
-            recheck=recheck, square_inputs=_square_nonsym(xs, range(len(xs))),
-            closed_form=jvp, apply=functools.partial(_apply_to, closed, [*xs, *ts], where),
-            fixed=_square_nonsym(xs, [i for i in range(k) if i not in diff]),
-            series=functools.partial(_series, run, got, ref, None if at_given else fresh),
-            more_points=more,
-        )  # fmt: skip
-        if not _compare(
-            run, p, got, ref, reference="autograd", rtol=rtol, atol=atol, ctx=ctx,
-            expected="f's output has shape",
-        ):  # fmt: skip
-            return run.result()
-        ad_err = run.comps[-1].rel_error
+            recheck=functools.partial(self._recheck, pt, where, ref),
+            square_inputs=_square_nonsym(xs, range(len(xs))),
+            closed_form=self.jvp,
+            apply=functools.partial(_apply_to, call, [*xs, *ts], where),
+            fixed=_square_nonsym(xs, fixed),
+            series=functools.partial(_series, run, got, ref, fresh),
+            more_points=_more_points(self.at_given, self.names, self.diff, self.specs),
+        )
 
-        xf, fdt = _fd_inputs(f, xs, dtype)
+    def differences(self, pt, where: str, got: torch.Tensor) -> Differences:
+        """``(f(xs + h ts) - f(xs - h ts)) / 2h``."""
+        xs, ts = pt
+        xf, fdt = _fd_inputs(self.f, xs, self.dtype)
         tf = [t.to(fdt) for t in ts]
-        evals = functools.lru_cache(functools.partial(_jvp_evals, f, xf, tf, where))
-        h = max(_fd_step(xf[i], 1) for i in diff)
+        evals = functools.lru_cache(functools.partial(_jvp_evals, self.f, xf, tf, where))
+        h = max(_fd_step(xf[i], 1) for i in self.diff)
         g = got.to(fdt)
         with torch.no_grad():
-            f0d = _f_out(f, xf, where)
-        kink = one_sided_kink(evals, h, f0d, rtol=fd_rtol, atol=atol)
+            f0 = _f_out(self.f, xf, where)
+        kink = one_sided_kink(evals, h, f0, rtol=self.fd_rtol, atol=self.atol)
         if kink is not None:
-            in_f = f" (in entry {_index(f0d.shape, kink[0])} of f)" if f0d.numel() > 1 else ""
-            return _kink_failed(run, p, fd_rtol, f"the tangent{in_f}", h, kink)
+            in_f = f" (in entry {_index(f0.shape, kink[0])} of f)" if f0.numel() > 1 else ""
+            return Differences(kink=(f"the tangent{in_f}", h, kink))
         diffs = functools.partial(_central, evals, where=where, step="xs ± h·ts")
-        fd, fd_atol = _differences(diffs, h, 1, g, fd_rtol, atol, f0d, fdt)
-        if not _compare(
-            run, p, g, fd, reference="central differences", rtol=fd_rtol, atol=fd_atol,
-            ctx=None, expected="the differences have shape", agrees_with_autograd=ad_err,
-        ):  # fmt: skip
-            return run.result()
-    return run.result()
+        fd, fd_atol = _differences(diffs, h, 1, g, self.fd_rtol, self.atol, f0, fdt)
+        return Differences(g, fd, fd_atol)
 
 
 def _is_zero_tangent(t) -> bool:
