@@ -33,9 +33,15 @@ from dataclasses import replace
 
 import torch
 
-from hessnotes._catalogue import CATALOGUE
-from hessnotes._identity import KINDS, Identity, symmetric_entries_derivative, unvech, vech
 from hessnotes.checks import CheckResult, check_gradient, check_hessian, check_jvp, general
+from hessnotes.identities._catalogue import CATALOGUE
+from hessnotes.identities._identity import (
+    KINDS,
+    Identity,
+    symmetric_entries_derivative,
+    unvech,
+    vech,
+)
 
 __all__ = [
     "CATALOGUE",

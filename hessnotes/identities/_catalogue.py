@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch
 
-from hessnotes._identity import Identity, unvech, vech
 from hessnotes.checks import (
     distinct_singular_values,
     full_rank,
@@ -20,6 +19,7 @@ from hessnotes.checks import (
     sym,
     symmetric,
 )
+from hessnotes.identities._identity import Identity, unvech, vech
 from hessnotes.kron import commutation_matrix
 
 __all__ = ["CATALOGUE"]
