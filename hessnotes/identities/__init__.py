@@ -34,7 +34,19 @@ from dataclasses import replace
 import torch
 
 from hessnotes.checks import CheckResult, check_gradient, check_hessian, check_jvp, general
-from hessnotes.identities._catalogue import CATALOGUE
+from hessnotes.identities import (
+    determinants,
+    differentials,
+    eigen,
+    exercises,
+    forms,
+    inverses,
+    kronecker,
+    norms,
+    second_order,
+    symmetric,
+    traces,
+)
 from hessnotes.identities._identity import (
     KINDS,
     Identity,
@@ -63,6 +75,21 @@ __all__ = [
 ]
 
 _DT = torch.float64
+
+#: Every entry, topic by topic: one module-level tuple per topic, in the book's numbering order.
+CATALOGUE: tuple[Identity, ...] = (
+    *differentials.ENTRIES,
+    *traces.ENTRIES,
+    *determinants.ENTRIES,
+    *inverses.ENTRIES,
+    *norms.ENTRIES,
+    *forms.ENTRIES,
+    *eigen.ENTRIES,
+    *second_order.ENTRIES,
+    *kronecker.ENTRIES,
+    *symmetric.ENTRIES,
+    *exercises.ENTRIES,
+)
 
 CATALOGUE: tuple[Identity, ...]
 """The registry: every identity of the catalogue, in the order of the book's table."""
