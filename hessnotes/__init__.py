@@ -5,6 +5,10 @@ Plotting lives in :mod:`hessnotes.figures` and sliders in :mod:`hessnotes.widget
 where needed (they bring in matplotlib and ipywidgets).
 """
 
+import sys as _sys
+
+from hessnotes import costs as _costs
+from hessnotes import nets as _nets
 from hessnotes.adjoint import (
     AdjointHvp,
     AdjointResult,
@@ -53,6 +57,7 @@ from hessnotes.checks import (
 )
 from hessnotes.checks.fd import central_difference, fd_error_curve, optimal_step
 from hessnotes.checks.formula import check_formula
+from hessnotes.costs import flops_vs_dimension, kron_matvec_timings, time_vs_dimension
 from hessnotes.curvature import (
     CurvatureOperator,
     CurvatureSplit,
@@ -81,7 +86,7 @@ from hessnotes.estimators import (
     full_spectrum,
     standard_estimators,
 )
-from hessnotes.flops import count_flops, flops_vs_dimension
+from hessnotes.flops import count_flops
 from hessnotes.identities import CATALOGUE, Identity, verify, verify_all
 from hessnotes.kron import (
     KroneckerApprox,
@@ -146,7 +151,7 @@ from hessnotes.secant import (
     symmetric_residual,
 )
 from hessnotes.spectral import eigh_jvp, eigh_signed, eigh_vjp, svd_jvp, svd_signed
-from hessnotes.timing import best_of, best_time, loglog_slope, time_vs_dimension, torch_threads
+from hessnotes.timing import best_of, best_time, loglog_slope, torch_threads
 
 # isort: split
 # critical points and second-order conditions (hessnotes.critical)
@@ -175,6 +180,23 @@ from hessnotes.stochastic import (
 )
 
 __version__ = "0.1.0"
+
+# Names that moved keep their old address (QuantEcon's pattern of re-export shims). Their new
+# homes import the old modules (costs imports kron, timing and flops), so the old modules cannot
+# import them back without an import cycle: the package puts them there, here, once.
+_MOVED = {
+    "hessnotes.flops": {"flops_vs_dimension": flops_vs_dimension},
+    "hessnotes.kron": {
+        "SoftmaxLayerSamples": _nets.SoftmaxLayerSamples,
+        "kron_matvec_timings": kron_matvec_timings,
+        "loglog_slope": _costs.loglog_slope,
+        "softmax_layer_samples": _nets.softmax_layer_samples,
+    },
+    "hessnotes.timing": {"time_vs_dimension": time_vs_dimension},
+}
+for _module, _names in _MOVED.items():
+    for _name, _value in _names.items():
+        setattr(_sys.modules[_module], _name, _value)
 
 __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     # verifying derivatives and formulas (hessnotes.checks, hessnotes.fd, hessnotes.formulas)
@@ -293,9 +315,10 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "least_norm_from_gram",
     "least_norm_sharded",
     "sharded_gram",
-    # counted cost, machine-independent (hessnotes.flops)
+    # counted cost, machine-independent (hessnotes.flops), and the book's costs (hessnotes.costs)
     "count_flops",
     "flops_vs_dimension",
+    "kron_matvec_timings",
     # timing helpers (hessnotes.timing)
     "best_of",
     "best_time",

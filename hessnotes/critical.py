@@ -61,7 +61,7 @@ from torch.func import grad
 
 from hessnotes._linalg import as_torch, check_finite, check_memory, check_tol, eps_of
 from hessnotes.linmaps import jacobian_matrix
-from hessnotes.newton import inertia
+from hessnotes.newton import inertia, kind_of
 
 __all__ = [
     "CriticalPoint",
@@ -81,31 +81,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------
 # The classification of an inertia
 # --------------------------------------------------------------------------------------------------
-def kind_of(counts: tuple[int, int, int]) -> str:
-    """What a critical point is, from the inertia ``(n₊, n₋, n₀)`` of its (reduced) Hessian.
-
-    Returns one of ``"local minimum"`` (no negative and no zero eigenvalue: the second-order
-    sufficient condition), ``"local maximum"``, ``"saddle point"`` (both signs),
-    ``"not a local minimum"`` (negative and zero eigenvalues, no positive one) and
-    ``"degenerate stationary point"`` (no negative eigenvalue, some zero: undecided). These are
-    the words of :attr:`hessnotes.newton.NewtonRecord.kind` for a converged run.
-
-    Raises:
-        ValueError: if ``counts`` is not three non-negative integers with a positive sum.
-    """
-    ok = isinstance(counts, tuple | list) and len(counts) == 3
-    if not ok or not all(isinstance(k, int | np.integer) and k >= 0 for k in counts):
-        raise ValueError(f"counts={counts!r}; pass the inertia (positive, negative, zero)")
-    pos, neg, zero = (int(k) for k in counts)
-    if pos + neg + zero == 0:
-        raise ValueError("counts=(0, 0, 0): an empty Hessian classifies nothing")
-    if neg == 0:
-        return "local minimum" if zero == 0 else "degenerate stationary point"
-    if pos == 0:
-        return "local maximum" if zero == 0 else "not a local minimum"
-    return "saddle point"
-
-
 def _counts_text(counts: tuple[int, int, int]) -> str:
     return f"{counts[0]} positive, {counts[1]} negative, {counts[2]} zero"
 

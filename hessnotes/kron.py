@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,22 +32,18 @@ from hessnotes._linalg import check_float_dtype, check_tol
 
 __all__ = [
     "KroneckerApprox",
-    "SoftmaxLayerSamples",
     "commutation_matrix",
     "commutation_perm",
     "kron_matvec",
-    "kron_matvec_timings",
     "kron_sum_eigvals",
     "kron_sum_matvec",
     "kron_sum_solve",
-    "loglog_slope",
     "nearest_kronecker",
     "perfect_shuffle",
     "rearrange",
     "rearrange_via_column_major",
     "rearrange_via_row_major",
     "second_difference",
-    "softmax_layer_samples",
     "solve_sylvester_sym",
     "unvec",
     "vec",
@@ -463,95 +458,6 @@ def _kron_matvec_fast(fs: list[Array], x: Array, is_t: bool) -> Array:
         out = _kron_matvec([a.numpy() for a in fs], x.numpy())
         return torch.from_numpy(out)
     return _kron_matvec(fs, x)
-
-
-def kron_matvec_timings(
-    ns: Sequence[int], *, k: int = 3, repeats: int = 5, max_explicit_n: int = 16, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wall-clock times of ``(U ⊗ … ⊗ U) x``, explicit ``np.kron`` against :func:`kron_matvec`.
-
-    For each ``n`` in ``ns`` a seeded (n, n) matrix ``U`` and a vector of length ``n**k`` are drawn.
-    The explicit method forms the ``n**k × n**k`` Kronecker product and multiplies (``O(n^{2k})``
-    work and memory); the mode-product method costs ``O(k n^{k+1})``. Each is timed ``repeats``
-    times (each time the mean over enough calls to last about 1 ms, after one warm-up call), so
-    that a plot can show the best run and the spread rather than one lucky or unlucky run.
-
-    Args:
-        ns: matrix sizes, increasing.
-        k: number of factors.
-        repeats: timings per size and method.
-        max_explicit_n: largest ``n`` for which the explicit product is formed (memory
-            ``8 n^{2k}`` bytes); larger sizes get NaN.
-        seed: seed of the generator.
-
-    Returns:
-        ``(t_explicit, t_modes)``, each of shape (len(ns), repeats), in seconds.
-
-    Raises:
-        ValueError: if ``k``, ``repeats`` or an entry of ``ns`` is not a positive integer.
-    """
-    k, repeats = _posint(k, "k"), _posint(repeats, "repeats")
-    ns = [_posint(n, "each entry of ns") for n in ns]
-    rng = np.random.default_rng(seed)
-    t_exp = np.full((len(ns), repeats), np.nan)
-    t_mod = np.full((len(ns), repeats), np.nan)
-
-    def best_loop(f: Any, out: np.ndarray) -> None:
-        t0 = time.perf_counter()
-        f()  # warm-up; also sets how many calls make one measurement of >= 1 ms
-        number = max(1, math.ceil(1e-3 / max(time.perf_counter() - t0, 1e-9)))
-        for r in range(repeats):
-            t0 = time.perf_counter()
-            for _ in range(number):
-                f()
-            out[r] = (time.perf_counter() - t0) / number
-
-    for i, n in enumerate(ns):
-        u = rng.standard_normal((n, n))
-        x = rng.standard_normal(n**k)
-        best_loop(lambda u=u, x=x: kron_matvec([u] * k, x), t_mod[i])
-        if n <= max_explicit_n:
-            best_loop(lambda u=u, x=x: reduce(np.kron, [u] * k) @ x, t_exp[i])
-    return t_exp, t_mod
-
-
-def loglog_slope(ns: Sequence[int], times: Any) -> float:
-    """Fitted exponent ``p`` in ``time ≈ c n^p``, robust to one unlucky run.
-
-    Each size's time is the best (smallest) of its repeats, NaN ignored. A least-squares line
-    through ``log(best)`` against ``log(n)`` is fitted over the larger half (at least two) of the
-    sizes that were timed, where fixed per-call costs matter least. This is the rule behind the
-    slopes in the legend of :func:`hessnotes.figures.kron.plot_kron_timing`.
-
-    Args:
-        ns: (s,) increasing sizes.
-        times: (s,) or (s, repeats) seconds, e.g. one output of :func:`kron_matvec_timings`; NaN
-            where a size was not timed.
-
-    Returns:
-        The fitted slope ``p``.
-
-    Raises:
-        ValueError: if ``times`` does not have ``len(ns)`` rows, or fewer than two sizes have a
-            positive finite time.
-    """
-    ns = np.asarray(ns, dtype=float)
-    t0 = np.asarray(times, dtype=float)
-    t = t0[:, None] if t0.ndim == 1 else t0
-    if t.ndim != 2 or t.shape[0] != ns.size or ns.ndim != 1:
-        raise ValueError(
-            f"times has shape {t0.shape}, but ns of length {ns.size} needs times of shape "
-            f"({ns.size},) or ({ns.size}, repeats)."
-        )
-    ok_runs = np.isfinite(t) & (t > 0)
-    best = np.where(ok_runs, t, np.inf).min(axis=1)
-    ok = np.flatnonzero(np.isfinite(best) & (ns > 0))
-    if ok.size < 2:
-        raise ValueError(
-            f"only {ok.size} of {ns.size} sizes have a positive finite time; a slope needs two."
-        )
-    ok = ok[-max(2, (ok.size + 1) // 2) :]
-    return float(np.polyfit(np.log(ns[ok]), np.log(best[ok]), 1)[0])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1049,74 +955,3 @@ def nearest_kronecker(
     total = math.fsum(s2)
     err = math.sqrt(math.fsum(s2[int(rank) :]) / total) if total > 0 else 0.0
     return KroneckerApprox(B=tuple(bs), C=tuple(cs), singular_values=s, error=err)
-
-
-# --------------------------------------------------------------------------------------------------
-# An example for Kronecker-factored curvature (K-FAC)
-# --------------------------------------------------------------------------------------------------
-class SoftmaxLayerSamples(NamedTuple):
-    """Per-example quantities of a softmax linear layer ``p = softmax(W a)``.
-
-    Attributes:
-        a: (N, d_in) inputs; the last feature is the constant 1 (a bias).
-        g: (N, c) output gradients ``g = p - e_y`` of the cross-entropy ``-log p_y``.
-        W: (c, d_in) weights.
-        y: (N,) labels, drawn from the model's own ``p`` (so that ``E[vec(G) vec(G)ᵀ]`` is the
-            Fisher information, not the empirical Fisher).
-    """
-
-    a: np.ndarray
-    g: np.ndarray
-    W: np.ndarray
-    y: np.ndarray
-
-
-def softmax_layer_samples(
-    n: int, d_in: int, n_classes: int, *, scale: float = 1.0, seed: int = 0
-) -> SoftmaxLayerSamples:
-    """Draw inputs and output gradients of a softmax layer, the setting of K-FAC.
-
-    The inputs are correlated Gaussians ``a = L z`` (``z ~ N(0, I)``, a seeded ``L``) with the last
-    feature set to 1, the weights ``W = scale · N(0, 1)``, the probabilities
-    ``p = softmax(W a)`` and the labels ``y ~ p``. The gradient of ``-log p_y`` with respect to
-    ``W`` is ``G = g aᵀ`` with ``g = p - e_y``, so ``vec(G) = a ⊗ g`` and the layer's Fisher
-    matrix is ``F = E[(a aᵀ) ⊗ (g gᵀ)]`` of shape (d_in c, d_in c). Since ``g`` depends on ``a``
-    (through ``p``), ``F`` is not exactly ``E[a aᵀ] ⊗ E[g gᵀ]``; larger ``scale`` means more
-    confident predictions and a stronger dependence.
-
-    Args:
-        n: number of examples ``N``.
-        d_in: input dimension including the bias feature (at least 2).
-        n_classes: number of classes ``c`` (at least 2).
-        scale: standard deviation of the weights.
-        seed: seed of the generator.
-
-    Returns:
-        :class:`SoftmaxLayerSamples` ``(a, g, W, y)``, float64 numpy arrays (``y`` integer).
-
-    Raises:
-        ValueError: if ``n`` is not a positive integer, ``d_in`` or ``n_classes`` is below 2, or
-            ``scale`` is not a finite non-negative number.
-    """
-    n = _posint(n, "n")
-    d_in, n_classes = _posint(d_in, "d_in"), _posint(n_classes, "n_classes")
-    if d_in < 2 or n_classes < 2:
-        raise ValueError(
-            f"d_in = {d_in} and n_classes = {n_classes} must both be at least 2 (d_in counts the "
-            "bias feature)."
-        )
-    real = isinstance(scale, (int, float, np.floating, np.integer)) and not isinstance(scale, bool)
-    if not (real and math.isfinite(scale) and scale >= 0):
-        raise ValueError(f"scale must be a finite non-negative number; got {scale!r}.")
-    rng = np.random.default_rng(seed)
-    L = rng.standard_normal((d_in, d_in)) / math.sqrt(d_in)
-    a = rng.standard_normal((n, d_in)) @ L.T
-    a[:, -1] = 1.0
-    W = float(scale) * rng.standard_normal((n_classes, d_in))
-    z = a @ W.T
-    p = np.exp(z - z.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    # Inverse-CDF sampling; the clip guards against a cumulative sum rounding to just below 1.
-    y = np.minimum((p.cumsum(axis=1) <= rng.random((n, 1))).sum(axis=1), n_classes - 1)
-    g = p - np.eye(n_classes)[y]
-    return SoftmaxLayerSamples(a=a, g=g, W=W, y=y)

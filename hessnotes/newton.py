@@ -35,7 +35,14 @@ from torch.func import grad, hessian, jacfwd
 
 from hessnotes._linalg import as_torch, check_tol, eps_of
 
-__all__ = ["NewtonRecord", "convergence_order", "inertia", "newton_minimize", "newton_root"]
+__all__ = [
+    "NewtonRecord",
+    "convergence_order",
+    "inertia",
+    "kind_of",
+    "newton_minimize",
+    "newton_root",
+]
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,31 @@ def inertia(H: torch.Tensor, *, rtol: float | None = None) -> tuple[int, int, in
     tol = rtol * float(ev.abs().max()) if N else 0.0
     pos, neg = int((ev > tol).sum()), int((ev < -tol).sum())
     return pos, neg, N - pos - neg
+
+
+def kind_of(counts: tuple[int, int, int]) -> str:
+    """What a critical point is, from the inertia ``(n₊, n₋, n₀)`` of its (reduced) Hessian.
+
+    Returns one of ``"local minimum"`` (no negative and no zero eigenvalue: the second-order
+    sufficient condition), ``"local maximum"``, ``"saddle point"`` (both signs),
+    ``"not a local minimum"`` (negative and zero eigenvalues, no positive one) and
+    ``"degenerate stationary point"`` (no negative eigenvalue, some zero: undecided). These are
+    the words of :attr:`hessnotes.newton.NewtonRecord.kind` for a converged run.
+
+    Raises:
+        ValueError: if ``counts`` is not three non-negative integers with a positive sum.
+    """
+    ok = isinstance(counts, tuple | list) and len(counts) == 3
+    if not ok or not all(isinstance(k, int | np.integer) and k >= 0 for k in counts):
+        raise ValueError(f"counts={counts!r}; pass the inertia (positive, negative, zero)")
+    pos, neg, zero = (int(k) for k in counts)
+    if pos + neg + zero == 0:
+        raise ValueError("counts=(0, 0, 0): an empty Hessian classifies nothing")
+    if neg == 0:
+        return "local minimum" if zero == 0 else "degenerate stationary point"
+    if pos == 0:
+        return "local maximum" if zero == 0 else "not a local minimum"
+    return "saddle point"
 
 
 def _start(x0: Any) -> tuple[torch.Tensor, bool]:

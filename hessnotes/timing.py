@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
 
-from hessnotes.references import dense_least_norm
-from hessnotes.secant import least_norm_hessian
-
-__all__ = ["best_of", "best_time", "loglog_slope", "time_vs_dimension", "torch_threads"]
+__all__ = ["best_of", "best_time", "loglog_slope", "torch_threads"]
 
 
 def best_of(f: Callable[[], object], k: int = 5, *, budget: float = 0.0) -> float:
@@ -81,55 +78,6 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
-
-
-def time_vs_dimension(
-    Ds: Sequence[int],
-    n: int,
-    *,
-    dense_max: int = 3000,
-    k: int = 5,
-    dense_k: int = 2,
-    budget: float = 0.2,
-    threads: int | None = 1,
-    seed: int = 0,
-) -> dict[str, np.ndarray]:
-    """Best-of-k times of :func:`~hessnotes.secant.least_norm_hessian` and
-    :func:`dense_least_norm` on random float64 torch (D, n) pairs.
-
-    Both routes run through torch (the same BLAS) on ``threads`` threads (torch's setting is
-    restored afterwards): one thread keeps the timings steady when other work shares the machine.
-
-    Args:
-        Ds: dimensions to time.
-        n: number of pairs.
-        dense_max: the dense formula is timed only for ``D <= dense_max`` (NaN above).
-        k, dense_k: least numbers of repetitions of the low-rank and the dense route.
-        budget: seconds the low-rank route may spend on extra repetitions (see :func:`best_of`).
-        threads: torch threads while timing (None: leave unchanged).
-        seed: seed of the data.
-
-    Returns:
-        ``{"D": (m,), "low-rank": (m,), "dense": (m,)}``, times in seconds.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    low, dense = [], []
-    with torch_threads(threads):
-        for D in Ds:
-            X = torch.randn(D, n, generator=gen, dtype=torch.float64)
-            Y = torch.randn(D, n, generator=gen, dtype=torch.float64)
-            least_norm_hessian(X, Y)  # warm-up
-            low.append(best_of(lambda X=X, Y=Y: least_norm_hessian(X, Y), k, budget=budget))
-            dense.append(
-                best_of(lambda X=X, Y=Y: dense_least_norm(X, Y), dense_k)
-                if D <= dense_max
-                else np.nan
-            )
-    return {
-        "D": np.asarray(Ds, dtype=np.float64),
-        "low-rank": np.array(low),
-        "dense": np.array(dense),
-    }
 
 
 def loglog_slope(x: Any, y: Any, *, xmin: float = 0.0) -> float:

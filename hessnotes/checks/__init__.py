@@ -81,7 +81,6 @@ diagnosis) instead of raising; :func:`attempt` wraps that for a reader's exercis
 
 from hessnotes.checks._inputs import default_tolerances
 from hessnotes.checks._report import CheckResult, Comparison, Finding
-from hessnotes.checks.attempt import attempt
 from hessnotes.checks.close import Raises, Verdict, check_close, check_error, check_raises
 from hessnotes.checks.domains import (
     Domain,
@@ -96,16 +95,20 @@ from hessnotes.checks.domains import (
     sym,
     symmetric,
 )
+from hessnotes.checks.exercise import attempt
 from hessnotes.checks.gradient import check_gradient
 from hessnotes.checks.hessian import check_hessian
 from hessnotes.checks.jvp import check_jvp
+from hessnotes.checks.statistical import Estimate, StatCheck, check_mean, check_variance
 
 __all__ = [
     "CheckResult",
     "Comparison",
     "Domain",
+    "Estimate",
     "Finding",
     "Raises",
+    "StatCheck",
     "Verdict",
     "attempt",
     "check_close",
@@ -113,7 +116,9 @@ __all__ = [
     "check_gradient",
     "check_hessian",
     "check_jvp",
+    "check_mean",
     "check_raises",
+    "check_variance",
     "default_tolerances",
     "distinct_singular_values",
     "full_rank",
