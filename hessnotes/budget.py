@@ -27,8 +27,7 @@ import torch
 from torch.func import grad, hessian, vmap
 
 from hessnotes.curvature import eigenvalue_density, hvp, lanczos
-from hessnotes.estimators import bfgs_skipping, full_spectrum
-from hessnotes.lowrank import LowRankSymmetric
+from hessnotes.estimators import Estimator, bfgs_skipping, full_spectrum
 from hessnotes.nets import sample_cloud
 from hessnotes.secant import least_norm_hessian, min_rank_hessian
 
@@ -39,8 +38,6 @@ __all__ = [
     "format_error",
     "top_eigenvalue_error",
 ]
-
-Estimator = Callable[[Any, Any], LowRankSymmetric]
 
 
 def top_eigenvalue_error(estimate: Any, exact: Any, k: int = 5) -> float:

@@ -1,33 +1,37 @@
 """What the book's algorithms cost: timings and flop counts, measured the same way each time.
 
 * :func:`time_vs_dimension`: best-of-k times of :func:`~hessnotes.secant.least_norm_hessian`
-  against the dense formula :func:`~hessnotes.references.dense_least_norm` over a range of D;
-* :func:`flops_vs_dimension`: their counted flops, machine-independent;
+  against the dense formula :func:`~hessnotes.references.dense_least_norm` over a range of D
+  (chapter "High dimensions");
+* :func:`flops_vs_dimension`: their counted flops, machine-independent (same chapter);
 * :func:`kron_matvec_timings`: ``(U ⊗ … ⊗ U) x`` by the explicit Kronecker product against
-  :func:`~hessnotes.kron.kron_matvec`, and :func:`loglog_slope` its fitted exponent.
+  :func:`~hessnotes.kron.kron_matvec` (chapter "The vec trick").
 
-Moved here from :mod:`hessnotes.timing`, :mod:`hessnotes.flops` and :mod:`hessnotes.kron`, whose
-old addresses still work (the package re-exports them there).
+The tools they use, :mod:`hessnotes.timing` and :mod:`hessnotes.flops`, import nothing of the
+library's domains; this module sits above both them and what they measure. The old addresses
+(``hessnotes.timing.time_vs_dimension``, ``hessnotes.flops.flops_vs_dimension``,
+``hessnotes.kron.kron_matvec_timings`` and ``hessnotes.kron.loglog_slope``) still work: the
+package re-exports them there (see ``hessnotes/__init__.py``). Timings are for figures and
+benchmarks; the tests never assert on them.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Sequence
-from functools import reduce
+from functools import partial, reduce
 from typing import Any
 
 import numpy as np
 import torch
 
+from hessnotes._linalg import check_positive_int, loglog_slope
 from hessnotes.flops import count_flops
-from hessnotes.kron import _posint, kron_matvec
+from hessnotes.kron import kron_matvec
 from hessnotes.references import dense_least_norm
 from hessnotes.secant import least_norm_hessian
-from hessnotes.timing import best_of, torch_threads
+from hessnotes.timing import best_of, mean_times, torch_threads
 
-__all__ = ["flops_vs_dimension", "kron_matvec_timings", "loglog_slope", "time_vs_dimension"]
+__all__ = ["flops_vs_dimension", "kron_matvec_timings", "time_vs_dimension"]
 
 
 def time_vs_dimension(
@@ -152,65 +156,29 @@ def kron_matvec_timings(
     Raises:
         ValueError: if ``k``, ``repeats`` or an entry of ``ns`` is not a positive integer.
     """
-    k, repeats = _posint(k, "k"), _posint(repeats, "repeats")
-    ns = [_posint(n, "each entry of ns") for n in ns]
+    k, repeats = check_positive_int(k, "k"), check_positive_int(repeats, "repeats")
+    ns = [check_positive_int(n, "each entry of ns") for n in ns]
     rng = np.random.default_rng(seed)
     t_exp = np.full((len(ns), repeats), np.nan)
     t_mod = np.full((len(ns), repeats), np.nan)
 
-    def best_loop(f: Any, out: np.ndarray) -> None:
-        t0 = time.perf_counter()
-        f()  # warm-up; also sets how many calls make one measurement of >= 1 ms
-        number = max(1, math.ceil(1e-3 / max(time.perf_counter() - t0, 1e-9)))
-        for r in range(repeats):
-            t0 = time.perf_counter()
-            for _ in range(number):
-                f()
-            out[r] = (time.perf_counter() - t0) / number
-
     for i, n in enumerate(ns):
         u = rng.standard_normal((n, n))
         x = rng.standard_normal(n**k)
-        best_loop(lambda u=u, x=x: kron_matvec([u] * k, x), t_mod[i])
+        factors = [u] * k
+        t_mod[i] = mean_times(partial(kron_matvec, factors, x), repeat=repeats, min_time=1e-3)
         if n <= max_explicit_n:
-            best_loop(lambda u=u, x=x: reduce(np.kron, [u] * k) @ x, t_exp[i])
+            explicit = partial(_explicit_kron_matvec, factors, x)
+            t_exp[i] = mean_times(explicit, repeat=repeats, min_time=1e-3)
     return t_exp, t_mod
 
 
-def loglog_slope(ns: Sequence[int], times: Any) -> float:
-    """Fitted exponent ``p`` in ``time ≈ c n^p``, robust to one unlucky run.
+def _explicit_kron_matvec(factors: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """``(A_1 ⊗ … ⊗ A_k) x`` with the Kronecker product formed: ``O(n^{2k})`` work and memory."""
+    return reduce(np.kron, factors) @ x
 
-    Each size's time is the best (smallest) of its repeats, NaN ignored. A least-squares line
-    through ``log(best)`` against ``log(n)`` is fitted over the larger half (at least two) of the
-    sizes that were timed, where fixed per-call costs matter least. This is the rule behind the
-    slopes in the legend of :func:`hessnotes.figures.kron.plot_kron_timing`.
 
-    Args:
-        ns: (s,) increasing sizes.
-        times: (s,) or (s, repeats) seconds, e.g. one output of :func:`kron_matvec_timings`; NaN
-            where a size was not timed.
-
-    Returns:
-        The fitted slope ``p``.
-
-    Raises:
-        ValueError: if ``times`` does not have ``len(ns)`` rows, or fewer than two sizes have a
-            positive finite time.
-    """
-    ns = np.asarray(ns, dtype=float)
-    t0 = np.asarray(times, dtype=float)
-    t = t0[:, None] if t0.ndim == 1 else t0
-    if t.ndim != 2 or t.shape[0] != ns.size or ns.ndim != 1:
-        raise ValueError(
-            f"times has shape {t0.shape}, but ns of length {ns.size} needs times of shape "
-            f"({ns.size},) or ({ns.size}, repeats)."
-        )
-    ok_runs = np.isfinite(t) & (t > 0)
-    best = np.where(ok_runs, t, np.inf).min(axis=1)
-    ok = np.flatnonzero(np.isfinite(best) & (ns > 0))
-    if ok.size < 2:
-        raise ValueError(
-            f"only {ok.size} of {ns.size} sizes have a positive finite time; a slope needs two."
-        )
-    ok = ok[-max(2, (ok.size + 1) // 2) :]
-    return float(np.polyfit(np.log(ns[ok]), np.log(best[ok]), 1)[0])
+def _kron_loglog_slope(ns: Sequence[int], times: Any) -> float:
+    """``hessnotes.kron.loglog_slope(ns, times)`` of old: the fitted exponent over the larger half
+    of the timed sizes, i.e. :func:`~hessnotes.timing.loglog_slope` with ``window="upper half"``."""
+    return loglog_slope(ns, times, window="upper half")

@@ -59,7 +59,16 @@ import numpy as np
 import torch
 from torch.func import grad
 
-from hessnotes._linalg import as_torch, check_finite, check_memory, check_tol, eps_of
+from hessnotes._linalg import (
+    as_torch,
+    check_finite,
+    check_memory,
+    check_positive_int,
+    check_tol,
+    eps_of,
+    unvec,
+    vec,
+)
 from hessnotes.linmaps import jacobian_matrix
 from hessnotes.newton import inertia, kind_of
 
@@ -182,14 +191,6 @@ class CriticalPoint:
 # --------------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------------
-def _vec(a: torch.Tensor) -> torch.Tensor:
-    return a.permute(*reversed(range(a.ndim))).reshape(-1) if a.ndim > 1 else a.reshape(-1)
-
-
-def _unvec(v: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    if len(shape) <= 1:
-        return v.reshape(shape)
-    return v.reshape(tuple(reversed(shape))).permute(*reversed(range(len(shape))))
 
 
 def _point(x: Any, name: str = "x") -> tuple[torch.Tensor, bool]:
@@ -273,7 +274,7 @@ def _directions(
     pos, neg, zero = counts
 
     def as_array(j: int) -> torch.Tensor:
-        return _unvec(V[:, j], shape)
+        return unvec(V[:, j], shape)
 
     descent = as_array(0) if neg else None
     ascent = as_array(V.shape[1] - 1) if pos else None
@@ -513,13 +514,13 @@ def classify_constrained(
         v = c(z)
         if not isinstance(v, torch.Tensor):
             raise TypeError(f"c returned {type(v).__name__}; write the constraints in torch")
-        return _vec(v) if v.ndim else v.reshape(1)
+        return vec(v) if v.ndim else v.reshape(1)
 
     cval = cx(t)
     m = cval.numel()
     _hessian_memory(N + m, t.dtype, "classify_constrained")
     _finite(cval, "c(x)")
-    g = _vec(grad(fx)(t))
+    g = vec(grad(fx)(t))
     _finite(g, "the gradient of f")
     C = jacobian_matrix(cx, t)
     _finite(C, "the constraint Jacobian")
@@ -736,8 +737,7 @@ def sample_neighbourhood(
     r = np.asarray(radii, dtype=np.float64).reshape(-1)
     if r.size == 0 or not np.isfinite(r).all() or (r <= 0).any():
         raise ValueError(f"radii={list(r)}; give positive finite distances")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"samples={samples!r}; give a positive integer")
+    samples = check_positive_int(samples, "samples")
     fx = _scalar(f, args)
     R = _retraction(retract)
     project = (lambda z, u: u) if tangent is None else (lambda z, u: torch.as_tensor(tangent(z, u)))

@@ -6,9 +6,13 @@ its cost claims on counts, and keeps timings as an illustration (the speed claim
 measured in ``benchmarks/bench_secant.py``).
 
 * :func:`count_flops`: the flops of the matrix products that ``f(*args)`` dispatches, counted by
-  ``torch.utils.flop_counter.FlopCounterMode``;
-* :func:`flops_vs_dimension`: that count for :func:`~hessnotes.secant.least_norm_hessian` and for
-  the dense formula :func:`~hessnotes.references.dense_least_norm` over a range of D.
+  ``torch.utils.flop_counter.FlopCounterMode``.
+
+A tool: it imports nothing of the library's domains. The counts of the book's algorithms are in
+:mod:`hessnotes.costs` (``flops_vs_dimension`` moved there; ``hessnotes.flops.flops_vs_dimension``
+still works). Chapters: "High dimensions", "Automatic differentiation from scratch", "Derivatives as
+linear maps, and the chain rule", "The blog post's eigen-derivation, revisited", "Noisy pairs and a
+real network", "Limited-memory updates", "Differentiating through an ODE".
 
 ``FlopCounterMode`` counts matrix-matrix products (``mm``, ``addmm``, ``bmm``, ...) at 2 flops per
 multiply-add; it does not count matrix-vector products (``mv``), factorisations (Cholesky, QR,

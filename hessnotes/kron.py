@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from hessnotes._linalg import check_float_dtype, check_tol
+from hessnotes._linalg import check_float_dtype, check_positive_int, check_symmetric, check_tol
+from hessnotes._linalg import unvec as _unvec
+from hessnotes._linalg import vec as _vec
 
 __all__ = [
     "KroneckerApprox",
@@ -186,21 +188,9 @@ def _pair(p: Any, name: str) -> tuple[int, int]:
     return int(a), int(b)
 
 
-def _posint(v: Any, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive integer; got {v!r}.")
-    return int(v)
-
-
-def _reverse_axes(x: Array) -> Array:
-    return x.permute(*reversed(range(x.ndim))) if _is_torch(x) else x.transpose()
-
-
 def _reshape_f(x: Array, shape: tuple[int, ...]) -> Array:
     """Column-major (Fortran-order) reshape, for numpy and torch alike."""
-    if _is_torch(x):
-        return _reverse_axes(_reverse_axes(x).reshape(tuple(reversed(shape))))
-    return x.reshape(shape, order="F")
+    return _unvec(_vec(x), shape)
 
 
 def _permute(x: Array, axes: tuple[int, ...]) -> Array:
@@ -228,7 +218,7 @@ def vec(X: Array) -> Array:
     X = _as_array(X, "X", numeric=False)
     if X.ndim == 0:
         raise ValueError("X is 0-D (a scalar); vec needs an array with at least one axis.")
-    return _reverse_axes(X).reshape(-1)
+    return _vec(X)
 
 
 def unvec(x: Array, shape: Sequence[int]) -> Array:
@@ -245,7 +235,7 @@ def unvec(x: Array, shape: Sequence[int]) -> Array:
         ValueError: if ``x`` is not 1-D or its length is not ``prod(shape)``.
     """
     x = _as_array(x, "x", numeric=False)
-    shape = tuple(_posint(s, "each entry of shape") for s in shape)
+    shape = tuple(check_positive_int(s, "each entry of shape") for s in shape)
     if x.ndim != 1 or x.shape[0] != math.prod(shape):
         raise ValueError(
             f"x has shape {tuple(x.shape)}, but shape {shape} needs a 1-D x of length "
@@ -474,16 +464,13 @@ def _sym_eigh(
     lams, vecs = [], []
     for a, lab in zip(mats, labels, strict=True):
         a = a.to(dt) if is_t else a.astype(dt, copy=False)
-        asym = float((a - a.T).abs().max() if is_t else np.abs(a - a.T).max())
-        scale = float(a.abs().max() if is_t else np.abs(a).max())
-        tol = (100 * a.shape[0] * _eps(dt) if sym_rtol is None else sym_rtol) * scale
-        if asym > tol:
-            raise ValueError(
-                f"{lab} (shape {tuple(a.shape)}) is not symmetric: max|A - Aᵀ| = {asym:.3g} "
-                f"> tolerance {tol:.3g}. The eigendecomposition method needs symmetric matrices: "
-                "symmetrise with (A + A.T) / 2 if the asymmetry is rounding, or use a Schur-based "
-                "(Bartels–Stewart) solver for genuinely non-symmetric A."
-            )
+        check_symmetric(
+            a,
+            lab,
+            rtol=sym_rtol,
+            needs="the eigendecomposition method needs symmetric matrices",
+            otherwise=", or use a Schur-based (Bartels–Stewart) solver for a non-symmetric one",
+        )
         lam, u = torch.linalg.eigh(a) if is_t else np.linalg.eigh(a)
         lams.append(lam)
         vecs.append(u)
@@ -689,7 +676,7 @@ def second_difference(n: int, h: float | None = None) -> np.ndarray:
     Raises:
         ValueError: if ``n`` is not a positive integer or ``h`` is not a positive finite number.
     """
-    n = _posint(n, "n")
+    n = check_positive_int(n, "n")
     h = 1.0 / (n + 1) if h is None else h
     real = isinstance(h, (int, float, np.floating, np.integer)) and not isinstance(h, bool)
     if not (real and math.isfinite(h) and h > 0):
@@ -716,7 +703,7 @@ def commutation_perm(m: int, n: int) -> np.ndarray:
     Raises:
         ValueError: if ``m`` or ``n`` is not a positive integer.
     """
-    m, n = _posint(m, "m"), _posint(n, "n")
+    m, n = check_positive_int(m, "m"), check_positive_int(n, "n")
     return (np.arange(m)[:, None] + m * np.arange(n)[None, :]).reshape(-1)
 
 
@@ -763,7 +750,7 @@ def perfect_shuffle(p: int, r: int) -> np.ndarray:
     Raises:
         ValueError: if ``p`` or ``r`` is not a positive integer.
     """
-    p, r = _posint(p, "p"), _posint(r, "r")
+    p, r = check_positive_int(p, "p"), check_positive_int(r, "r")
     return (np.arange(r)[:, None] + r * np.arange(p)[None, :]).reshape(-1)
 
 

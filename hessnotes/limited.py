@@ -62,6 +62,7 @@ from hessnotes._linalg import (
     as_tensor,
     check_finite,
     check_memory,
+    check_positive_int,
     check_tol,
     num,
     range_basis,
@@ -166,8 +167,7 @@ class LimitedMemoryHessian:
             raise ValueError(
                 f"method must be one of {', '.join(map(repr, _METHODS))}; got {method!r}."
             )
-        if isinstance(memory, bool) or not isinstance(memory, int) or memory < 1:
-            raise ValueError(f"memory must be a positive integer (pairs kept); got {memory!r}.")
+        memory = check_positive_int(memory, "memory", " (pairs kept)")
         if on_skip not in ("skip", "raise"):
             raise ValueError(f"on_skip must be 'skip' or 'raise'; got {on_skip!r}.")
         if gamma is not None:

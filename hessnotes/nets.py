@@ -3,6 +3,9 @@
 * :func:`random_mlp`: a pure function ``f: (D,) -> ()`` built from fixed random weights, so that
   ``torch.func.grad(f)`` and ``torch.func.hessian(f)`` apply directly and every result is
   repeatable.
+* :func:`softmax_layer_samples`: inputs and output gradients of one softmax layer, the setting of
+  Kronecker-factored curvature (K-FAC) in the chapter "Shuffles and rearrangements" (moved here
+  from :mod:`hessnotes.kron`, which still re-exports it).
 * :func:`digits_mlp`: a small MLP *trained* on scikit-learn's 8x8 digits (real data that ships with
   the package), with its input Hessian (64 pixels) and its parameter Hessian (1,210 parameters)
   as functions for ``torch.func``, and the same network as a ``torch.nn.Module`` with its data
@@ -21,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from hessnotes.kron import _posint
+from hessnotes._linalg import check_positive_int
 
 __all__ = [
     "DigitsMLP",
@@ -400,8 +403,8 @@ def softmax_layer_samples(
         ValueError: if ``n`` is not a positive integer, ``d_in`` or ``n_classes`` is below 2, or
             ``scale`` is not a finite non-negative number.
     """
-    n = _posint(n, "n")
-    d_in, n_classes = _posint(d_in, "d_in"), _posint(n_classes, "n_classes")
+    n = check_positive_int(n, "n")
+    d_in, n_classes = check_positive_int(d_in, "d_in"), check_positive_int(n_classes, "n_classes")
     if d_in < 2 or n_classes < 2:
         raise ValueError(
             f"d_in = {d_in} and n_classes = {n_classes} must both be at least 2 (d_in counts the "

@@ -27,7 +27,9 @@ given ``generator``: ``torch.randn((N, D), generator=generator, dtype=float64, d
 **Results.** An :class:`Estimate` holds the ``N`` per-sample values, their mean and its standard
 error ``s / √N`` (``s`` the sample standard deviation of each entry), and the total variance of one
 sample with its own standard error. :func:`check_mean` and :func:`check_variance` compare an
-estimate with a closed form in units of standard errors and print a one-line verdict.
+estimate with a closed form in units of standard errors and print a one-line verdict; they are
+checkers, so they live with the others in :mod:`hessnotes.checks.statistical` (with
+:class:`Estimate` and :class:`StatCheck`) and are re-exported here.
 
 **dtype and device follow the inputs** ``μ`` and ``L`` (float32 or float64, numpy or torch; numpy
 in, numpy out). ``f`` is always called with a torch tensor ``z`` of shape ``(N, D)`` and must

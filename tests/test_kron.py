@@ -860,9 +860,9 @@ def test_loglog_slope():
     assert abs(loglog_slope(ns, t1) - 2.0) < 1e-12
     t2 = np.array([1e-3, 8e-3, np.nan, np.nan, np.nan])  # not timed beyond n = 4
     assert abs(loglog_slope(ns, t2) - 3.0) < 1e-12
-    with pytest.raises(ValueError, match=r"times has shape \(4,\), but ns of length 5"):
+    with pytest.raises(ValueError, match=r"x has shape \(5,\) and y \(4,\)"):
         loglog_slope(ns, np.ones(4))
-    with pytest.raises(ValueError, match=r"only 1 of 5 sizes"):
+    with pytest.raises(ValueError, match=r"only 1 of 5 points"):
         loglog_slope(ns, [1.0, np.nan, np.nan, np.nan, 0.0])
 
 

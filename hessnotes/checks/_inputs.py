@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from hessnotes._linalg import as_tensor, check_finite, check_memory, check_tol
+from hessnotes._linalg import as_tensor, check_finite, check_memory, check_positive_int, check_tol
 from hessnotes.checks import _reader
 from hessnotes.checks.domains import _DTYPE, Domain
 
@@ -187,19 +187,14 @@ def _prepare(
     specs = [s.to(dtype=dtype, copy=True) if isinstance(s, torch.Tensor) else s for s in specs]
     at_given = all(isinstance(specs[i], torch.Tensor) for i in diff)
     if points is None:
-        n = 1 if at_given else 3
-    elif isinstance(points, bool) or not isinstance(points, int) or points < 1:
-        raise ValueError(
-            f"points={points!r}: a check at no points cannot fail; give points >= 1 (default 3)"
-        )
-    elif at_given and points != 1:
+        return specs, dtype, diff, (1 if at_given else 3), at_given
+    n = check_positive_int(points, "points", _NOTHING.format("points"))
+    if at_given and n != 1:
         which = " and ".join(names[i] for i in diff)
         raise ValueError(
             f"points={points}, but {which} is a concrete point, so the check runs once, "
             "at that point; drop points= or pass a Domain such as general(3, 2) instead"
         )
-    else:
-        n = points
     return specs, dtype, diff, n, at_given
 
 
@@ -229,9 +224,8 @@ def _check_tol(**tols) -> None:
         check_tol(v, k)
 
 
-def _positive_int(name: str, v) -> None:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{name}={v!r}: give an integer >= 1 (0 would check nothing)")
+#: What a count of zero would mean, said when one is refused (check_positive_int's ``what``).
+_NOTHING = " (a check with no {} cannot fail)"
 
 
 # --------------------------------------------------------------------------------------------------

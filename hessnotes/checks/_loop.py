@@ -205,14 +205,6 @@ def _series(run: _Run, got: torch.Tensor, want: torch.Tensor, fresh, need: int =
     return torch.stack([v[0] for v in vals]), torch.stack([v[1] for v in vals])
 
 
-def _vec(a: torch.Tensor) -> torch.Tensor:
-    return a.T.reshape(-1) if a.ndim == 2 else a.reshape(-1)
-
-
-def _unvec(v: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    return v.reshape(tuple(reversed(shape))).T if len(shape) == 2 else v.reshape(shape)
-
-
 # --------------------------------------------------------------------------------------------------
 # The loop
 # --------------------------------------------------------------------------------------------------

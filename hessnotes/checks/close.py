@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from hessnotes._linalg import check_tol
 from hessnotes.checks._report import _WIDTH, _fmt_err, _fmt_tol_for
 
 
@@ -60,8 +61,10 @@ def check_close(name: str, got, want, tol: float, *, norm: str = "fro") -> Verdi
 
     Raises:
         AssertionError: beyond tolerance; the message names the worst entry, both values and tol.
-        ValueError: on different shapes or an unknown ``norm``.
+        ValueError: on different shapes, an unknown ``norm``, or a ``tol`` that is negative, NaN
+            or infinite (:func:`hessnotes._linalg.check_tol`: ``inf`` would pass anything).
     """
+    tol = check_tol(tol, "tol")
     g, w = _as_array(got), _as_array(want)
     if g.shape != w.shape:
         raise ValueError(f"{name}: got has shape {g.shape} but want has shape {w.shape}")
@@ -93,7 +96,9 @@ def check_error(name: str, error: float, tol: float, *, label: str = "rel. error
 
     Raises:
         AssertionError: if ``error > tol`` or it is not finite.
+        ValueError: on a ``tol`` that is negative, NaN or infinite.
     """
+    tol = check_tol(tol, "tol")
     error = float(error)
     if not math.isfinite(error) or error > tol:
         raise AssertionError(f"{name}: {label} {error:.3e} exceeds tol {tol:g}")

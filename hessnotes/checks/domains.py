@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
+from hessnotes._linalg import sym
+
 _DTYPE = torch.float64
 
 
@@ -98,11 +100,6 @@ class Domain:
 def _haar(n: int, gen: torch.Generator) -> torch.Tensor:
     q, r = torch.linalg.qr(torch.randn((n, n), generator=gen, dtype=_DTYPE))
     return q * torch.sign(torch.diagonal(r))
-
-
-def sym(a: torch.Tensor) -> torch.Tensor:
-    """Symmetric part ``(A + Aᵀ) / 2`` of a square matrix."""
-    return (a + a.T) / 2
 
 
 def general(*shape: int) -> Domain:

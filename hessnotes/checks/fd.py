@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch.func import jvp as _jvp
 
-from hessnotes._linalg import check_finite
+from hessnotes._linalg import check_finite, loglog_slope
 
 __all__ = [
     "central_difference",
@@ -172,10 +172,7 @@ def fit_slope(steps: Sequence[float], errors: Sequence[float], lo: float, hi: fl
     e = np.asarray(errors, dtype=np.float64)
     if h.shape != e.shape or h.ndim != 1:
         raise ValueError(f"steps {h.shape} and errors {e.shape} must be 1-D of equal length")
-    keep = (h >= lo) & (h <= hi) & (e > 0) & np.isfinite(e)
-    if keep.sum() < 2:
-        raise ValueError(f"fewer than two positive errors with steps in [{lo:g}, {hi:g}]; widen it")
-    return float(np.polyfit(np.log(h[keep]), np.log(e[keep]), 1)[0])
+    return loglog_slope(h, e, window=(lo, hi))
 
 
 def _one_sided_gap(evals, h: float, f0: torch.Tensor) -> torch.Tensor:

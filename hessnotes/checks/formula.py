@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hessnotes._linalg import check_finite, dtype_error
+from hessnotes._linalg import check_finite, check_tol, dtype_error
 from hessnotes.checks import _reader
 from hessnotes.checks._diagnosis import _Ctx
 from hessnotes.checks._inputs import _closed, _returned_tensor, default_tolerances
@@ -175,10 +175,10 @@ def check_formula(
             _check_input(x, nm)
     dtype = _input_dtype(points) or torch.float64
     tols = default_tolerances(dtype)
-    rtol = tols["rtol"] if rtol is None else float(rtol)
-    atol = tols["atol"] if atol is None else float(atol)
-    if not (rtol >= 0 and atol >= 0) or not np.isfinite(rtol + atol) or rtol + atol == 0:
-        raise ValueError(f"rtol={rtol}, atol={atol}: give finite tolerances >= 0, not both 0")
+    rtol = tols["rtol"] if rtol is None else check_tol(rtol, "rtol")
+    atol = tols["atol"] if atol is None else check_tol(atol, "atol")
+    if rtol + atol == 0:
+        raise ValueError("rtol=0 and atol=0: a comparison with no tolerance fails on rounding")
     wants = [_reference_value(reference, pt).to(torch.float64) for pt in points]
     at_given = len(points) == 1
     run = _Run("formula", name, dtype, len(points), at_given, raises)

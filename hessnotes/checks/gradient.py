@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 import torch
 
+from hessnotes._linalg import check_positive_int
 from hessnotes.checks import _reader
 from hessnotes.checks._diagnosis import _Ctx
 from hessnotes.checks._inputs import (
     _DIRECTIONS,
     _FULL,
+    _NOTHING,
     _check_wrt,
     _closed,
     _device,
@@ -27,7 +29,6 @@ from hessnotes.checks._inputs import (
     _f_scalar,
     _more_points,
     _not_detached,
-    _positive_int,
     _prepare,
     _square_nonsym,
     _tols,
@@ -128,7 +129,7 @@ def check_gradient(
     """
     _check_wrt(wrt, inputs)
     if fd_directions is not None:
-        _positive_int("fd_directions", fd_directions)
+        check_positive_int(fd_directions, "fd_directions", _NOTHING.format("directions"))
     names = _reader.arg_names(len(inputs), grad, f)
 
     def copies(m: int) -> int:

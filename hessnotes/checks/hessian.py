@@ -16,10 +16,14 @@ from torch.func import grad as _func_grad
 from torch.func import hessian as _hessian
 from torch.func import jvp as _jvp
 
+from hessnotes._linalg import check_positive_int, vec_matrix
+from hessnotes._linalg import unvec as _unvec
+from hessnotes._linalg import vec as _vec
 from hessnotes.checks import _reader
 from hessnotes.checks._diagnosis import _Ctx, _within
 from hessnotes.checks._inputs import (
     _FULL,
+    _NOTHING,
     _check_wrt,
     _closed,
     _device,
@@ -30,7 +34,6 @@ from hessnotes.checks._inputs import (
     _fd_finite,
     _more_points,
     _not_detached,
-    _positive_int,
     _prepare,
     _square_nonsym,
     _tols,
@@ -45,8 +48,6 @@ from hessnotes.checks._loop import (
     _fd_inputs,
     _fd_step,
     _series,
-    _unvec,
-    _vec,
     fresh_point,
     run_points,
 )
@@ -106,7 +107,7 @@ def check_hessian(
     if form not in ("matrix", "hvp", "bilinear"):
         raise ValueError(f"form={form!r}; use 'matrix', 'hvp' or 'bilinear'")
     _check_wrt(wrt, inputs)
-    _positive_int("probes", probes)
+    check_positive_int(probes, "probes", _NOTHING.format("probes"))
     names = _reader.arg_names(len(inputs), hess, f)
 
     def copies(m: int) -> int:
@@ -213,11 +214,9 @@ class _Hessian:
 
     def matrix(self, xs: list, where: str) -> torch.Tensor:
         """Autograd's ``(N, N)`` Hessian with respect to the column-major ``vec`` of the input."""
-        shape, N = self.shape, math.prod(self.shape)
+        shape = self.shape
         fx = functools.partial(self.fx, xs, where)
-        ref_t = _hessian(fx)(xs[self.wrt]).detach().reshape(shape + shape)
-        perm = tuple(reversed(range(len(shape))))  # column-major: (cols, rows) first
-        ref = ref_t.permute(*perm, *(len(shape) + i for i in perm)).reshape(N, N)
+        ref = vec_matrix(_hessian(fx)(xs[self.wrt]).detach().reshape(shape + shape), len(shape))
         if not torch.isfinite(ref).all():
             raise ValueError(
                 f"autograd's Hessian of f is NaN or Inf {where} although f is finite; "

@@ -32,14 +32,6 @@ def _eye(n: int) -> torch.Tensor:
     return torch.eye(n, dtype=_DT)
 
 
-def _vec(M: torch.Tensor) -> torch.Tensor:
-    return M.T.reshape(-1)
-
-
-def _unvec(v: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    return v.reshape(shape[1], shape[0]).T
-
-
 def _Diag(M: torch.Tensor) -> torch.Tensor:
     """Keep the main diagonal of a (possibly rectangular) matrix, zero elsewhere."""
     return M * torch.eye(*M.shape, dtype=M.dtype)

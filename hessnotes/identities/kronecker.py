@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from hessnotes._linalg import unvec, vec
 from hessnotes.checks import general, invertible, spd
 from hessnotes.identities._identity import Identity
 from hessnotes.identities._notation import (
@@ -16,8 +17,6 @@ from hessnotes.identities._notation import (
     _grad,
     _hess,
     _jvp,
-    _unvec,
-    _vec,
     inv,
     kron,
     tr,
@@ -31,15 +30,15 @@ kv = "Kronecker/vec"
 
 def grad_quadratic_vec(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """Gradient of vec(X)ᵀ K vec(X) in X: unvec((K + Kᵀ) vec X)."""
-    return _unvec((K + K.T) @ _vec(X), tuple(X.shape))
+    return unvec((K + K.T) @ vec(X), tuple(X.shape))
 
 
 ENTRIES: tuple[Identity, ...] = (
     _jvp(
         "vec(AXB)",
         r"\d\vec(AXB) = (B^\top \kron A)\,\vec(\d X)",
-        lambda X, A, B: _vec(A @ X @ B),
-        lambda X, A, B, dX, dA, dB: kron(B.T, A) @ _vec(dX),
+        lambda X, A, B: vec(A @ X @ B),
+        lambda X, A, B, dX, dA, dB: kron(B.T, A) @ vec(dX),
         [general(3, 4), general(2, 3), general(4, 2)],
         TOPIC,
         "column-major vec",
@@ -50,7 +49,7 @@ ENTRIES: tuple[Identity, ...] = (
     _grad(
         "tr(AᵀB) = vec(A)ᵀvec(B)",
         r"\nabla_A \vec(A)^\top \vec(B) = B",
-        lambda A, B: _vec(A) @ _vec(B),
+        lambda A, B: vec(A) @ vec(B),
         lambda A, B: B,
         [general(3, 2), general(3, 2)],
         TOPIC,
@@ -158,8 +157,8 @@ ENTRIES: tuple[Identity, ...] = (
         "‖(A⊗B)vec X − y‖²",
         r"\nabla_X \norm{(A \kron B)\vec X - y}_2^2 = "
         r"2B^\top (BXA^\top - Y) A",
-        lambda X, A, B, y: ((kron(A, B) @ _vec(X) - y) ** 2).sum(),
-        lambda X, A, B, y: 2 * B.T @ (B @ X @ A.T - _unvec(y, (2, 3))) @ A,
+        lambda X, A, B, y: ((kron(A, B) @ vec(X) - y) ** 2).sum(),
+        lambda X, A, B, y: 2 * B.T @ (B @ X @ A.T - unvec(y, (2, 3))) @ A,
         [general(3, 2), general(3, 2), general(2, 3), general(6)],
         TOPIC,
         "$y = \\vec(Y)$; $(A \\kron B)\\vec X = \\vec(BXA^\\top)$",
@@ -168,8 +167,8 @@ ENTRIES: tuple[Identity, ...] = (
     _grad(
         "cᵀ(Bᵀ⊗A)vec X",
         r"\nabla_X\, c^\top (B^\top \kron A)\vec X = A^\top C B^\top",
-        lambda X, A, B, c: c @ kron(B.T, A) @ _vec(X),
-        lambda X, A, B, c: A.T @ _unvec(c, (2, 2)) @ B.T,
+        lambda X, A, B, c: c @ kron(B.T, A) @ vec(X),
+        lambda X, A, B, c: A.T @ unvec(c, (2, 2)) @ B.T,
         [general(3, 4), general(2, 3), general(4, 2), general(4)],
         TOPIC,
         "$c = \\vec(C)$",
@@ -178,8 +177,8 @@ ENTRIES: tuple[Identity, ...] = (
     _jvp(
         "vec(Xᵀ) = K vec(X)",
         r"\d\vec(X^\top) = K_{m,n}\,\vec(\d X)",
-        lambda X: _vec(X.T),
-        lambda X, dX: torch.as_tensor(commutation_matrix(3, 2)) @ _vec(dX),
+        lambda X: vec(X.T),
+        lambda X, dX: torch.as_tensor(commutation_matrix(3, 2)) @ vec(dX),
         [general(3, 2)],
         TOPIC,
         "$X$ $m \\times n$ (3×2); $K_{m,n}$ the commutation matrix",
