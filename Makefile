@@ -59,13 +59,16 @@ serve:
 	@test -f _build/html/index.html || { echo "no site yet: run make book first"; exit 1; }
 	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory _build/html
 
+# One list of Python sources for lint and format alike (the .ci scripts are Python without .py).
+PYSRC   := hessnotes tests benchmarks book .ci/execute-notebooks .ci/list-exercises
+
 lint: $(STAMP)
-	$(PY) -m ruff check hessnotes tests benchmarks book .ci/execute-notebooks .ci/list-exercises
-	$(PY) -m ruff format --check hessnotes tests benchmarks book
+	$(PY) -m ruff check $(PYSRC)
+	$(PY) -m ruff format --check $(PYSRC)
 
 format: $(STAMP)
-	$(PY) -m ruff format hessnotes tests benchmarks book
-	$(PY) -m ruff check --fix hessnotes tests benchmarks book
+	$(PY) -m ruff format $(PYSRC)
+	$(PY) -m ruff check --fix $(PYSRC)
 
 bench: $(STAMP) chromium
 	$(PY) benchmarks/bench_secant.py

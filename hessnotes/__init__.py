@@ -2,7 +2,10 @@
 
 Importing it has no side effects: no printing, no seeding, no change to matplotlib's settings.
 Plotting lives in :mod:`hessnotes.figures` and sliders in :mod:`hessnotes.widgets`; import those
-where needed (they bring in matplotlib and ipywidgets).
+where needed (they bring in matplotlib and ipywidgets). The names below are grouped by topic in
+``__all__``; each module's docstring names the chapters it serves.
+
+Chapters: every chapter of the book.
 """
 
 import sys as _sys
@@ -194,7 +197,7 @@ for _module, _names in _MOVED.items():
         setattr(_sys.modules[_module], _name, _value)
 
 __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
-    # verifying derivatives and formulas (hessnotes.checks, hessnotes.fd, hessnotes.formulas)
+    # verifying derivatives and formulas (hessnotes.checks: its fd, formula and statistical checks)
     "CheckResult",
     "Domain",
     "Raises",

@@ -12,6 +12,8 @@ Accounting, in gradient evaluations:
   counts about 3 in matrix-multiply FLOPs), so a budget B buys ``k = B // cost`` Lanczos steps;
 * B gradients at ``x0`` and B - 1 points around it give ``n = B - 1`` secant pairs
   ``(x_i - x0, grad f(x_i) - grad f(x0))``.
+
+Chapters: "Exact curvature".
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ library's domains; this module sits above both them and what they measure. The o
 ``hessnotes.kron.kron_matvec_timings`` and ``hessnotes.kron.loglog_slope``) still work: the
 package re-exports them there (see ``hessnotes/__init__.py``). Timings are for figures and
 benchmarks; the tests never assert on them.
+
+Chapters: "The vec trick", "High dimensions".
 """
 
 from __future__ import annotations

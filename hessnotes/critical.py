@@ -46,6 +46,8 @@ Hessians are formed densely (``N²`` entries, refused above
 gives numpy arrays back, a torch point torch tensors.
 
 See the chapter "Critical points and second-order conditions".
+
+Chapters: "Critical points and second-order conditions".
 """
 
 from __future__ import annotations

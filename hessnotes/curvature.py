@@ -39,6 +39,8 @@ entry), and requests whose arrays would exceed the library's memory limit
 matrix.
 
 Served chapter: "Exact curvature".
+
+Chapters: "Exact curvature".
 """
 
 from __future__ import annotations

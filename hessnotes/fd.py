@@ -1,4 +1,7 @@
-"""Moved to :mod:`hessnotes.checks.fd`; re-exported here, so old imports keep working."""
+"""Moved to :mod:`hessnotes.checks.fd`; re-exported here, so old imports keep working.
+
+Chapters: "Checking derivatives".
+"""
 
 from hessnotes.checks.fd import (
     central_difference,

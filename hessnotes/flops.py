@@ -10,13 +10,15 @@ measured in ``benchmarks/bench_secant.py``).
 
 A tool: it imports nothing of the library's domains. The counts of the book's algorithms are in
 :mod:`hessnotes.costs` (``flops_vs_dimension`` moved there; ``hessnotes.flops.flops_vs_dimension``
-still works). Chapters: "High dimensions", "Automatic differentiation from scratch", "Derivatives as
-linear maps, and the chain rule", "The blog post's eigen-derivation, revisited", "Noisy pairs and a
-real network", "Limited-memory updates", "Differentiating through an ODE".
+still works).
 
 ``FlopCounterMode`` counts matrix-matrix products (``mm``, ``addmm``, ``bmm``, ...) at 2 flops per
 multiply-add; it does not count matrix-vector products (``mv``), factorisations (Cholesky, QR,
 SVD, eigh, triangular solves) or elementwise work.
+
+Chapters: "Derivatives as linear maps, and the chain rule", "Automatic differentiation from
+scratch", "Differentiating through an ODE", "The blog post's eigen-derivation, revisited", "Noisy
+pairs and a real network", "High dimensions", "Limited-memory updates".
 """
 
 from __future__ import annotations

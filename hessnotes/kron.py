@@ -14,6 +14,10 @@ device). Numerical routines follow the library's one dtype policy (see :mod:`hes
 float32 or float64, one dtype per call, anything else a ``TypeError`` that says how to cast; they
 reject NaN and Inf. Pure index shuffles (``vec``, ``unvec``, ``rearrange`` and its recipes) accept
 any dtype, even strings, so that a chapter can show where each entry goes.
+
+Chapters: "Derivatives as linear maps, and the chain rule", "Derivatives of matrix functions",
+"Second derivatives and Newton's method", "A verified catalogue", "The vec trick", "Kronecker sums
+and tensor Sylvester equations", "Shuffles and rearrangements", "Conventions".
 """
 
 from __future__ import annotations

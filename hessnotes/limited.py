@@ -44,6 +44,8 @@ method's condition is skipped and counted (``n_skipped``, ``skipped``), or, with
 An estimate refers to the buffer without a copy; the next :meth:`LimitedMemoryHessian.update`
 overwrites it, after which an earlier estimate refuses to answer (it would silently have changed).
 Read ``H.Q`` or call ``H.to()`` right away to keep one.
+
+Chapters: "Limited-memory updates".
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ returns an array of the shape of ``f(X)``. Three objects go with it:
   ``L[H] = ⟨∇f(X), H⟩``.
 
 See the chapter "Derivatives as linear maps, and the chain rule".
+
+Chapters: "Derivatives as linear maps, and the chain rule", "Automatic differentiation from
+scratch", "Derivatives of matrix functions", "Second derivatives and Newton's method", "Critical
+points and second-order conditions".
 """
 
 from __future__ import annotations

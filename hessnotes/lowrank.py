@@ -11,6 +11,8 @@ It is an operator in the sense of scipy: :meth:`LowRankSymmetric.to_scipy` gives
 numpy-backed H can be passed to ``scipy.sparse.linalg.aslinearoperator`` directly. It converts
 between numpy and torch (:meth:`~LowRankSymmetric.numpy`, :meth:`~LowRankSymmetric.torch`,
 :meth:`~LowRankSymmetric.to`), and torch-backed estimates carry autograd graphs.
+
+Chapters: "High dimensions".
 """
 
 from __future__ import annotations

@@ -41,6 +41,8 @@ is not positive definite for the square root and the logarithm, and a result tha
 A ``TypeError``: integer, complex or half-precision input, or numpy and torch mixed.
 
 See the chapter "Derivatives of matrix functions".
+
+Chapters: "Derivatives of matrix functions".
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@
   as functions for ``torch.func``, and the same network as a ``torch.nn.Module`` with its data
   (:meth:`DigitsMLP.module`, :meth:`DigitsMLP.batch`) for the model form of
   :mod:`hessnotes.curvature`.
+
+Chapters: "Shuffles and rearrangements", "The secant equations", "Noisy pairs and a real network",
+"Exact curvature".
 """
 
 from __future__ import annotations

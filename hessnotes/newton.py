@@ -21,6 +21,9 @@ second-order sufficient condition); a negative eigenvalue makes it "not a local 
 the count printed.
 
 See the chapter "Second derivatives and Newton's method".
+
+Chapters: "Second derivatives and Newton's method", "Critical points and second-order conditions",
+"Adjoint methods".
 """
 
 from __future__ import annotations

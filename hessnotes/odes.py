@@ -48,6 +48,8 @@ Conventions: ``f(x, p)``, ``g(x)`` and a callable ``x₀(p)`` are written in tor
 may be numpy or torch (float32 or float64, one dtype per call); results follow ``p`` (and
 :func:`rk4` follows ``x₀``). Counts are of ``f`` only (``x₀`` and ``g`` are differentiated once
 each). Serves the chapter "Differentiating through an ODE".
+
+Chapters: "Differentiating through an ODE".
 """
 
 from __future__ import annotations

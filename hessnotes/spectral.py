@@ -21,6 +21,9 @@ value) the factors ``1 / (λ_j - λ_i)`` are infinite: the vectors are not diffe
 the functions raise a ``ValueError`` that says so.
 
 See the chapter "Derivatives of factorizations".
+
+Chapters: "Derivatives of factorizations", "Derivatives of matrix functions", "Critical points and
+second-order conditions".
 """
 
 from __future__ import annotations

@@ -44,6 +44,8 @@ that returns the wrong shape, NaN or Inf, or (pathwise) no autograd graph (a pie
 ``f`` has no useful derivative: use the score function); a result above ``MAX_DENSE_BYTES``.
 
 See the chapter "Derivatives of random functions".
+
+Chapters: "Derivatives of random functions".
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ allocated. **Blamed correctly**: ``f`` returning NaN/Inf at a finite point, a no
 detached result or the wrong shape raises ``ValueError`` or ``TypeError`` naming ``f``. A kink
 of ``f`` at the point (one-sided differences that disagree alike at steps h/2, h and 2h:
 ``|x|`` at 0, a double eigenvalue) fails the check against central differences with the
-diagnosis "f is not differentiable here" (:func:`hessnotes.fd.one_sided_kink`): there is no
+diagnosis "f is not differentiable here" (:func:`hessnotes.checks.fd.one_sided_kink`): there is no
 derivative to check, whatever the closed form. Otherwise only a disagreement of the closed form
 is an ``AssertionError``; a shape error raised inside the closed form (torch's "mat1 and mat2
 shapes cannot be multiplied") is one too, reported with the reader's own line and the shapes in
@@ -77,6 +77,18 @@ one point fits any factor, so no factor is claimed there).
 
 With ``raises=False`` a failed check returns its :class:`CheckResult` (printing ``✗`` with the
 diagnosis) instead of raising; :func:`attempt` wraps that for a reader's exercise cell.
+
+**The package.** One module per part of a check: :mod:`~hessnotes.checks.domains` (where points
+are drawn), ``_inputs`` (parsing, dtype, tolerances, blame), ``_loop`` (the one per-point loop:
+draw, reference, closed form, compare, differences, compare), ``_report`` (results and their
+printing), ``_diagnosis`` (the slips, by family), ``_reader`` (the reader's terms); the checkers
+:mod:`~hessnotes.checks.gradient`, :mod:`~hessnotes.checks.jvp`, :mod:`~hessnotes.checks.hessian`
+and :mod:`~hessnotes.checks.formula` supply their stages to the loop; :mod:`~hessnotes.checks.fd`
+takes the differences, :mod:`~hessnotes.checks.close` the plain printing comparisons,
+:mod:`~hessnotes.checks.statistical` the checks of Monte Carlo estimates, and
+:mod:`~hessnotes.checks.exercise` (``attempt``) sits on top, imported by none of them.
+
+Chapters: every chapter of the book.
 """
 
 from hessnotes.checks._inputs import default_tolerances

@@ -1,8 +1,10 @@
 """Plain comparisons that print: :func:`check_close`, :func:`check_error`, :func:`check_raises`.
 
 For identities that are not derivatives (``print(check_close("H X = Y", H @ X, Y, 1e-12))``) and
-for a refusal (``with check_raises("lanczos refuses M", ValueError, "symmetric"): ...``). Every
-chapter uses them: no chapter defines its own verdict printer or ``try``/``except`` block.
+for a refusal (``with check_raises("lanczos refuses M", ValueError, "symmetric"): ...``). No chapter
+defines its own verdict printer or ``try``/``except`` block.
+
+Chapters: every chapter of the book.
 """
 
 from __future__ import annotations

@@ -2,8 +2,15 @@
 
 ``general(3, 2)``, ``spd(4)``, ``orthogonal(3)``, ...: seeded, well-conditioned float64 samples,
 redrawn at every point of a check, and the tangent space its directions come from
-(``tangent="symmetric"`` checks a gradient *on* the symmetric matrices). Used by every chapter
-that checks a derivative; introduced in "Checking derivatives".
+(``tangent="symmetric"`` checks a gradient *on* the symmetric matrices); introduced in "Checking
+derivatives".
+
+Chapters: "Derivatives as linear maps, and the chain rule", "Automatic differentiation from
+scratch", "Checking derivatives", "Seven identities", "Derivatives of factorizations", "Derivatives
+of matrix functions", "Second derivatives and Newton's method", "Critical points and second-order
+conditions", "Adjoint methods", "Differentiating through an ODE", "Derivatives of random functions",
+"A verified catalogue", "Kronecker sums and tensor Sylvester equations", "The secant equations",
+"The least-norm Hessian", "Exact curvature", "Limited-memory updates", "Conventions".
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """``attempt``: a reader's exercise cell, a verdict and never an exception for a slip.
 
-On top of the checkers: it imports them, none of them imports it. Used in the exercises of every
-chapter.
+On top of the checkers: it imports them, none of them imports it.
+
+Chapters: every chapter of the book.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def attempt(check: Callable[..., CheckResult], f, formula, *inputs, **kwargs) ->
 
     Args:
         check: :func:`check_gradient`, :func:`check_jvp` or :func:`check_hessian`; or
-            :func:`hessnotes.formulas.check_formula`, for a formula that is not a derivative.
+            :func:`hessnotes.checks.formula.check_formula`, for a formula that is not a derivative.
         f: the function, as the checker takes it (for ``check_formula``, the reference).
         formula: the reader's closed form (called as the checker calls it).
         *inputs: the checker's inputs (Domains, shapes or concrete arrays).

@@ -20,6 +20,8 @@ Since their subject is floating-point error itself, they take the differences in
 floating dtype the caller names (float16 included: that is the point of a precision
 comparison); a point or direction that is not floating, or holds NaN or Inf, is refused with
 the argument named.
+
+Chapters: "Derivatives as linear maps, and the chain rule", "Checking derivatives".
 """
 
 from __future__ import annotations

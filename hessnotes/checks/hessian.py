@@ -1,7 +1,11 @@
 """``check_hessian``: a closed-form second derivative, as a matrix, an HVP or a bilinear form.
 
-Introduced in "Second derivatives and Newton's method"; used in "Critical points and
-second-order conditions", "Exact curvature", "The vec trick" and the catalogue.
+Introduced in "Second derivatives and Newton's method".
+
+Chapters: "Automatic differentiation from scratch", "Checking derivatives", "Seven identities",
+"Second derivatives and Newton's method", "Critical points and second-order conditions", "Adjoint
+methods", "A verified catalogue", "The vec trick", "The secant equations", "Exact curvature",
+"Limited-memory updates", "Conventions".
 """
 
 from __future__ import annotations

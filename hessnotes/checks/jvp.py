@@ -1,8 +1,11 @@
 """``check_jvp``: a closed-form Jacobian-vector product against forward mode and differences.
 
-Introduced in "Derivatives as linear maps, and the chain rule"; used in "Derivatives of
-factorizations", "Differentiating through an ODE", "Kronecker sums and tensor Sylvester
-equations" and others.
+Introduced in "Derivatives as linear maps, and the chain rule".
+
+Chapters: "Derivatives as linear maps, and the chain rule", "Automatic differentiation from
+scratch", "Checking derivatives", "Seven identities", "Derivatives of factorizations", "Derivatives
+of matrix functions", "Differentiating through an ODE", "Kronecker sums and tensor Sylvester
+equations".
 """
 
 from __future__ import annotations

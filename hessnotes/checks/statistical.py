@@ -3,8 +3,9 @@
 :class:`Estimate` is the mean of ``N`` per-sample values with its standard error; :func:`check_mean`
 and :func:`check_variance` compare it with a closed form and print a one-line verdict
 (:class:`StatCheck`), ``✓ name: 1.3 standard errors (worst of 6 entries, tol 4)``, and raise when
-it misses. Used by :mod:`hessnotes.stochastic` (which re-exports them) and the chapter
-"Derivatives of random functions".
+it misses. Used by :mod:`hessnotes.stochastic`, which re-exports them.
+
+Chapters: "Derivatives of random functions".
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """Figures for the course chapters of "Matrix calculus, checked": forward against reverse mode,
 an avoided eigenvalue crossing, adjoint against forward sensitivities, Newton's convergence and
-Taylor remainders. Pure functions: data in, Figure out, alt text written from the data."""
+Taylor remainders. Pure functions: data in, Figure out, alt text written from the data.
+
+Chapters: "Derivatives as linear maps, and the chain rule", "Derivatives of factorizations", "Second
+derivatives and Newton's method", "Adjoint methods".
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
 """Figures for the chapter "Critical points and second-order conditions": contour plots of
 functions of two variables with their critical points and the Hessians' eigenvectors drawn, and
 the curvature of the Rayleigh quotient on the sphere at each eigenvector. Pure functions: data
-in, Figure out, alt text written from the data."""
+in, Figure out, alt text written from the data.
+
+Chapters: "Critical points and second-order conditions".
+"""
 
 from __future__ import annotations
 

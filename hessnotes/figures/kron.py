@@ -1,5 +1,9 @@
 """Figures for the Kronecker chapters: timing of the vec trick, Kronecker-sum spectra, and the
-singular values of the Van Loan–Pitsianis rearrangement. Pure functions: data in, Figure out."""
+singular values of the Van Loan–Pitsianis rearrangement. Pure functions: data in, Figure out.
+
+Chapters: "The vec trick", "Kronecker sums and tensor Sylvester equations", "Shuffles and
+rearrangements".
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """Figures for the chapter "Derivatives of random functions": the variance of Monte Carlo gradient
 estimators against a parameter (the dimension, a scale), measured with error bars beside the
-closed forms. Pure functions: data in, Figure out, alt text written from the data."""
+closed forms. Pure functions: data in, Figure out, alt text written from the data.
+
+Chapters: "Derivatives of random functions".
+"""
 
 from __future__ import annotations
 

@@ -23,6 +23,9 @@ Sources. ``"Cookbook (N)"`` is equation N of *The Matrix Cookbook* (Petersen and
 of November 15, 2012), and a number is given only where it was read in the open Lean formalisation
 ``eric-wieser/lean-matrix-cookbook``, which keeps the Cookbook's numbering. Other entries are
 standard results (derived in the book) and have no source number.
+
+Chapters: "Second derivatives and Newton's method", "Critical points and second-order conditions",
+"A verified catalogue".
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 The first rules of the Cookbook; four of them are filed under the topics of inverses and
 determinants (their ``topic`` field). Each entry is an :class:`~hessnotes.identities.Identity`,
 verified by :func:`hessnotes.identities.verify`; the chapter "A verified catalogue" shows them all.
+
+Chapters: "A verified catalogue".
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Each entry is an :class:`~hessnotes.identities.Identity`, verified by
 :func:`hessnotes.identities.verify`; the chapter "A verified catalogue" shows them all.
+
+Chapters: "A verified catalogue".
 """
 
 from __future__ import annotations
