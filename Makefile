@@ -89,15 +89,17 @@ serve:
 	@test -f _build/html/index.html || { echo "no site yet: run make book first"; exit 1; }
 	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory _build/html
 
-CI_PY   := .ci/execute-notebooks .ci/list-exercises .ci/readers.py .ci/kernel_memory.py
+# One list of Python sources for lint and format alike (the .ci scripts are Python without .py).
+PYSRC   := hessnotes tests benchmarks book .ci/execute-notebooks .ci/list-exercises \
+           .ci/readers.py .ci/kernel_memory.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check hessnotes tests benchmarks book $(CI_PY)
-	$(PY) -m ruff format --check hessnotes tests benchmarks book .ci/readers.py .ci/kernel_memory.py
+	$(PY) -m ruff check $(PYSRC)
+	$(PY) -m ruff format --check $(PYSRC)
 
 format: $(STAMP)
-	$(PY) -m ruff format hessnotes tests benchmarks book .ci/readers.py .ci/kernel_memory.py
-	$(PY) -m ruff check --fix hessnotes tests benchmarks book $(CI_PY)
+	$(PY) -m ruff format $(PYSRC)
+	$(PY) -m ruff check --fix $(PYSRC)
 
 bench: $(STAMP) chromium
 	$(PY) benchmarks/bench_secant.py

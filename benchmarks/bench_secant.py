@@ -36,8 +36,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hessnotes import _linalg
+from hessnotes.costs import time_vs_dimension
 from hessnotes.secant import least_norm_hessian
-from hessnotes.timing import best_of, loglog_slope, time_vs_dimension
+from hessnotes.timing import best_of, loglog_slope
 
 
 def best_pair(

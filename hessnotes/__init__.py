@@ -2,9 +2,16 @@
 
 Importing it has no side effects: no printing, no seeding, no change to matplotlib's settings.
 Plotting lives in :mod:`hessnotes.figures` and sliders in :mod:`hessnotes.widgets`; import those
-where needed (they bring in matplotlib and ipywidgets).
+where needed (they bring in matplotlib and ipywidgets). The names below are grouped by topic in
+``__all__``; each module's docstring names the chapters it serves.
+
+Chapters: every chapter of the book.
 """
 
+import sys as _sys
+
+from hessnotes import costs as _costs
+from hessnotes import nets as _nets
 from hessnotes.adjoint import (
     AdjointHvp,
     AdjointResult,
@@ -30,6 +37,7 @@ from hessnotes.admodes import (
 from hessnotes.checks import (
     CheckResult,
     Domain,
+    Estimate,
     Raises,
     Verdict,
     attempt,
@@ -38,7 +46,9 @@ from hessnotes.checks import (
     check_gradient,
     check_hessian,
     check_jvp,
+    check_mean,
     check_raises,
+    check_variance,
     default_tolerances,
     distinct_singular_values,
     full_rank,
@@ -50,6 +60,20 @@ from hessnotes.checks import (
     spd,
     sym,
     symmetric,
+)
+from hessnotes.checks.fd import central_difference, fd_error_curve, optimal_step
+from hessnotes.checks.formula import check_formula
+from hessnotes.costs import flops_vs_dimension, kron_matvec_timings, time_vs_dimension
+from hessnotes.critical import (
+    CriticalPoint,
+    bordered_hessian,
+    changes_along,
+    classify,
+    classify_constrained,
+    reduced_hessian,
+    sample_neighbourhood,
+    skew_coordinates,
+    tangent_basis,
 )
 from hessnotes.curvature import (
     CurvatureOperator,
@@ -79,9 +103,7 @@ from hessnotes.estimators import (
     full_spectrum,
     standard_estimators,
 )
-from hessnotes.fd import central_difference, fd_error_curve, optimal_step
-from hessnotes.flops import count_flops, flops_vs_dimension
-from hessnotes.formulas import check_formula
+from hessnotes.flops import count_flops
 from hessnotes.identities import CATALOGUE, Identity, verify, verify_all
 from hessnotes.kron import (
     KroneckerApprox,
@@ -146,38 +168,36 @@ from hessnotes.secant import (
     symmetric_residual,
 )
 from hessnotes.spectral import eigh_jvp, eigh_signed, eigh_vjp, svd_jvp, svd_signed
-from hessnotes.timing import best_of, best_time, loglog_slope, time_vs_dimension, torch_threads
-
-# isort: split
-# critical points and second-order conditions (hessnotes.critical)
-from hessnotes.critical import (
-    CriticalPoint,
-    bordered_hessian,
-    changes_along,
-    classify,
-    classify_constrained,
-    reduced_hessian,
-    sample_neighbourhood,
-    skew_coordinates,
-    tangent_basis,
-)
-
-# gradients of expectations: pathwise and score-function estimators (hessnotes.stochastic)
 from hessnotes.stochastic import (
-    Estimate,
-    check_mean,
-    check_variance,
     gaussian_log_density,
     gaussian_score,
     optimal_baseline,
     pathwise_gradient,
     score_function_gradient,
 )
+from hessnotes.timing import best_of, best_time, loglog_slope, torch_threads
 
 __version__ = "0.1.0"
 
+# Names that moved keep their old address (QuantEcon's pattern of re-export shims). Their new
+# homes import the old modules (costs imports kron, timing and flops), so the old modules cannot
+# import them back without an import cycle: the package puts them there, here, once.
+_MOVED = {
+    "hessnotes.flops": {"flops_vs_dimension": flops_vs_dimension},
+    "hessnotes.kron": {
+        "SoftmaxLayerSamples": _nets.SoftmaxLayerSamples,
+        "kron_matvec_timings": kron_matvec_timings,
+        "loglog_slope": _costs._kron_loglog_slope,  # the kron rule: window="upper half"
+        "softmax_layer_samples": _nets.softmax_layer_samples,
+    },
+    "hessnotes.timing": {"time_vs_dimension": time_vs_dimension},
+}
+for _module, _names in _MOVED.items():
+    for _name, _value in _names.items():
+        setattr(_sys.modules[_module], _name, _value)
+
 __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
-    # verifying derivatives and formulas (hessnotes.checks, hessnotes.fd, hessnotes.formulas)
+    # verifying derivatives and formulas (hessnotes.checks: its fd, formula and statistical checks)
     "CheckResult",
     "Domain",
     "Raises",
@@ -293,12 +313,13 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "least_norm_from_gram",
     "least_norm_sharded",
     "sharded_gram",
-    # counted cost, machine-independent (hessnotes.flops)
-    "count_flops",
-    "flops_vs_dimension",
-    # timing helpers (hessnotes.timing)
+    # measuring: counted flops and timings (hessnotes.flops, hessnotes.timing), and what the
+    # book's algorithms cost (hessnotes.costs)
     "best_of",
     "best_time",
+    "count_flops",
+    "flops_vs_dimension",
+    "kron_matvec_timings",
     "loglog_slope",
     "time_vs_dimension",
     "torch_threads",

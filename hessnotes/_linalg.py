@@ -1,15 +1,19 @@
-"""Private helpers for :mod:`hessnotes.secant` and :mod:`hessnotes.lowrank`.
+"""The library's private foundations: its conventions, its input policy, and thin bases.
 
-Two jobs live here:
+Used by nearly every module of :mod:`hessnotes` (so by every chapter); four jobs live here:
 
+* **Conventions, each defined once** (pinned by ``tests/test_linalg.py``): the column-major
+  :func:`vec` and :func:`unvec`, :func:`sym`, the one slope fit :func:`loglog_slope`, and the
+  validators every module calls: :func:`check_tol` for tolerances, :func:`check_positive_int` for
+  counts, :func:`check_symmetric` for matrices that must be symmetric, :func:`check_memory` with
+  the one memory limit :data:`MAX_DENSE_BYTES` (and :data:`DENSE_LIMIT`, the D it allows).
 * **Input handling.** Numpy arrays and torch tensors come in; all work is done in torch (numpy input
   is wrapped with ``torch.from_numpy``, without a copy; tensors keep their autograd graph) and
   results go back as the caller's kind, dtype and device. Errors speak the caller's language:
   numpy dtypes and ``.astype`` for numpy input, torch dtypes and ``.to`` for torch input.
-* **The dtype policy** of the whole library (:func:`check_float_dtype`, also used by
-  :mod:`hessnotes.kron`): float32 and float64 are accepted; bool, integer, float16, bfloat16
-  and complex input is a ``TypeError`` that says how to cast, never a silent promotion; all the
-  arrays of one call must share one dtype.
+* **The dtype policy** of the whole library (:func:`check_float_dtype`): float32 and float64 are
+  accepted; bool, integer, float16, bfloat16 and complex input is a ``TypeError`` that says how to
+  cast, never a silent promotion; all the arrays of one call must share one dtype.
 * **Thin orthonormal bases of a tall block matrix** ``A = [A_1 ... A_p]`` (D x k, D >> k), the
   one step whose cost grows with D. :func:`range_basis` returns ``A = Q R`` with ``Q`` orthonormal
   and ``R`` small, choosing among three algorithms from the Gram matrix ``A^T A`` (one pass over
@@ -42,25 +46,35 @@ import numpy as np
 import torch
 
 __all__ = [
+    "DENSE_LIMIT",
     "MAX_DENSE_BYTES",
     "Basis",
     "Kind",
     "as_numpy64",
     "as_tensor",
+    "as_torch",
     "check_finite",
     "check_float_dtype",
     "check_matrix",
     "check_memory",
     "check_pair",
+    "check_positive_int",
+    "check_symmetric",
     "check_tol",
     "dtype_error",
     "eps_of",
     "gram",
     "gram_copy",
+    "loglog_slope",
     "num",
     "range_basis",
     "small",
+    "sym",
+    "to_caller",
     "tracked",
+    "unvec",
+    "vec",
+    "vec_matrix",
 ]
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
@@ -122,12 +136,15 @@ def check_float_dtype(a: Any, name: str) -> None:
         raise dtype_error(name, a.dtype, numpy=True)
 
 
-def check_tol(value: Any, name: str) -> float:
-    """A tolerance as a float: a real number, finite and >= 0 (so ``nan`` and ``-1`` raise).
+def check_tol(value: Any, name: str, *, positive: bool = False) -> float:
+    """A tolerance as a float: a real number, finite and >= 0 (> 0 if ``positive``).
+
+    The one tolerance validator of the library: ``nan``, ``inf`` and ``-1`` all raise, since a
+    tolerance of NaN passes nothing silently and one of ``inf`` passes everything.
 
     Raises:
         TypeError: not a real number.
-        ValueError: NaN, infinite or negative.
+        ValueError: NaN, infinite or negative (or zero, if ``positive``).
     """
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
         if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
@@ -135,8 +152,10 @@ def check_tol(value: Any, name: str) -> float:
         else:
             raise TypeError(f"{name} must be a real number; got {type(value).__name__}.")
     v = float(value)
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be finite and >= 0; got {name}={v!r}.")
+    if not (math.isfinite(v) and (v > 0 if positive else v >= 0)):
+        raise ValueError(
+            f"{name} must be finite and {'>' if positive else '>='} 0; got {name}={v!r}."
+        )
     return v
 
 
@@ -733,3 +752,156 @@ def _householder(blocks: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.T
     R = small(torch.triu(A[:k]))
     torch.linalg.householder_product(A, tau, out=A)
     return R, [A]
+
+
+# --------------------------------------------------------------------------------------------------
+# Conventions, each defined once (pinned by tests/test_linalg.py)
+# --------------------------------------------------------------------------------------------------
+#: A dense D x D float64 matrix fits MAX_DENSE_BYTES up to this D (16 384): the dense-size limit
+#: of ``LowRankSymmetric.dense`` and ``CurvatureOperator.dense``, derived from the memory limit.
+DENSE_LIMIT = math.isqrt(MAX_DENSE_BYTES // 8)
+
+
+def _reverse_axes(a: Any) -> Any:
+    if isinstance(a, torch.Tensor):
+        return a.permute(tuple(reversed(range(a.ndim))))
+    return a.transpose()
+
+
+def vec(a: Any) -> Any:
+    """Column-major ``vec``: the columns of ``a`` stacked into one vector (the first index fastest).
+
+    ``vec(X)[i + j m] = X[i, j]`` for ``X`` of shape (m, n), so that
+    ``(A ⊗ B) vec(X) = vec(B X Aᵀ)`` (the book's convention, chapter "Conventions"); an N-D array
+    is read the same way. numpy in,
+    numpy out; torch in, torch out (a view where possible, the autograd graph kept). No checks:
+    :func:`hessnotes.kron.vec` is the public, checked form.
+    """
+    return _reverse_axes(a).reshape(-1)
+
+
+def unvec(v: Any, shape: Any) -> Any:
+    """The inverse of :func:`vec`: fill an array of ``shape`` column by column from ``v``."""
+    return _reverse_axes(v.reshape(tuple(reversed(tuple(shape)))))
+
+
+def vec_matrix(d: Any, out_ndim: int) -> Any:
+    """A derivative array as a matrix in the vec convention (numerator layout).
+
+    ``d`` has shape ``out_shape + in_shape`` (``d[i..., j...] = ∂f_i/∂x_j``, as ``jacrev`` and
+    ``hessian`` return it); the result is the ``(M, N)`` matrix ``J`` with
+    ``vec(df) = J vec(dx)``, ``M = prod(out_shape)``, ``N = prod(in_shape)``.
+    """
+    in_ndim = d.ndim - out_ndim
+    perm = (*reversed(range(out_ndim)), *(out_ndim + i for i in reversed(range(in_ndim))))
+    m, n = math.prod(d.shape[:out_ndim]), math.prod(d.shape[out_ndim:])
+    p = d.permute(perm) if isinstance(d, torch.Tensor) else d.transpose(perm)
+    return p.reshape(m, n)
+
+
+def sym(a: Any) -> Any:
+    """Symmetric part ``(A + Aᵀ) / 2`` of a square matrix (numpy or torch)."""
+    return (a + a.T) / 2
+
+
+def check_positive_int(value: Any, name: str, what: str = "") -> int:
+    """``value`` as an int, if it is an integer >= 1 (a bool is not); ``what`` says what it counts.
+
+    Raises:
+        ValueError: ``"<name> must be a positive integer<what>; got <value>."``
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer{what}; got {name}={value!r}.")
+    return int(value)
+
+
+def check_symmetric(
+    a: Any, name: str, *, rtol: float | None = None, needs: str, otherwise: str = ""
+) -> None:
+    """Raise ValueError unless the square matrix ``a`` is symmetric to ``rtol``.
+
+    Symmetric means ``max|a - aᵀ| <= rtol · max|a|``, with ``rtol = 100 n ε`` of ``a``'s dtype by
+    default: the rounding of a few products, not a structural asymmetry.
+
+    Args:
+        a: (n, n) numpy array or torch tensor.
+        name: its name in the message.
+        rtol: relative tolerance; default ``100 n ε``.
+        needs: what needs the symmetry, e.g. ``"the eigendecomposition method needs symmetric
+            matrices"``.
+        otherwise: what to do for a genuinely non-symmetric matrix, e.g. ``", or use
+            expm_frechet_block for a general A"``.
+
+    Raises:
+        ValueError: ``"<name> (shape (n, n)) is not symmetric: max|<name> - <name>ᵀ| = ... > tol
+            ... (max|<name>| = ...). <needs>: pass (<name> + <name>.T) / 2 if the asymmetry is
+            rounding<otherwise>."``
+    """
+    if isinstance(a, torch.Tensor):
+        a = a.detach()
+        asym, scale, dtype = num((a - a.T).abs().max()), num(a.abs().max()), a.dtype
+        eps = eps_of(dtype)
+    else:
+        asym, scale = float(np.abs(a - a.T).max()), float(np.abs(a).max())
+        eps = float(np.finfo(a.dtype).eps)
+    tol = (100 * a.shape[0] * eps if rtol is None else rtol) * max(scale, 1e-300)
+    if asym > tol:
+        raise ValueError(
+            f"{name} (shape {tuple(a.shape)}) is not symmetric: max|{name} - {name}ᵀ| = "
+            f"{asym:.2e} > tol {tol:.1e} (max|{name}| = {scale:.2e}). {needs[0].upper()}"
+            f"{needs[1:]}: pass ({name} + {name}.T) / 2 if the asymmetry is rounding{otherwise}."
+        )
+
+
+def loglog_slope(x: Any, y: Any, *, window: Any = None, xmin: float | None = None) -> float:
+    """Least-squares slope ``p`` of ``log y`` against ``log x``: the exponent in ``y ≈ c x^p``.
+
+    The one slope fit of the library: of times against sizes (``time ~ c D^p``), of errors
+    against steps (2 where a central difference's truncation dominates, -1 where roundoff does),
+    of variances against dimensions. Points with a non-finite or non-positive ``x`` or ``y`` are
+    left out.
+
+    Args:
+        x: (s,) abscissae: sizes, steps, dimensions.
+        y: (s,) values, or (s, repeats) repeated measurements (timings): each row's smallest
+            positive finite value, the best run, is used.
+        window: the points to fit: ``None``, all of them; ``(lo, hi)``, those with
+            ``lo <= x <= hi``; ``"upper half"``, the larger half (at least two) of the usable
+            points, where fixed per-call costs matter least.
+        xmin: the same as ``window=(xmin, inf)`` (kept for old code; not with ``window``).
+
+    Returns:
+        The fitted slope ``p``.
+
+    Raises:
+        ValueError: ``y`` without ``len(x)`` rows, a bad ``window``, or fewer than two usable
+            points in it.
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    y0 = np.asarray(y, dtype=np.float64)
+    ys = y0[:, None] if y0.ndim == 1 else y0
+    if xs.ndim != 1 or ys.ndim != 2 or ys.shape[0] != xs.size:
+        raise ValueError(
+            f"x has shape {xs.shape} and y {y0.shape}; give x of shape (s,) and y of shape (s,) "
+            "or (s, repeats)."
+        )
+    if xmin is not None:
+        if window is not None:
+            raise ValueError("give window=(lo, hi) or xmin=, not both")
+        window = (xmin, math.inf)
+    best = np.where(np.isfinite(ys) & (ys > 0), ys, np.inf).min(axis=1)
+    ok = np.isfinite(xs) & (xs > 0) & np.isfinite(best)
+    if isinstance(window, tuple | list) and len(window) == 2:
+        ok &= (xs >= float(window[0])) & (xs <= float(window[1]))
+    elif window not in (None, "upper half"):
+        raise ValueError(f"window={window!r}; give None, (lo, hi) or 'upper half'")
+    keep = np.flatnonzero(ok)
+    if keep.size < 2:
+        where = "" if window in (None, "upper half") else f" in {window[0]:g} <= x <= {window[1]:g}"
+        raise ValueError(
+            f"only {keep.size} of {xs.size} points are usable (x and y finite and "
+            f"positive{where}); a slope needs two."
+        )
+    if window == "upper half":
+        keep = keep[-max(2, (keep.size + 1) // 2) :]
+    return float(np.polyfit(np.log(xs[keep]), np.log(best[keep]), 1)[0])

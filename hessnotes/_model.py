@@ -34,6 +34,8 @@ from typing import Any
 import torch
 from torch.func import functional_call
 
+from hessnotes._linalg import check_positive_int
+
 _REDUCTIONS = ("mean", "sum")
 
 
@@ -113,10 +115,8 @@ class ModelLoss:
         self.fixed = {n: p.detach() for n, p in ps.items() if n not in chosen_set}
         self.buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
         self.reduction = self._reduction(reduction)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+        if batch_size is not None:
+            batch_size = check_positive_int(batch_size, "batch_size")
         self.batch_size = batch_size
         self._single = self._parse_data(data)
         self.data = data

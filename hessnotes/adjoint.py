@@ -24,6 +24,8 @@ number ``D`` of parameters (:func:`adjoint_hvp`).
 
 :func:`rod_problem` is the model problem of the chapter "Adjoint methods": steady heat flow in a
 rod whose conductivity has ``D`` parameters, and :func:`sensitivity_timings` times both methods.
+
+Chapters: "Adjoint methods".
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ This module builds Jacobians both ways (:func:`jacobian_forward`, :func:`jacobia
 counts the multiply-adds each order performs, analytically (:func:`chain_flops`) and as torch
 dispatches them (:func:`jacobian_flops`), and times both (:func:`time_modes`,
 :func:`mode_sweep`). See the chapter "Derivatives as linear maps, and the chain rule".
+
+Chapters: "Derivatives as linear maps, and the chain rule", "Automatic differentiation from
+scratch".
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ Accounting, in gradient evaluations:
   counts about 3 in matrix-multiply FLOPs), so a budget B buys ``k = B // cost`` Lanczos steps;
 * B gradients at ``x0`` and B - 1 points around it give ``n = B - 1`` secant pairs
   ``(x_i - x0, grad f(x_i) - grad f(x0))``.
+
+Chapters: "Exact curvature".
 """
 
 from __future__ import annotations
@@ -27,8 +29,7 @@ import torch
 from torch.func import grad, hessian, vmap
 
 from hessnotes.curvature import eigenvalue_density, hvp, lanczos
-from hessnotes.estimators import bfgs_skipping, full_spectrum
-from hessnotes.lowrank import LowRankSymmetric
+from hessnotes.estimators import Estimator, bfgs_skipping, full_spectrum
 from hessnotes.nets import sample_cloud
 from hessnotes.secant import least_norm_hessian, min_rank_hessian
 
@@ -39,8 +40,6 @@ __all__ = [
     "format_error",
     "top_eigenvalue_error",
 ]
-
-Estimator = Callable[[Any, Any], LowRankSymmetric]
 
 
 def top_eigenvalue_error(estimate: Any, exact: Any, k: int = 5) -> float:

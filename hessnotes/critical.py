@@ -46,6 +46,8 @@ Hessians are formed densely (``N²`` entries, refused above
 gives numpy arrays back, a torch point torch tensors.
 
 See the chapter "Critical points and second-order conditions".
+
+Chapters: "Critical points and second-order conditions".
 """
 
 from __future__ import annotations
@@ -59,9 +61,18 @@ import numpy as np
 import torch
 from torch.func import grad
 
-from hessnotes._linalg import as_torch, check_finite, check_memory, check_tol, eps_of
+from hessnotes._linalg import (
+    as_torch,
+    check_finite,
+    check_memory,
+    check_positive_int,
+    check_tol,
+    eps_of,
+    unvec,
+    vec,
+)
 from hessnotes.linmaps import jacobian_matrix
-from hessnotes.newton import inertia
+from hessnotes.newton import inertia, kind_of
 
 __all__ = [
     "CriticalPoint",
@@ -81,31 +92,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------
 # The classification of an inertia
 # --------------------------------------------------------------------------------------------------
-def kind_of(counts: tuple[int, int, int]) -> str:
-    """What a critical point is, from the inertia ``(n₊, n₋, n₀)`` of its (reduced) Hessian.
-
-    Returns one of ``"local minimum"`` (no negative and no zero eigenvalue: the second-order
-    sufficient condition), ``"local maximum"``, ``"saddle point"`` (both signs),
-    ``"not a local minimum"`` (negative and zero eigenvalues, no positive one) and
-    ``"degenerate stationary point"`` (no negative eigenvalue, some zero: undecided). These are
-    the words of :attr:`hessnotes.newton.NewtonRecord.kind` for a converged run.
-
-    Raises:
-        ValueError: if ``counts`` is not three non-negative integers with a positive sum.
-    """
-    ok = isinstance(counts, tuple | list) and len(counts) == 3
-    if not ok or not all(isinstance(k, int | np.integer) and k >= 0 for k in counts):
-        raise ValueError(f"counts={counts!r}; pass the inertia (positive, negative, zero)")
-    pos, neg, zero = (int(k) for k in counts)
-    if pos + neg + zero == 0:
-        raise ValueError("counts=(0, 0, 0): an empty Hessian classifies nothing")
-    if neg == 0:
-        return "local minimum" if zero == 0 else "degenerate stationary point"
-    if pos == 0:
-        return "local maximum" if zero == 0 else "not a local minimum"
-    return "saddle point"
-
-
 def _counts_text(counts: tuple[int, int, int]) -> str:
     return f"{counts[0]} positive, {counts[1]} negative, {counts[2]} zero"
 
@@ -207,14 +193,6 @@ class CriticalPoint:
 # --------------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------------
-def _vec(a: torch.Tensor) -> torch.Tensor:
-    return a.permute(*reversed(range(a.ndim))).reshape(-1) if a.ndim > 1 else a.reshape(-1)
-
-
-def _unvec(v: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    if len(shape) <= 1:
-        return v.reshape(shape)
-    return v.reshape(tuple(reversed(shape))).permute(*reversed(range(len(shape))))
 
 
 def _point(x: Any, name: str = "x") -> tuple[torch.Tensor, bool]:
@@ -298,7 +276,7 @@ def _directions(
     pos, neg, zero = counts
 
     def as_array(j: int) -> torch.Tensor:
-        return _unvec(V[:, j], shape)
+        return unvec(V[:, j], shape)
 
     descent = as_array(0) if neg else None
     ascent = as_array(V.shape[1] - 1) if pos else None
@@ -538,13 +516,13 @@ def classify_constrained(
         v = c(z)
         if not isinstance(v, torch.Tensor):
             raise TypeError(f"c returned {type(v).__name__}; write the constraints in torch")
-        return _vec(v) if v.ndim else v.reshape(1)
+        return vec(v) if v.ndim else v.reshape(1)
 
     cval = cx(t)
     m = cval.numel()
     _hessian_memory(N + m, t.dtype, "classify_constrained")
     _finite(cval, "c(x)")
-    g = _vec(grad(fx)(t))
+    g = vec(grad(fx)(t))
     _finite(g, "the gradient of f")
     C = jacobian_matrix(cx, t)
     _finite(C, "the constraint Jacobian")
@@ -761,8 +739,7 @@ def sample_neighbourhood(
     r = np.asarray(radii, dtype=np.float64).reshape(-1)
     if r.size == 0 or not np.isfinite(r).all() or (r <= 0).any():
         raise ValueError(f"radii={list(r)}; give positive finite distances")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"samples={samples!r}; give a positive integer")
+    samples = check_positive_int(samples, "samples")
     fx = _scalar(f, args)
     R = _retraction(retract)
     project = (lambda z, u: u) if tangent is None else (lambda z, u: torch.as_tensor(tangent(z, u)))

@@ -39,6 +39,8 @@ entry), and requests whose arrays would exceed the library's memory limit
 matrix.
 
 Served chapter: "Exact curvature".
+
+Chapters: "Exact curvature".
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ import numpy as np
 import torch
 from torch.func import grad, jvp, vjp, vmap
 
-from hessnotes._linalg import MAX_DENSE_BYTES, check_finite, check_memory, check_tol, eps_of
+from hessnotes._linalg import DENSE_LIMIT as DENSE_LIMIT  # re-exported, for compatibility
+from hessnotes._linalg import MAX_DENSE_BYTES as MAX_DENSE_BYTES  # re-exported, likewise
+from hessnotes._linalg import check_finite, check_memory, check_positive_int, check_tol, eps_of
 from hessnotes._model import ModelLoss, is_model
 
 __all__ = [
@@ -70,11 +74,6 @@ __all__ = [
     "lanczos",
     "spectral_density",
 ]
-
-#: The largest D whose dense float64 D x D matrix fits the library's one memory limit
-#: (:data:`hessnotes._linalg.MAX_DENSE_BYTES`): :meth:`CurvatureOperator.dense` refuses beyond it
-#: unless ``force=True``. Kept for compatibility; the limit itself is MAX_DENSE_BYTES.
-DENSE_LIMIT = math.isqrt(MAX_DENSE_BYTES // 8)
 
 
 # ------------------------------------------------------------------------------------ operators
@@ -1358,11 +1357,8 @@ def spectral_density(
     given = _probe_vectors(probes, op)
     if given is not None:
         probes = given.shape[1]
-    elif isinstance(probes, bool) or not isinstance(probes, int | np.integer) or probes < 1:
-        raise ValueError(
-            f"probes={probes!r} must be a positive integer number of probe vectors, or a (D, p) "
-            "array of them."
-        )
+    else:
+        check_positive_int(probes, "probes", " (of probe vectors), or a (D, p) array of them")
     if width is not None and not (math.isfinite(width) and width > 0):
         raise ValueError(f"width={width} must be positive and finite.")
     if grid is None and points < 16:

@@ -12,6 +12,8 @@ The only step of :func:`~hessnotes.secant.least_norm_hessian` that mixes rows is
   :func:`gloo_all_reduce_demo`.
 
 Arrays are (D, n) with the pairs in columns, as in :mod:`hessnotes.secant`.
+
+Chapters: "High dimensions".
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@
 * :func:`full_spectrum`: all D eigenvalues of a LowRankSymmetric, without a D x D array.
 
 Arrays are (D, n) with the pairs in columns, as in :mod:`hessnotes.secant`.
+
+Chapters: "Noisy pairs and a real network", "Limited-memory updates".
 """
 
 from __future__ import annotations

@@ -14,41 +14,42 @@ device). Numerical routines follow the library's one dtype policy (see :mod:`hes
 float32 or float64, one dtype per call, anything else a ``TypeError`` that says how to cast; they
 reject NaN and Inf. Pure index shuffles (``vec``, ``unvec``, ``rearrange`` and its recipes) accept
 any dtype, even strings, so that a chapter can show where each entry goes.
+
+Chapters: "Derivatives as linear maps, and the chain rule", "Derivatives of matrix functions",
+"Second derivatives and Newton's method", "A verified catalogue", "The vec trick", "Kronecker sums
+and tensor Sylvester equations", "Shuffles and rearrangements", "Conventions".
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
 
-from hessnotes._linalg import check_float_dtype, check_tol
+from hessnotes._linalg import check_float_dtype, check_positive_int, check_symmetric, check_tol
+from hessnotes._linalg import unvec as _unvec
+from hessnotes._linalg import vec as _vec
 
 __all__ = [
     "KroneckerApprox",
-    "SoftmaxLayerSamples",
     "commutation_matrix",
     "commutation_perm",
     "kron_matvec",
-    "kron_matvec_timings",
     "kron_sum_eigvals",
     "kron_sum_matvec",
     "kron_sum_solve",
-    "loglog_slope",
     "nearest_kronecker",
     "perfect_shuffle",
     "rearrange",
     "rearrange_via_column_major",
     "rearrange_via_row_major",
     "second_difference",
-    "softmax_layer_samples",
     "solve_sylvester_sym",
     "unvec",
     "vec",
@@ -191,21 +192,9 @@ def _pair(p: Any, name: str) -> tuple[int, int]:
     return int(a), int(b)
 
 
-def _posint(v: Any, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive integer; got {v!r}.")
-    return int(v)
-
-
-def _reverse_axes(x: Array) -> Array:
-    return x.permute(*reversed(range(x.ndim))) if _is_torch(x) else x.transpose()
-
-
 def _reshape_f(x: Array, shape: tuple[int, ...]) -> Array:
     """Column-major (Fortran-order) reshape, for numpy and torch alike."""
-    if _is_torch(x):
-        return _reverse_axes(_reverse_axes(x).reshape(tuple(reversed(shape))))
-    return x.reshape(shape, order="F")
+    return _unvec(_vec(x), shape)
 
 
 def _permute(x: Array, axes: tuple[int, ...]) -> Array:
@@ -233,7 +222,7 @@ def vec(X: Array) -> Array:
     X = _as_array(X, "X", numeric=False)
     if X.ndim == 0:
         raise ValueError("X is 0-D (a scalar); vec needs an array with at least one axis.")
-    return _reverse_axes(X).reshape(-1)
+    return _vec(X)
 
 
 def unvec(x: Array, shape: Sequence[int]) -> Array:
@@ -250,7 +239,7 @@ def unvec(x: Array, shape: Sequence[int]) -> Array:
         ValueError: if ``x`` is not 1-D or its length is not ``prod(shape)``.
     """
     x = _as_array(x, "x", numeric=False)
-    shape = tuple(_posint(s, "each entry of shape") for s in shape)
+    shape = tuple(check_positive_int(s, "each entry of shape") for s in shape)
     if x.ndim != 1 or x.shape[0] != math.prod(shape):
         raise ValueError(
             f"x has shape {tuple(x.shape)}, but shape {shape} needs a 1-D x of length "
@@ -465,95 +454,6 @@ def _kron_matvec_fast(fs: list[Array], x: Array, is_t: bool) -> Array:
     return _kron_matvec(fs, x)
 
 
-def kron_matvec_timings(
-    ns: Sequence[int], *, k: int = 3, repeats: int = 5, max_explicit_n: int = 16, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wall-clock times of ``(U ⊗ … ⊗ U) x``, explicit ``np.kron`` against :func:`kron_matvec`.
-
-    For each ``n`` in ``ns`` a seeded (n, n) matrix ``U`` and a vector of length ``n**k`` are drawn.
-    The explicit method forms the ``n**k × n**k`` Kronecker product and multiplies (``O(n^{2k})``
-    work and memory); the mode-product method costs ``O(k n^{k+1})``. Each is timed ``repeats``
-    times (each time the mean over enough calls to last about 1 ms, after one warm-up call), so
-    that a plot can show the best run and the spread rather than one lucky or unlucky run.
-
-    Args:
-        ns: matrix sizes, increasing.
-        k: number of factors.
-        repeats: timings per size and method.
-        max_explicit_n: largest ``n`` for which the explicit product is formed (memory
-            ``8 n^{2k}`` bytes); larger sizes get NaN.
-        seed: seed of the generator.
-
-    Returns:
-        ``(t_explicit, t_modes)``, each of shape (len(ns), repeats), in seconds.
-
-    Raises:
-        ValueError: if ``k``, ``repeats`` or an entry of ``ns`` is not a positive integer.
-    """
-    k, repeats = _posint(k, "k"), _posint(repeats, "repeats")
-    ns = [_posint(n, "each entry of ns") for n in ns]
-    rng = np.random.default_rng(seed)
-    t_exp = np.full((len(ns), repeats), np.nan)
-    t_mod = np.full((len(ns), repeats), np.nan)
-
-    def best_loop(f: Any, out: np.ndarray) -> None:
-        t0 = time.perf_counter()
-        f()  # warm-up; also sets how many calls make one measurement of >= 1 ms
-        number = max(1, math.ceil(1e-3 / max(time.perf_counter() - t0, 1e-9)))
-        for r in range(repeats):
-            t0 = time.perf_counter()
-            for _ in range(number):
-                f()
-            out[r] = (time.perf_counter() - t0) / number
-
-    for i, n in enumerate(ns):
-        u = rng.standard_normal((n, n))
-        x = rng.standard_normal(n**k)
-        best_loop(lambda u=u, x=x: kron_matvec([u] * k, x), t_mod[i])
-        if n <= max_explicit_n:
-            best_loop(lambda u=u, x=x: reduce(np.kron, [u] * k) @ x, t_exp[i])
-    return t_exp, t_mod
-
-
-def loglog_slope(ns: Sequence[int], times: Any) -> float:
-    """Fitted exponent ``p`` in ``time ≈ c n^p``, robust to one unlucky run.
-
-    Each size's time is the best (smallest) of its repeats, NaN ignored. A least-squares line
-    through ``log(best)`` against ``log(n)`` is fitted over the larger half (at least two) of the
-    sizes that were timed, where fixed per-call costs matter least. This is the rule behind the
-    slopes in the legend of :func:`hessnotes.figures.kron.plot_kron_timing`.
-
-    Args:
-        ns: (s,) increasing sizes.
-        times: (s,) or (s, repeats) seconds, e.g. one output of :func:`kron_matvec_timings`; NaN
-            where a size was not timed.
-
-    Returns:
-        The fitted slope ``p``.
-
-    Raises:
-        ValueError: if ``times`` does not have ``len(ns)`` rows, or fewer than two sizes have a
-            positive finite time.
-    """
-    ns = np.asarray(ns, dtype=float)
-    t0 = np.asarray(times, dtype=float)
-    t = t0[:, None] if t0.ndim == 1 else t0
-    if t.ndim != 2 or t.shape[0] != ns.size or ns.ndim != 1:
-        raise ValueError(
-            f"times has shape {t0.shape}, but ns of length {ns.size} needs times of shape "
-            f"({ns.size},) or ({ns.size}, repeats)."
-        )
-    ok_runs = np.isfinite(t) & (t > 0)
-    best = np.where(ok_runs, t, np.inf).min(axis=1)
-    ok = np.flatnonzero(np.isfinite(best) & (ns > 0))
-    if ok.size < 2:
-        raise ValueError(
-            f"only {ok.size} of {ns.size} sizes have a positive finite time; a slope needs two."
-        )
-    ok = ok[-max(2, (ok.size + 1) // 2) :]
-    return float(np.polyfit(np.log(ns[ok]), np.log(best[ok]), 1)[0])
-
-
 # --------------------------------------------------------------------------------------------------
 # Kronecker sums
 # --------------------------------------------------------------------------------------------------
@@ -568,16 +468,13 @@ def _sym_eigh(
     lams, vecs = [], []
     for a, lab in zip(mats, labels, strict=True):
         a = a.to(dt) if is_t else a.astype(dt, copy=False)
-        asym = float((a - a.T).abs().max() if is_t else np.abs(a - a.T).max())
-        scale = float(a.abs().max() if is_t else np.abs(a).max())
-        tol = (100 * a.shape[0] * _eps(dt) if sym_rtol is None else sym_rtol) * scale
-        if asym > tol:
-            raise ValueError(
-                f"{lab} (shape {tuple(a.shape)}) is not symmetric: max|A - Aᵀ| = {asym:.3g} "
-                f"> tolerance {tol:.3g}. The eigendecomposition method needs symmetric matrices: "
-                "symmetrise with (A + A.T) / 2 if the asymmetry is rounding, or use a Schur-based "
-                "(Bartels–Stewart) solver for genuinely non-symmetric A."
-            )
+        check_symmetric(
+            a,
+            lab,
+            rtol=sym_rtol,
+            needs="the eigendecomposition method needs symmetric matrices",
+            otherwise=", or use a Schur-based (Bartels–Stewart) solver for a non-symmetric one",
+        )
         lam, u = torch.linalg.eigh(a) if is_t else np.linalg.eigh(a)
         lams.append(lam)
         vecs.append(u)
@@ -783,7 +680,7 @@ def second_difference(n: int, h: float | None = None) -> np.ndarray:
     Raises:
         ValueError: if ``n`` is not a positive integer or ``h`` is not a positive finite number.
     """
-    n = _posint(n, "n")
+    n = check_positive_int(n, "n")
     h = 1.0 / (n + 1) if h is None else h
     real = isinstance(h, (int, float, np.floating, np.integer)) and not isinstance(h, bool)
     if not (real and math.isfinite(h) and h > 0):
@@ -810,7 +707,7 @@ def commutation_perm(m: int, n: int) -> np.ndarray:
     Raises:
         ValueError: if ``m`` or ``n`` is not a positive integer.
     """
-    m, n = _posint(m, "m"), _posint(n, "n")
+    m, n = check_positive_int(m, "m"), check_positive_int(n, "n")
     return (np.arange(m)[:, None] + m * np.arange(n)[None, :]).reshape(-1)
 
 
@@ -857,7 +754,7 @@ def perfect_shuffle(p: int, r: int) -> np.ndarray:
     Raises:
         ValueError: if ``p`` or ``r`` is not a positive integer.
     """
-    p, r = _posint(p, "p"), _posint(r, "r")
+    p, r = check_positive_int(p, "p"), check_positive_int(r, "r")
     return (np.arange(r)[:, None] + r * np.arange(p)[None, :]).reshape(-1)
 
 
@@ -1049,74 +946,3 @@ def nearest_kronecker(
     total = math.fsum(s2)
     err = math.sqrt(math.fsum(s2[int(rank) :]) / total) if total > 0 else 0.0
     return KroneckerApprox(B=tuple(bs), C=tuple(cs), singular_values=s, error=err)
-
-
-# --------------------------------------------------------------------------------------------------
-# An example for Kronecker-factored curvature (K-FAC)
-# --------------------------------------------------------------------------------------------------
-class SoftmaxLayerSamples(NamedTuple):
-    """Per-example quantities of a softmax linear layer ``p = softmax(W a)``.
-
-    Attributes:
-        a: (N, d_in) inputs; the last feature is the constant 1 (a bias).
-        g: (N, c) output gradients ``g = p - e_y`` of the cross-entropy ``-log p_y``.
-        W: (c, d_in) weights.
-        y: (N,) labels, drawn from the model's own ``p`` (so that ``E[vec(G) vec(G)ᵀ]`` is the
-            Fisher information, not the empirical Fisher).
-    """
-
-    a: np.ndarray
-    g: np.ndarray
-    W: np.ndarray
-    y: np.ndarray
-
-
-def softmax_layer_samples(
-    n: int, d_in: int, n_classes: int, *, scale: float = 1.0, seed: int = 0
-) -> SoftmaxLayerSamples:
-    """Draw inputs and output gradients of a softmax layer, the setting of K-FAC.
-
-    The inputs are correlated Gaussians ``a = L z`` (``z ~ N(0, I)``, a seeded ``L``) with the last
-    feature set to 1, the weights ``W = scale · N(0, 1)``, the probabilities
-    ``p = softmax(W a)`` and the labels ``y ~ p``. The gradient of ``-log p_y`` with respect to
-    ``W`` is ``G = g aᵀ`` with ``g = p - e_y``, so ``vec(G) = a ⊗ g`` and the layer's Fisher
-    matrix is ``F = E[(a aᵀ) ⊗ (g gᵀ)]`` of shape (d_in c, d_in c). Since ``g`` depends on ``a``
-    (through ``p``), ``F`` is not exactly ``E[a aᵀ] ⊗ E[g gᵀ]``; larger ``scale`` means more
-    confident predictions and a stronger dependence.
-
-    Args:
-        n: number of examples ``N``.
-        d_in: input dimension including the bias feature (at least 2).
-        n_classes: number of classes ``c`` (at least 2).
-        scale: standard deviation of the weights.
-        seed: seed of the generator.
-
-    Returns:
-        :class:`SoftmaxLayerSamples` ``(a, g, W, y)``, float64 numpy arrays (``y`` integer).
-
-    Raises:
-        ValueError: if ``n`` is not a positive integer, ``d_in`` or ``n_classes`` is below 2, or
-            ``scale`` is not a finite non-negative number.
-    """
-    n = _posint(n, "n")
-    d_in, n_classes = _posint(d_in, "d_in"), _posint(n_classes, "n_classes")
-    if d_in < 2 or n_classes < 2:
-        raise ValueError(
-            f"d_in = {d_in} and n_classes = {n_classes} must both be at least 2 (d_in counts the "
-            "bias feature)."
-        )
-    real = isinstance(scale, (int, float, np.floating, np.integer)) and not isinstance(scale, bool)
-    if not (real and math.isfinite(scale) and scale >= 0):
-        raise ValueError(f"scale must be a finite non-negative number; got {scale!r}.")
-    rng = np.random.default_rng(seed)
-    L = rng.standard_normal((d_in, d_in)) / math.sqrt(d_in)
-    a = rng.standard_normal((n, d_in)) @ L.T
-    a[:, -1] = 1.0
-    W = float(scale) * rng.standard_normal((n_classes, d_in))
-    z = a @ W.T
-    p = np.exp(z - z.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    # Inverse-CDF sampling; the clip guards against a cumulative sum rounding to just below 1.
-    y = np.minimum((p.cumsum(axis=1) <= rng.random((n, 1))).sum(axis=1), n_classes - 1)
-    g = p - np.eye(n_classes)[y]
-    return SoftmaxLayerSamples(a=a, g=g, W=W, y=y)

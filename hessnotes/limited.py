@@ -44,6 +44,8 @@ method's condition is skipped and counted (``n_skipped``, ``skipped``), or, with
 An estimate refers to the buffer without a copy; the next :meth:`LimitedMemoryHessian.update`
 overwrites it, after which an earlier estimate refuses to answer (it would silently have changed).
 Read ``H.Q`` or call ``H.to()`` right away to keep one.
+
+Chapters: "Limited-memory updates".
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from hessnotes._linalg import (
     as_tensor,
     check_finite,
     check_memory,
+    check_positive_int,
     check_tol,
     num,
     range_basis,
@@ -166,8 +169,7 @@ class LimitedMemoryHessian:
             raise ValueError(
                 f"method must be one of {', '.join(map(repr, _METHODS))}; got {method!r}."
             )
-        if isinstance(memory, bool) or not isinstance(memory, int) or memory < 1:
-            raise ValueError(f"memory must be a positive integer (pairs kept); got {memory!r}.")
+        memory = check_positive_int(memory, "memory", " (pairs kept)")
         if on_skip not in ("skip", "raise"):
             raise ValueError(f"on_skip must be 'skip' or 'raise'; got {on_skip!r}.")
         if gamma is not None:

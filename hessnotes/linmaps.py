@@ -15,11 +15,14 @@ returns an array of the shape of ``f(X)``. Three objects go with it:
   ``L[H] = ⟨∇f(X), H⟩``.
 
 See the chapter "Derivatives as linear maps, and the chain rule".
+
+Chapters: "Derivatives as linear maps, and the chain rule", "Automatic differentiation from
+scratch", "Derivatives of matrix functions", "Second derivatives and Newton's method", "Critical
+points and second-order conditions".
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -27,17 +30,9 @@ import torch
 from torch.func import jacrev
 
 from hessnotes._linalg import as_torch as _as_torch
+from hessnotes._linalg import unvec, vec, vec_matrix
 
 __all__ = ["adjoint_mismatch", "jacobian_matrix", "operator_matrix"]
-
-
-def _vec(a: torch.Tensor) -> torch.Tensor:
-    """Column-major vec of an array of any number of axes (the first index runs fastest)."""
-    return a.permute(*reversed(range(a.ndim))).reshape(-1) if a.ndim > 1 else a.reshape(-1)
-
-
-def _unvec(v: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    return v.reshape(tuple(reversed(shape))).permute(*reversed(range(len(shape))))
 
 
 def _out(t: torch.Tensor, numpy: bool) -> Any:
@@ -69,7 +64,7 @@ def operator_matrix(L: Callable[[Any], Any], like: Any) -> Any:
     cols, out_shape = [], None
     eye = torch.eye(n, dtype=x.dtype, device=x.device)
     for k in range(n):
-        e = _unvec(eye[k], shape)
+        e = unvec(eye[k], shape)
         y = L(e.numpy() if numpy else e)
         y = torch.as_tensor(y, dtype=x.dtype, device=x.device)
         if out_shape is None:
@@ -79,7 +74,7 @@ def operator_matrix(L: Callable[[Any], Any], like: Any) -> Any:
                 f"L returned shape {tuple(y.shape)} for basis array {k} but {out_shape} before; "
                 "a linear map has one output shape"
             )
-        cols.append(_vec(y))
+        cols.append(vec(y))
     return _out(torch.stack(cols, dim=1), numpy)
 
 
@@ -103,10 +98,7 @@ def jacobian_matrix(f: Callable[[torch.Tensor], torch.Tensor], X: Any) -> Any:
     """
     x, numpy = _as_torch(X, "X")
     jac = jacrev(lambda z: torch.as_tensor(f(z)))(x.detach())
-    out_nd = jac.ndim - x.ndim
-    m, n = math.prod(jac.shape[:out_nd]), x.numel()
-    perm = (*reversed(range(out_nd)), *(out_nd + i for i in reversed(range(x.ndim))))
-    return _out(jac.permute(*perm).reshape(m, n), numpy)
+    return _out(vec_matrix(jac, jac.ndim - x.ndim), numpy)
 
 
 def adjoint_mismatch(

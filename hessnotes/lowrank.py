@@ -11,6 +11,8 @@ It is an operator in the sense of scipy: :meth:`LowRankSymmetric.to_scipy` gives
 numpy-backed H can be passed to ``scipy.sparse.linalg.aslinearoperator`` directly. It converts
 between numpy and torch (:meth:`~LowRankSymmetric.numpy`, :meth:`~LowRankSymmetric.torch`,
 :meth:`~LowRankSymmetric.to`), and torch-backed estimates carry autograd graphs.
+
+Chapters: "High dimensions".
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from hessnotes._linalg import DENSE_LIMIT as DENSE_LIMIT  # re-exported, for compatibility
+from hessnotes._linalg import MAX_DENSE_BYTES as MAX_DENSE_BYTES  # re-exported, likewise
 from hessnotes._linalg import (
-    MAX_DENSE_BYTES,
     Basis,
     Kind,
     as_tensor,
     check_finite,
     check_memory,
+    check_symmetric,
     check_tol,
     eps_of,
     num,
@@ -36,11 +40,6 @@ from hessnotes._linalg import (
 )
 
 __all__ = ["LowRankSymmetric"]
-
-#: The largest D whose dense float64 D x D matrix fits the library's one memory limit
-#: (:data:`hessnotes._linalg.MAX_DENSE_BYTES`); kept for compatibility, since
-#: :meth:`LowRankSymmetric.dense` checks the bytes it would allocate against that limit itself.
-DENSE_LIMIT = math.isqrt(MAX_DENSE_BYTES // 8)
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
@@ -221,12 +220,9 @@ class LowRankSymmetric:
                 f"got {tuple(Ct.shape)}."
             )
         check_finite(Ct, "C")
-        asym = num(torch.linalg.norm(Ct - Ct.T))
-        if asym > math.sqrt(eps_of(kind.dtype)) * num(torch.linalg.norm(Ct)):
-            raise ValueError(
-                f"C must be symmetric; ||C - C^T||_F = {asym:.3e}. Pass (C + C.T) / 2 if that is "
-                "what you mean."
-            )
+        check_symmetric(
+            Ct, "C", rtol=math.sqrt(eps_of(kind.dtype)), needs="from_factors needs a symmetric C"
+        )
         basis = range_basis([Ut], ["U"])
         return cls._from_basis(basis, (Ct + Ct.T) / 2, sigma, kind, rtol=rtol)
 

@@ -41,6 +41,8 @@ is not positive definite for the square root and the logarithm, and a result tha
 A ``TypeError``: integer, complex or half-precision input, or numpy and torch mixed.
 
 See the chapter "Derivatives of matrix functions".
+
+Chapters: "Derivatives of matrix functions".
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from typing import Any
 
 import torch
 
-from hessnotes._linalg import as_tensor, check_finite, check_memory, eps_of
+from hessnotes._linalg import as_tensor, check_finite, check_memory, check_symmetric, eps_of
 
 __all__ = [
     "daleckii_krein",
@@ -110,16 +112,12 @@ def _pair(A: Any, E: Any) -> tuple[torch.Tensor, torch.Tensor, Any]:
 def _symmetric_eigh(a: torch.Tensor, what: str, positive: bool) -> tuple[torch.Tensor, ...]:
     """``(λ, V)`` of a symmetric ``a`` (detached); raise unless symmetric (and positive)."""
     a = a.detach()
-    n = a.shape[0]
-    scale = float(a.abs().max())
-    asym = float((a - a.T).abs().max())
-    tol = 100 * n * eps_of(a.dtype) * max(scale, 1e-300)
-    if asym > tol:
-        raise ValueError(
-            f"A is not symmetric: max|A - Aᵀ| = {asym:.2e} > {tol:.1e} (max|A| = {scale:.2e}). "
-            f"{what} needs a symmetric A: pass (A + A.T) / 2 if the asymmetry is rounding, or use "
-            "expm_frechet_block for the exponential of a general A"
-        )
+    check_symmetric(
+        a,
+        "A",
+        needs=f"{what} needs a symmetric A",
+        otherwise=", or use expm_frechet_block for the exponential of a general A",
+    )
     lam, V = torch.linalg.eigh((a + a.T) / 2)
     if positive and float(lam[0]) <= 0:
         raise ValueError(

@@ -3,11 +3,17 @@
 * :func:`random_mlp`: a pure function ``f: (D,) -> ()`` built from fixed random weights, so that
   ``torch.func.grad(f)`` and ``torch.func.hessian(f)`` apply directly and every result is
   repeatable.
+* :func:`softmax_layer_samples`: inputs and output gradients of one softmax layer, the setting of
+  Kronecker-factored curvature (K-FAC) in the chapter "Shuffles and rearrangements" (moved here
+  from :mod:`hessnotes.kron`, which still re-exports it).
 * :func:`digits_mlp`: a small MLP *trained* on scikit-learn's 8x8 digits (real data that ships with
   the package), with its input Hessian (64 pixels) and its parameter Hessian (1,210 parameters)
   as functions for ``torch.func``, and the same network as a ``torch.nn.Module`` with its data
   (:meth:`DigitsMLP.module`, :meth:`DigitsMLP.batch`) for the model form of
   :mod:`hessnotes.curvature`.
+
+Chapters: "Shuffles and rearrangements", "The secant equations", "Noisy pairs and a real network",
+"Exact curvature".
 """
 
 from __future__ import annotations
@@ -16,10 +22,21 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from itertools import pairwise
+from typing import NamedTuple
 
+import numpy as np
 import torch
 
-__all__ = ["DigitsMLP", "digits_mlp", "random_mlp", "sample_cloud"]
+from hessnotes._linalg import check_positive_int
+
+__all__ = [
+    "DigitsMLP",
+    "SoftmaxLayerSamples",
+    "digits_mlp",
+    "random_mlp",
+    "sample_cloud",
+    "softmax_layer_samples",
+]
 
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "tanh": torch.tanh,
@@ -340,3 +357,74 @@ def digits_mlp(hidden: int = 16, *, steps: int = 200, lr: float = 0.02, seed: in
         test.clone(),
         list(losses),
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# An example for Kronecker-factored curvature (K-FAC)
+# --------------------------------------------------------------------------------------------------
+class SoftmaxLayerSamples(NamedTuple):
+    """Per-example quantities of a softmax linear layer ``p = softmax(W a)``.
+
+    Attributes:
+        a: (N, d_in) inputs; the last feature is the constant 1 (a bias).
+        g: (N, c) output gradients ``g = p - e_y`` of the cross-entropy ``-log p_y``.
+        W: (c, d_in) weights.
+        y: (N,) labels, drawn from the model's own ``p`` (so that ``E[vec(G) vec(G)ᵀ]`` is the
+            Fisher information, not the empirical Fisher).
+    """
+
+    a: np.ndarray
+    g: np.ndarray
+    W: np.ndarray
+    y: np.ndarray
+
+
+def softmax_layer_samples(
+    n: int, d_in: int, n_classes: int, *, scale: float = 1.0, seed: int = 0
+) -> SoftmaxLayerSamples:
+    """Draw inputs and output gradients of a softmax layer, the setting of K-FAC.
+
+    The inputs are correlated Gaussians ``a = L z`` (``z ~ N(0, I)``, a seeded ``L``) with the last
+    feature set to 1, the weights ``W = scale · N(0, 1)``, the probabilities
+    ``p = softmax(W a)`` and the labels ``y ~ p``. The gradient of ``-log p_y`` with respect to
+    ``W`` is ``G = g aᵀ`` with ``g = p - e_y``, so ``vec(G) = a ⊗ g`` and the layer's Fisher
+    matrix is ``F = E[(a aᵀ) ⊗ (g gᵀ)]`` of shape (d_in c, d_in c). Since ``g`` depends on ``a``
+    (through ``p``), ``F`` is not exactly ``E[a aᵀ] ⊗ E[g gᵀ]``; larger ``scale`` means more
+    confident predictions and a stronger dependence.
+
+    Args:
+        n: number of examples ``N``.
+        d_in: input dimension including the bias feature (at least 2).
+        n_classes: number of classes ``c`` (at least 2).
+        scale: standard deviation of the weights.
+        seed: seed of the generator.
+
+    Returns:
+        :class:`SoftmaxLayerSamples` ``(a, g, W, y)``, float64 numpy arrays (``y`` integer).
+
+    Raises:
+        ValueError: if ``n`` is not a positive integer, ``d_in`` or ``n_classes`` is below 2, or
+            ``scale`` is not a finite non-negative number.
+    """
+    n = check_positive_int(n, "n")
+    d_in, n_classes = check_positive_int(d_in, "d_in"), check_positive_int(n_classes, "n_classes")
+    if d_in < 2 or n_classes < 2:
+        raise ValueError(
+            f"d_in = {d_in} and n_classes = {n_classes} must both be at least 2 (d_in counts the "
+            "bias feature)."
+        )
+    real = isinstance(scale, (int, float, np.floating, np.integer)) and not isinstance(scale, bool)
+    if not (real and math.isfinite(scale) and scale >= 0):
+        raise ValueError(f"scale must be a finite non-negative number; got {scale!r}.")
+    rng = np.random.default_rng(seed)
+    L = rng.standard_normal((d_in, d_in)) / math.sqrt(d_in)
+    a = rng.standard_normal((n, d_in)) @ L.T
+    a[:, -1] = 1.0
+    W = float(scale) * rng.standard_normal((n_classes, d_in))
+    z = a @ W.T
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    # Inverse-CDF sampling; the clip guards against a cumulative sum rounding to just below 1.
+    y = np.minimum((p.cumsum(axis=1) <= rng.random((n, 1))).sum(axis=1), n_classes - 1)
+    g = p - np.eye(n_classes)[y]
+    return SoftmaxLayerSamples(a=a, g=g, W=W, y=y)

@@ -21,6 +21,9 @@ second-order sufficient condition); a negative eigenvalue makes it "not a local 
 the count printed.
 
 See the chapter "Second derivatives and Newton's method".
+
+Chapters: "Second derivatives and Newton's method", "Critical points and second-order conditions",
+"Adjoint methods".
 """
 
 from __future__ import annotations
@@ -34,9 +37,16 @@ import numpy as np
 import torch
 from torch.func import grad, hessian, jacfwd
 
-from hessnotes._linalg import as_torch, check_tol, eps_of
+from hessnotes._linalg import as_torch, check_tol, eps_of, unvec, vec, vec_matrix
 
-__all__ = ["NewtonRecord", "convergence_order", "inertia", "newton_minimize", "newton_root"]
+__all__ = [
+    "NewtonRecord",
+    "convergence_order",
+    "inertia",
+    "kind_of",
+    "newton_minimize",
+    "newton_root",
+]
 
 
 @dataclass(frozen=True)
@@ -86,12 +96,7 @@ class NewtonRecord:
             return "not converged"
         if self.inertia is None:
             return "root"
-        pos, neg, zero = self.inertia
-        if neg == 0:
-            return "local minimum" if zero == 0 else "degenerate stationary point"
-        if pos == 0:
-            return "local maximum" if zero == 0 else "not a local minimum"
-        return "saddle point"
+        return kind_of(self.inertia)
 
     @property
     def minimum(self) -> bool:
@@ -153,24 +158,35 @@ def inertia(H: torch.Tensor, *, rtol: float | None = None) -> tuple[int, int, in
     return pos, neg, N - pos - neg
 
 
+def kind_of(counts: tuple[int, int, int]) -> str:
+    """What a critical point is, from the inertia ``(n₊, n₋, n₀)`` of its (reduced) Hessian.
+
+    Returns one of ``"local minimum"`` (no negative and no zero eigenvalue: the second-order
+    sufficient condition), ``"local maximum"``, ``"saddle point"`` (both signs),
+    ``"not a local minimum"`` (negative and zero eigenvalues, no positive one) and
+    ``"degenerate stationary point"`` (no negative eigenvalue, some zero: undecided). The one
+    home of these words: :attr:`NewtonRecord.kind` (a converged run) and
+    :class:`hessnotes.critical.CriticalPoint` use it (``hessnotes.critical.kind_of`` re-exports it).
+
+    Raises:
+        ValueError: if ``counts`` is not three non-negative integers with a positive sum.
+    """
+    ok = isinstance(counts, tuple | list) and len(counts) == 3
+    if not ok or not all(isinstance(k, int | np.integer) and k >= 0 for k in counts):
+        raise ValueError(f"counts={counts!r}; pass the inertia (positive, negative, zero)")
+    pos, neg, zero = (int(k) for k in counts)
+    if pos + neg + zero == 0:
+        raise ValueError("counts=(0, 0, 0): an empty Hessian classifies nothing")
+    if neg == 0:
+        return "local minimum" if zero == 0 else "degenerate stationary point"
+    if pos == 0:
+        return "local maximum" if zero == 0 else "not a local minimum"
+    return "saddle point"
+
+
 def _start(x0: Any) -> tuple[torch.Tensor, bool]:
     t, numpy = as_torch(x0, "x0")
     return t.detach().clone(), numpy
-
-
-def _vec(a: torch.Tensor) -> torch.Tensor:
-    return a.mT.reshape(-1) if a.ndim == 2 else a.reshape(-1)
-
-
-def _unvec(v: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    return v.reshape(shape[1], shape[0]).mT if len(shape) == 2 else v.reshape(shape)
-
-
-def _vec_matrix(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    """``(shape + shape)`` derivative array to the ``(N, N)`` matrix in the vec convention."""
-    nd, n = len(shape), int(np.prod(shape))
-    perm = (*reversed(range(nd)), *(nd + i for i in reversed(range(nd))))
-    return t.permute(*perm).reshape(n, n)
 
 
 def _step(M: torch.Tensor, rhs: torch.Tensor, what: str, k: int) -> torch.Tensor:
@@ -201,8 +217,9 @@ def _overflowed(x: torch.Tensor, r: torch.Tensor) -> bool:
 
 
 def _check_args(tol: float, maxiter: int) -> None:
-    if not tol > 0 or maxiter < 0:
-        raise ValueError(f"tol={tol} must be > 0 and maxiter={maxiter} >= 0")
+    check_tol(tol, "tol", positive=True)
+    if isinstance(maxiter, bool) or not isinstance(maxiter, int | np.integer) or maxiter < 0:
+        raise ValueError(f"maxiter must be an integer >= 0; got maxiter={maxiter!r}.")
 
 
 def newton_root(
@@ -256,8 +273,8 @@ def newton_root(
     converged = float(r.norm()) <= stop
     k = 0
     while not converged and k < maxiter:
-        J = _vec_matrix(jacfwd(res)(x), x.shape) if x.ndim else jacfwd(res)(x).reshape(1, 1)
-        dx = _unvec(_step(J, -_vec(r), "Jacobian", k), x.shape)
+        J = vec_matrix(jacfwd(res)(x), x.ndim) if x.ndim else jacfwd(res)(x).reshape(1, 1)
+        dx = unvec(_step(J, -vec(r), "Jacobian", k), x.shape)
         x = x + dx
         k += 1
         r = res(x)
@@ -333,7 +350,7 @@ def newton_minimize(
 
     def hessian_matrix(z):
         if hess is None:
-            return _vec_matrix(hessian(fx)(z), z.shape)
+            return vec_matrix(hessian(fx)(z), z.ndim)
         H = torch.as_tensor(hess(z, *args), dtype=z.dtype)
         if tuple(H.shape) != (N, N):
             raise ValueError(
@@ -351,7 +368,7 @@ def newton_minimize(
     converged = float(G.norm()) <= stop
     k = 0
     while not converged and k < maxiter:
-        dx = _unvec(_step(hessian_matrix(x), -_vec(G), "Hessian", k), x.shape)
+        dx = unvec(_step(hessian_matrix(x), -vec(G), "Hessian", k), x.shape)
         x = x + dx
         k += 1
         G = gradient(x)

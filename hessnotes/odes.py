@@ -48,6 +48,8 @@ Conventions: ``f(x, p)``, ``g(x)`` and a callable ``x₀(p)`` are written in tor
 may be numpy or torch (float32 or float64, one dtype per call); results follow ``p`` (and
 :func:`rk4` follows ``x₀``). Counts are of ``f`` only (``x₀`` and ``g`` are differentiated once
 each). Serves the chapter "Differentiating through an ODE".
+
+Chapters: "Differentiating through an ODE".
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ import numpy as np
 import torch
 from torch.func import grad, jacfwd, jvp, vjp, vmap
 
-from hessnotes._linalg import as_tensor, check_finite, check_memory, num
+from hessnotes._linalg import as_tensor, check_finite, check_memory, check_positive_int, num
 from hessnotes.adjoint import RodProblem, rod_problem
 
 __all__ = [
@@ -126,8 +128,7 @@ class OdeGradient:
 # Input handling
 # --------------------------------------------------------------------------------------------------
 def _horizon(t_final: Any, steps: Any) -> tuple[float, int]:
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise ValueError(f"steps={steps!r}; give the number of RK4 steps M as an integer >= 1")
+    steps = check_positive_int(steps, "steps", " (the number M of RK4 steps)")
     if isinstance(t_final, bool) or not isinstance(t_final, int | float | np.floating | np.integer):
         raise TypeError(f"t_final must be a real number, got {type(t_final).__name__}")
     T = float(t_final)

@@ -11,6 +11,8 @@ A factorization with an orthogonal factor obeys the same constraint. For the pol
 the Sylvester equation ``Ω P + P Ω = Qᵀ dA - dAᵀ Q`` (:func:`polar_jvp`).
 
 See the chapter "Derivatives of factorizations".
+
+Chapters: "Derivatives of factorizations", "Critical points and second-order conditions".
 """
 
 from __future__ import annotations

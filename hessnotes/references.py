@@ -11,6 +11,8 @@ tests can check the low-rank estimators against them:
 * :func:`spd_with_spectrum`: a dense symmetric test matrix with a given spectrum.
 
 Arrays are (D, n) with the pairs in columns, as in :mod:`hessnotes.secant`.
+
+Chapters: "Noisy pairs and a real network".
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ which has the closed form of the symmetric Procrustes solution with every denomi
 (:func:`discrepancy_damping`): the smallest-norm symmetric H whose residual ``||H X - Y||_F`` is
 ``delta``, i.e. the least-norm estimate that fits the data *to within the noise* and no further.
 ``least_norm_hessian(X, Y, noise=delta)`` is that estimate.
+
+Chapters: "Noisy pairs and a real network".
 """
 
 from __future__ import annotations

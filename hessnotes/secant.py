@@ -21,6 +21,10 @@ Inputs may be numpy arrays or torch tensors, float32 or float64, on any device; 
 as the same kind, dtype and device. The only O(D) work is one Gram pass ``[X Y]^T [X Y]`` plus one
 product forming the result (more passes only for ill-conditioned data, see
 :mod:`hessnotes._linalg`); no D x D array is ever formed.
+
+Chapters: "hessnotes", "The secant equations", "The least-norm Hessian", "The blog post's
+eigen-derivation, revisited", "Noisy pairs and a real network", "Exact curvature", "High
+dimensions", "Limited-memory updates".
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ value) the factors ``1 / (λ_j - λ_i)`` are infinite: the vectors are not diffe
 the functions raise a ``ValueError`` that says so.
 
 See the chapter "Derivatives of factorizations".
+
+Chapters: "Derivatives of factorizations", "Derivatives of matrix functions", "Critical points and
+second-order conditions".
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ from typing import Any
 import torch
 
 from hessnotes._linalg import as_torch as _as_torch
+from hessnotes._linalg import check_symmetric, eps_of
 from hessnotes._linalg import to_caller as _out
 
 __all__ = ["eigh_jvp", "eigh_signed", "eigh_vjp", "svd_jvp", "svd_signed"]
 
 
 def _eps(t: torch.Tensor) -> float:
-    return float(torch.finfo(t.dtype).eps)
+    return eps_of(t.dtype)
 
 
 def _symmetric(a: torch.Tensor, name: str) -> None:
@@ -44,14 +48,7 @@ def _symmetric(a: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name} has shape {tuple(a.shape)}; it must be a square (n, n) matrix")
     if not torch.isfinite(a).all():
         raise ValueError(f"{name} holds NaN or Inf")
-    scale = float(a.abs().max())
-    asym = float((a - a.T).abs().max())
-    if asym > 100 * a.shape[0] * _eps(a) * max(scale, 1e-300):
-        raise ValueError(
-            f"{name} is not symmetric: max|{name} - {name}ᵀ| = {asym:.2e} (max|{name}| = "
-            f"{scale:.2e}); these formulas are for symmetric matrices and symmetric directions, "
-            f"so pass ({name} + {name}.T) / 2"
-        )
+    check_symmetric(a, name, needs="these formulas are for symmetric matrices and directions")
 
 
 def _same_shape(a: torch.Tensor, da: torch.Tensor, names: tuple[str, str]) -> None:

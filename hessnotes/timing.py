@@ -1,31 +1,32 @@
-"""Timing helpers for the chapters and benchmarks: wall-clock times that survive a busy machine.
+"""Timing tools for the chapters and benchmarks: wall-clock times that survive a busy machine.
 
 * :func:`best_of`: the smallest time of repeated calls, robust to a busy machine;
 * :func:`best_time`: the best of several *means* of many calls, for calls too fast to time one by
-  one;
+  one (:func:`mean_times` gives all of them, for a spread);
 * :func:`torch_threads`: run a block with a given number of torch threads, restored afterwards;
-* :func:`time_vs_dimension`: :func:`~hessnotes.secant.least_norm_hessian` against the dense
-  formula :func:`~hessnotes.references.dense_least_norm` over a range of D;
-* :func:`loglog_slope`: the fitted exponent p in ``time ~ c D^p``.
+* :func:`loglog_slope`: the fitted exponent ``p`` in ``y ~ c x^p`` (the library's one slope fit,
+  from :mod:`hessnotes._linalg`), for times against sizes and errors against steps.
 
-Timings are for figures and benchmarks; the tests never assert on them.
+A tool: it imports nothing of the library's domains. Timings of the book's algorithms are in
+:mod:`hessnotes.costs` (``time_vs_dimension`` moved there; ``hessnotes.timing.time_vs_dimension``
+still works). Timings are for figures and benchmarks; the tests never assert on them.
+
+Chapters: "Second derivatives and Newton's method", "Differentiating through an ODE", "Derivatives
+of random functions", "The secant equations", "Exact curvature", "High dimensions".
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
-import numpy as np
 import torch
 
-from hessnotes.references import dense_least_norm
-from hessnotes.secant import least_norm_hessian
+from hessnotes._linalg import check_positive_int, check_tol, loglog_slope
 
-__all__ = ["best_of", "best_time", "loglog_slope", "time_vs_dimension", "torch_threads"]
+__all__ = ["best_of", "best_time", "loglog_slope", "mean_times", "torch_threads"]
 
 
 def best_of(f: Callable[[], object], k: int = 5, *, budget: float = 0.0) -> float:
@@ -37,8 +38,7 @@ def best_of(f: Callable[[], object], k: int = 5, *, budget: float = 0.0) -> floa
     Raises:
         ValueError: if ``k < 1``.
     """
-    if k < 1:
-        raise ValueError(f"k={k} must be at least 1.")
+    check_positive_int(k, "k")
     best, spent, calls = math.inf, 0.0, 0
     while calls < k or (spent < budget and calls < 100):
         t0 = time.perf_counter()
@@ -48,27 +48,37 @@ def best_of(f: Callable[[], object], k: int = 5, *, budget: float = 0.0) -> floa
     return best
 
 
-def best_time(f: Callable[[], object], *, repeat: int = 3, min_time: float = 2e-3) -> float:
-    """Best over ``repeat`` measurements of the mean time of ``f()`` in seconds.
+def mean_times(f: Callable[[], object], *, repeat: int = 3, min_time: float = 2e-3) -> list[float]:
+    """``repeat`` measurements of the mean time of ``f()`` in seconds.
 
     Each measurement calls ``f`` often enough to last about ``min_time``, after one warm-up call
     (which also sets that number), so fast calls are not dominated by the clock's resolution.
 
     Raises:
-        ValueError: if ``repeat < 1`` or ``min_time < 0``.
+        ValueError: if ``repeat < 1`` or ``min_time`` is negative or not finite.
     """
-    if repeat < 1 or min_time < 0:
-        raise ValueError(f"repeat={repeat} must be >= 1 and min_time={min_time} >= 0")
+    check_positive_int(repeat, "repeat")
+    check_tol(min_time, "min_time")
     t0 = time.perf_counter()
     f()
     number = max(1, math.ceil(min_time / max(time.perf_counter() - t0, 1e-9)))
-    best = math.inf
+    times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         for _ in range(number):
             f()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
+        times.append((time.perf_counter() - t0) / number)
+    return times
+
+
+def best_time(f: Callable[[], object], *, repeat: int = 3, min_time: float = 2e-3) -> float:
+    """Best over ``repeat`` measurements of the mean time of ``f()`` in seconds (see
+    :func:`mean_times`).
+
+    Raises:
+        ValueError: if ``repeat < 1`` or ``min_time`` is negative or not finite.
+    """
+    return min(mean_times(f, repeat=repeat, min_time=min_time))
 
 
 @contextmanager
@@ -81,67 +91,3 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
-
-
-def time_vs_dimension(
-    Ds: Sequence[int],
-    n: int,
-    *,
-    dense_max: int = 3000,
-    k: int = 5,
-    dense_k: int = 2,
-    budget: float = 0.2,
-    threads: int | None = 1,
-    seed: int = 0,
-) -> dict[str, np.ndarray]:
-    """Best-of-k times of :func:`~hessnotes.secant.least_norm_hessian` and
-    :func:`dense_least_norm` on random float64 torch (D, n) pairs.
-
-    Both routes run through torch (the same BLAS) on ``threads`` threads (torch's setting is
-    restored afterwards): one thread keeps the timings steady when other work shares the machine.
-
-    Args:
-        Ds: dimensions to time.
-        n: number of pairs.
-        dense_max: the dense formula is timed only for ``D <= dense_max`` (NaN above).
-        k, dense_k: least numbers of repetitions of the low-rank and the dense route.
-        budget: seconds the low-rank route may spend on extra repetitions (see :func:`best_of`).
-        threads: torch threads while timing (None: leave unchanged).
-        seed: seed of the data.
-
-    Returns:
-        ``{"D": (m,), "low-rank": (m,), "dense": (m,)}``, times in seconds.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    low, dense = [], []
-    with torch_threads(threads):
-        for D in Ds:
-            X = torch.randn(D, n, generator=gen, dtype=torch.float64)
-            Y = torch.randn(D, n, generator=gen, dtype=torch.float64)
-            least_norm_hessian(X, Y)  # warm-up
-            low.append(best_of(lambda X=X, Y=Y: least_norm_hessian(X, Y), k, budget=budget))
-            dense.append(
-                best_of(lambda X=X, Y=Y: dense_least_norm(X, Y), dense_k)
-                if D <= dense_max
-                else np.nan
-            )
-    return {
-        "D": np.asarray(Ds, dtype=np.float64),
-        "low-rank": np.array(low),
-        "dense": np.array(dense),
-    }
-
-
-def loglog_slope(x: Any, y: Any, *, xmin: float = 0.0) -> float:
-    """Least-squares slope of ``log y`` against ``log x`` over the finite points with x >= xmin.
-
-    Raises:
-        ValueError: fewer than two usable points.
-    """
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    ok = np.isfinite(x) & np.isfinite(y) & (x >= xmin) & (x > 0) & (y > 0)
-    if ok.sum() < 2:
-        raise ValueError(
-            f"need at least two finite positive points with x >= {xmin}; got {ok.sum()}."
-        )
-    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])

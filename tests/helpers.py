@@ -6,21 +6,30 @@ import numpy as np
 import torch
 
 
-def assert_close(actual, expected, *, rtol: float, what: str, atol: float = 0.0) -> None:
-    """Relative Frobenius check that names the worst entry, both values and the tolerance."""
+def assert_close(
+    actual, expected, *, rtol: float, what: str = "", atol: float = 0.0, norm: str = "fro"
+) -> None:
+    """The tests' one closeness check, naming the worst entry, both values and the tolerance.
+
+    ``norm="fro"``: ``||actual - expected||_F <= atol + rtol ||expected||_F`` (the default);
+    ``norm="max"``: ``max|actual - expected| <= atol + rtol max|expected|`` (entrywise scale).
+    """
     a = np.asarray(actual.cpu() if isinstance(actual, torch.Tensor) else actual, dtype=np.float64)
     e = np.asarray(
         expected.cpu() if isinstance(expected, torch.Tensor) else expected, dtype=np.float64
     )
     assert a.shape == e.shape, f"{what}: shape {a.shape} != expected {e.shape}"
-    err = float(np.linalg.norm(a - e))
-    tol = rtol * float(np.linalg.norm(e)) + atol
+    if norm not in ("fro", "max"):
+        raise ValueError(f"norm={norm!r}; use 'fro' or 'max'")
+    size = np.linalg.norm if norm == "fro" else (lambda x: float(np.abs(x).max(initial=0.0)))
+    err = float(size(a - e))
+    tol = rtol * float(size(e)) + atol
     if not err <= tol:
-        i = np.unravel_index(int(np.argmax(np.abs(a - e))), a.shape)
+        i = np.unravel_index(int(np.argmax(np.abs(a - e))), a.shape) if a.size else ()
         raise AssertionError(
-            f"{what}: ||actual - expected||_F = {err:.3e} > {tol:.3e} (rtol {rtol:.0e}, "
-            f"relative {err / max(float(np.linalg.norm(e)), 1e-300):.1e}); worst entry {i}: "
-            f"{a[i]} vs {e[i]}"
+            f"{what}: ||actual - expected||_{norm} = {err:.3e} > {tol:.3e} (rtol {rtol:.0e}, "
+            f"atol {atol:.0e}, relative {err / max(float(size(e)), 1e-300):.1e}); worst entry "
+            f"{i}: {a[i]} vs {e[i]}"
         )
 
 

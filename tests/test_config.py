@@ -455,3 +455,37 @@ def test_bibliography_entries_are_all_closed():
     for key, entry in parsed.items():
         for field, value in entry.fields.items():
             assert "@" not in value or field in ("url", "howpublished", "note"), (key, field)
+
+
+def test_lint_and_format_cover_the_same_files():
+    """`make lint` checks what `make format` fixes: one list of sources, .ci scripts in it."""
+    make = (ROOT / "Makefile").read_text()
+    targets = {}
+    for block in make.split("\n\n"):
+        head, _, body = block.partition(":")
+        if head.strip() in ("lint", "format"):
+            targets[head.strip()] = [ln.strip() for ln in body.splitlines()[1:] if "ruff" in ln]
+    assert set(targets) == {"lint", "format"} and all(len(v) == 2 for v in targets.values())
+    assert all(ln.endswith("$(PYSRC)") for v in targets.values() for ln in v), targets
+    pysrc = next(ln for ln in make.splitlines() if ln.startswith("PYSRC"))
+    for path in (".ci/execute-notebooks", ".ci/list-exercises", "hessnotes", "tests", "book"):
+        assert path in pysrc.split()
+
+
+def test_the_readme_lists_each_module_once():
+    """The README's layout names every module of hessnotes/ in its first column, once."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Layout", 1)[1].split("```")[1]
+    lines = block.split("hessnotes/", 1)[1].split("\ntests/", 1)[0].splitlines()[1:]
+    listed: list[str] = []
+    for line in lines:
+        if line.startswith("  ") and not line.startswith("   "):
+            first = re.split(r"\s{2,}", line.strip())[0]
+            listed += [n.strip().rstrip("/") for n in first.split(",") if n.strip()]
+    modules = sorted(
+        p.stem if p.is_file() else p.name
+        for p in (ROOT / "hessnotes").iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and p.name != "__pycache__")
+    )
+    assert sorted(listed) == modules, (sorted(set(modules) - set(listed)), listed)
+    assert len(listed) == len(set(listed)), "a module is listed twice"

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from functools import reduce
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from helpers import assert_close as _assert_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from matplotlib.figure import Figure
 
-from hessnotes.figures.kron import (
-    plot_kron_sum_spectrum,
-    plot_kron_timing,
-    plot_rearrangement_singular_values,
-)
 from hessnotes.kron import (
     KroneckerApprox,
     commutation_matrix,
     commutation_perm,
     kron_matvec,
-    kron_matvec_timings,
     kron_sum_eigvals,
     kron_sum_matvec,
     kron_sum_solve,
@@ -40,22 +34,8 @@ from hessnotes.kron import (
 
 SETTINGS = settings(max_examples=30, deadline=None)
 RTOL, ATOL = 1e-12, 1e-12
-
-
-def assert_close(actual, expected, *, rtol=RTOL, atol=ATOL, where=""):
-    """Normwise check ``max|a - e| <= atol + rtol * max|e|``; on failure name the worst entry."""
-    a = actual.detach().cpu().numpy() if isinstance(actual, torch.Tensor) else np.asarray(actual)
-    e = expected.detach().cpu().numpy() if isinstance(expected, torch.Tensor) else expected
-    e = np.asarray(e)
-    assert a.shape == e.shape, f"{where}: shape {a.shape} != expected {e.shape}"
-    diff = np.abs(a - e)
-    tol = atol + rtol * (np.abs(e).max() if e.size else 0.0)
-    if diff.size and diff.max() > tol:
-        i = np.unravel_index(diff.argmax(), diff.shape)
-        pytest.fail(
-            f"{where}: worst entry {tuple(map(int, i))}: got {a[i]!r}, expected {e[i]!r}, "
-            f"|diff| = {diff[i]:.3g} > tol {tol:.3g}"
-        )
+# The tests' one assert_close, normwise in the largest entry.
+assert_close = functools.partial(_assert_close, rtol=RTOL, atol=ATOL, norm="max")
 
 
 def sym(rng, n, shift=0.0):
@@ -110,8 +90,8 @@ def test_vec_trick_convention():
     """(A ⊗ B) vec(X) = vec(B X Aᵀ), with A (2, 3), B (4, 5), X (5, 3)."""
     rng = np.random.default_rng(0)
     A, B, X = rng.standard_normal((2, 3)), rng.standard_normal((4, 5)), rng.standard_normal((5, 3))
-    assert_close(np.kron(A, B) @ vec(X), vec(B @ X @ A.T), where="np.kron reference")
-    assert_close(kron_matvec([A, B], vec(X)), vec(B @ X @ A.T), where="kron_matvec")
+    assert_close(np.kron(A, B) @ vec(X), vec(B @ X @ A.T), what="np.kron reference")
+    assert_close(kron_matvec([A, B], vec(X)), vec(B @ X @ A.T), what="kron_matvec")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -125,16 +105,16 @@ def test_kron_matvec_matches_np_kron(k, batch):
     n = int(np.prod([s[1] for s in SHAPES[k]]))
     x = rng.standard_normal(n if batch is None else (n, batch))
     got = kron_matvec(fs, x)
-    assert_close(got, reduce(np.kron, fs) @ x, where=f"{k} factors, batch={batch}")
+    assert_close(got, reduce(np.kron, fs) @ x, what=f"{k} factors, batch={batch}")
 
 
 def test_kron_matvec_single_factor_and_noncontiguous_x():
     rng = np.random.default_rng(1)
     A, B = rng.standard_normal((3, 4)), rng.standard_normal((2, 5))
     v = rng.standard_normal(8)[::2]  # strided view
-    assert_close(kron_matvec([A], v), A @ v, where="one factor")
+    assert_close(kron_matvec([A], v), A @ v, what="one factor")
     x = rng.standard_normal((3, 20)).T  # (20, 3), Fortran-ordered
-    assert_close(kron_matvec([A, B], x), np.kron(A, B) @ x, where="transposed x")
+    assert_close(kron_matvec([A, B], x), np.kron(A, B) @ x, what="transposed x")
 
 
 BAD_DTYPES_NP = [np.bool_, np.int32, np.int64, np.float16, np.complex128]
@@ -188,7 +168,7 @@ def test_float32_numpy_stays_float32():
     x = rng.standard_normal(4).astype(np.float32)
     got = kron_matvec([A, B], x)
     assert got.dtype == np.float32
-    assert_close(got, np.kron(A, B).astype(np.float64) @ x, rtol=1e-5, atol=1e-6, where="f32")
+    assert_close(got, np.kron(A, B).astype(np.float64) @ x, rtol=1e-5, atol=1e-6, what="f32")
 
 
 @pytest.mark.parametrize("bad", [float("nan"), -1.0, float("inf")])
@@ -210,7 +190,7 @@ def test_kron_matvec_torch_with_grad_stays_differentiable():
     assert torch.autograd.gradcheck(lambda A, x: kron_matvec([A, B], x), (A, x))
     y = kron_matvec([A.detach(), B], x.detach())  # the numpy route for untracked CPU tensors
     assert isinstance(y, torch.Tensor) and not y.requires_grad
-    assert_close(y, torch.kron(A.detach(), B) @ x.detach(), where="numpy route")
+    assert_close(y, torch.kron(A.detach(), B) @ x.detach(), what="numpy route")
 
 
 @pytest.mark.parametrize("k", [2, 3, 4])
@@ -222,7 +202,7 @@ def test_kron_matvec_torch_float64(k):
     got = kron_matvec(fs, x)
     assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
     ref = reduce(np.kron, [f.numpy() for f in fs]) @ x.numpy()
-    assert_close(got, ref, where=f"torch float64, {k} factors")
+    assert_close(got, ref, what=f"torch float64, {k} factors")
 
 
 def test_kron_matvec_torch_float32_looser_tolerance():
@@ -232,7 +212,7 @@ def test_kron_matvec_torch_float32_looser_tolerance():
     got = kron_matvec(fs, x)
     assert got.dtype == torch.float32
     ref = reduce(np.kron, [f.double().numpy() for f in fs]) @ x.double().numpy()
-    assert_close(got, ref, rtol=1e-5, atol=1e-5, where="torch float32")
+    assert_close(got, ref, rtol=1e-5, atol=1e-5, what="torch float32")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -394,7 +374,7 @@ def test_kron_matvec_requires_grad_backward_matches_torch_kron(dtype):
     ((torch.kron(A, B) @ x) * w).sum().backward()
     tol = 1e-12 if dtype == torch.float64 else 1e-5
     for g, t, name in zip(got, (A, B, x), "ABx", strict=True):
-        assert_close(g, t.grad, rtol=tol, atol=tol, where=f"d/d{name}")
+        assert_close(g, t.grad, rtol=tol, atol=tol, what=f"d/d{name}")
 
 
 def test_kron_matvec_nan_raises_our_error_under_any_numpy_error_state():
@@ -422,7 +402,7 @@ def test_kron_matvec_overflow_is_let_through_silently(kind, dtype):
     tiny = as_kind([[1 / big, 0.0], [0.0, 1 / big]], kind, dtype)
     y = kron_matvec([S, tiny], as_kind([1.0, 2.0, 3.0, 4.0], kind, dtype))
     got = y.detach().numpy() if kind != "numpy" else y
-    assert_close(got, [1.0, 2.0, 3.0, 4.0], rtol=1e-6, atol=0, where="huge finite factors")
+    assert_close(got, [1.0, 2.0, 3.0, 4.0], rtol=1e-6, atol=0, what="huge finite factors")
 
 
 def test_kron_matvec_empty_batch_still_checks_the_factors():
@@ -441,23 +421,23 @@ def test_kron_matvec_checked_path_agrees_with_the_fast_path():
     A, B = rng.standard_normal((3, 4)), rng.standard_normal((2, 5))
     x = rng.standard_normal(20)
     ref = np.kron(A, B) @ x
-    assert_close(kron_matvec([A, B], x), ref, where="fast path")
-    assert_close(kron_matvec((np.asfortranarray(A), B), x), ref, where="Fortran-ordered A")
+    assert_close(kron_matvec([A, B], x), ref, what="fast path")
+    assert_close(kron_matvec((np.asfortranarray(A), B), x), ref, what="Fortran-ordered A")
     strided = np.zeros(40)
     strided[::2] = x
-    assert_close(kron_matvec([A, B], strided[::2]), ref, where="strided x")
+    assert_close(kron_matvec([A, B], strided[::2]), ref, what="strided x")
     wide = np.zeros((3, 8))
     wide[:, ::2] = A
-    assert_close(kron_matvec([wide[:, ::2], B], x), ref, where="strided A")
-    assert_close(kron_matvec([A.astype(">f8"), B.astype(">f8")], x.astype(">f8")), ref, where="BE")
+    assert_close(kron_matvec([wide[:, ::2], B], x), ref, what="strided A")
+    assert_close(kron_matvec([A.astype(">f8"), B.astype(">f8")], x.astype(">f8")), ref, what="BE")
     sub = A.view(type("Sub", (np.ndarray,), {}))
-    assert_close(np.asarray(kron_matvec([sub, B], x)), ref, where="ndarray subclass")
+    assert_close(np.asarray(kron_matvec([sub, B], x)), ref, what="ndarray subclass")
     P = torch.nn.Parameter(torch.from_numpy(A), requires_grad=False)
     got = kron_matvec([P, torch.from_numpy(B)], torch.from_numpy(x))
-    assert_close(got, ref, where="nn.Parameter without grad")
+    assert_close(got, ref, what="nn.Parameter without grad")
     C = rng.standard_normal((3, 3))
     v = rng.standard_normal(27)
-    assert_close(kron_matvec([C, C, C], v), reduce(np.kron, [C, C, C]) @ v, where="[C, C, C]")
+    assert_close(kron_matvec([C, C, C], v), reduce(np.kron, [C, C, C]) @ v, what="[C, C, C]")
 
 
 @SETTINGS
@@ -499,7 +479,7 @@ def test_mixed_product(m, n, p, q, r, s, seed):
     B, D = rng.standard_normal((p, q)), rng.standard_normal((q, s))
     x = rng.standard_normal(r * s)
     lhs = kron_matvec([A, B], kron_matvec([C, D], x))
-    assert_close(lhs, np.kron(A @ C, B @ D) @ x, where="mixed product")
+    assert_close(lhs, np.kron(A @ C, B @ D) @ x, what="mixed product")
 
 
 @SETTINGS
@@ -509,7 +489,7 @@ def test_transpose_of_kron(m, n, p, q, seed):
     rng = np.random.default_rng(seed)
     A, B = rng.standard_normal((m, n)), rng.standard_normal((p, q))
     y = rng.standard_normal((m * p, 2))
-    assert_close(kron_matvec([A.T, B.T], y), np.kron(A, B).T @ y, where="transpose")
+    assert_close(kron_matvec([A.T, B.T], y), np.kron(A, B).T @ y, what="transpose")
 
 
 @SETTINGS
@@ -521,7 +501,7 @@ def test_inverse_of_kron(m, p, c, seed):
     fs = [3 * np.eye(n) + rng.standard_normal((n, n)) / n for n in sizes]
     x = rng.standard_normal(int(np.prod(sizes)))
     got = kron_matvec([np.linalg.inv(f) for f in fs], x)
-    assert_close(got, np.linalg.solve(reduce(np.kron, fs), x), rtol=1e-10, where="inverse")
+    assert_close(got, np.linalg.solve(reduce(np.kron, fs), x), rtol=1e-10, what="inverse")
 
 
 @SETTINGS
@@ -530,11 +510,11 @@ def test_kron_sum_eigenvalues_are_all_sums(sizes, seed):
     rng = np.random.default_rng(seed)
     As = [sym(rng, n) for n in sizes]
     got = np.sort(kron_sum_eigvals(As))
-    assert_close(got, np.linalg.eigvalsh(kron_sum_dense(As)), rtol=1e-11, where="eigvals")
+    assert_close(got, np.linalg.eigvalsh(kron_sum_dense(As)), rtol=1e-11, what="eigvals")
     # np.kron order: the diagonal of the Kronecker sum of the diagonal matrices of eigenvalues.
     lams = [np.linalg.eigvalsh(a) for a in As]
     assert_close(
-        kron_sum_eigvals(As), np.diag(kron_sum_dense([np.diag(v) for v in lams])), where="order"
+        kron_sum_eigvals(As), np.diag(kron_sum_dense([np.diag(v) for v in lams])), what="order"
     )
 
 
@@ -549,7 +529,7 @@ def test_kron_sum_solve_matches_dense(sizes, batch):
     N = int(np.prod(sizes))
     b = rng.standard_normal(N if batch is None else (N, batch))
     assert_close(
-        kron_sum_solve(As, b), np.linalg.solve(kron_sum_dense(As), b), rtol=1e-10, where=f"{sizes}"
+        kron_sum_solve(As, b), np.linalg.solve(kron_sum_dense(As), b), rtol=1e-10, what=f"{sizes}"
     )
 
 
@@ -558,13 +538,13 @@ def test_kron_sum_solve_indefinite_and_torch():
     As = [sym(rng, 3), sym(rng, 4, shift=0.5)]  # indefinite but nonsingular
     b = rng.standard_normal(12)
     ref = np.linalg.solve(kron_sum_dense(As), b)
-    assert_close(kron_sum_solve(As, b), ref, rtol=1e-9, where="indefinite")
+    assert_close(kron_sum_solve(As, b), ref, rtol=1e-9, what="indefinite")
     got = kron_sum_solve([torch.from_numpy(a) for a in As], torch.from_numpy(b))
     assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
-    assert_close(got, ref, rtol=1e-9, where="torch float64")
+    assert_close(got, ref, rtol=1e-9, what="torch float64")
     got32 = kron_sum_solve([torch.from_numpy(a).float() for a in As], torch.from_numpy(b).float())
     assert got32.dtype == torch.float32
-    assert_close(got32, ref, rtol=1e-3, atol=1e-4, where="torch float32")
+    assert_close(got32, ref, rtol=1e-3, atol=1e-4, what="torch float32")
 
 
 def test_poisson_3d_with_second_difference():
@@ -576,9 +556,9 @@ def test_poisson_3d_with_second_difference():
     u = np.einsum("i,j,k->ijk", np.sin(np.pi * x), np.sin(2 * np.pi * x), np.sin(np.pi * x))
     lam = (2 - 2 * np.cos(np.pi * h)) / h**2 * 2 + (2 - 2 * np.cos(2 * np.pi * h)) / h**2
     got = kron_sum_solve([T, T, T], lam * u.reshape(-1))  # the discrete eigenfunction: exact
-    assert_close(got, u.reshape(-1), rtol=1e-12, where="discrete eigenfunction")
+    assert_close(got, u.reshape(-1), rtol=1e-12, what="discrete eigenfunction")
     got = kron_sum_solve([T, T, T], 6 * np.pi**2 * u.reshape(-1))
-    assert_close(got, u.reshape(-1), rtol=0.05, where="continuous solution, O(h^2)")
+    assert_close(got, u.reshape(-1), rtol=0.05, what="continuous solution, O(h^2)")
 
 
 def test_second_difference():
@@ -587,7 +567,7 @@ def test_second_difference():
     T = second_difference(n)
     assert_close(T, second_difference(n, h=1) * 36.0)
     lam = (2 - 2 * np.cos(np.arange(1, n + 1) * np.pi / (n + 1))) * 36.0
-    assert_close(np.linalg.eigvalsh(T), lam, where="eigenvalues")
+    assert_close(np.linalg.eigvalsh(T), lam, what="eigenvalues")
 
 
 @pytest.mark.parametrize("m, n", [(3, 5), (4, 2)])
@@ -597,11 +577,11 @@ def test_solve_sylvester_sym(m, n):
     X = solve_sylvester_sym(A, B, C)
     # vec(AX + XB) = (I ⊗ A + Bᵀ ⊗ I) vec(X)
     ref = np.linalg.solve(np.kron(np.eye(n), A) + np.kron(B.T, np.eye(m)), vec(C))
-    assert_close(vec(X), ref, rtol=1e-10, where="dense")
-    assert_close(A @ X + X @ B, C, rtol=1e-10, where="residual")
+    assert_close(vec(X), ref, rtol=1e-10, what="dense")
+    assert_close(A @ X + X @ B, C, rtol=1e-10, what="residual")
     Xt = solve_sylvester_sym(*(torch.from_numpy(M) for M in (A, B, C)))
     assert isinstance(Xt, torch.Tensor)
-    assert_close(Xt, X, rtol=1e-10, where="torch")
+    assert_close(Xt, X, rtol=1e-10, what="torch")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -620,7 +600,7 @@ def test_commutation(m, n):
     assert_close(
         commutation_matrix(p, m) @ np.kron(A, B) @ commutation_matrix(n, q),
         np.kron(B, A),
-        where="K (A ⊗ B) K = B ⊗ A",
+        what="K (A ⊗ B) K = B ⊗ A",
     )
 
 
@@ -667,16 +647,16 @@ def test_nearest_kronecker_exact_and_rank_two():
     assert isinstance(approx, KroneckerApprox) and approx.rank == 1
     assert approx.error < 1e-14, approx.error
     assert approx.singular_values.shape == (min(m1 * n1, m2 * n2),)
-    assert_close(approx.dense(), A, where="rank-1 exact")
-    assert_close(approx.B[0] * approx.C[0][0, 0], B1 * C1[0, 0], where="factor up to scale")
+    assert_close(approx.dense(), A, what="rank-1 exact")
+    assert_close(approx.B[0] * approx.C[0][0, 0], B1 * C1[0, 0], what="factor up to scale")
     A2 = A + np.kron(B2, C2)
     a1, a2 = (nearest_kronecker(A2, (m1, n1), (m2, n2), rank=r) for r in (1, 2))
     assert a2.error < 1e-14 and a1.error > 0.05
-    assert_close(a2.dense(), A2, where="rank-2 exact")
+    assert_close(a2.dense(), A2, what="rank-2 exact")
     err1 = np.linalg.norm(A2 - a1.dense()) / np.linalg.norm(A2)
     assert abs(err1 - a1.error) < 1e-12, (err1, a1.error)
     s = np.linalg.svd(R_loops(A2, m1, n1, m2, n2), compute_uv=False)
-    assert_close(a1.singular_values, s, where="Kronecker-rank spectrum")
+    assert_close(a1.singular_values, s, what="Kronecker-rank spectrum")
 
 
 @SETTINGS
@@ -702,7 +682,7 @@ def test_nearest_kronecker_torch():
     a = nearest_kronecker(A, (2, 3), (4, 2))
     assert isinstance(a.dense(), torch.Tensor) and isinstance(a.singular_values, torch.Tensor)
     ref = nearest_kronecker(A.numpy(), (2, 3), (4, 2))
-    assert_close(a.dense(), ref.dense(), where="torch vs numpy")
+    assert_close(a.dense(), ref.dense(), what="torch vs numpy")
     assert abs(a.error - ref.error) < 1e-12
 
 
@@ -793,30 +773,8 @@ def test_errors_shuffles_and_rearrange():
 
 
 # --------------------------------------------------------------------------------------------------
-# Figures (quick smoke tests: they return a Figure)
+# Additions for the chapters: kron_sum_matvec
 # --------------------------------------------------------------------------------------------------
-def test_figures_return_figures():
-    t_exp, t_mod = kron_matvec_timings([2, 3, 4, 5], repeats=2, max_explicit_n=4)
-    assert t_exp.shape == t_mod.shape == (4, 2) and np.isnan(t_exp[-1]).all()
-    figs = [plot_kron_timing([2, 3, 4, 5], t_exp, t_mod)]
-    rng = np.random.default_rng(0)
-    ev = kron_sum_eigvals([sym(rng, 5, shift=4.0)] * 3)
-    figs.append(plot_kron_sum_spectrum(ev, title="A ⊕ A ⊕ A"))
-    figs.append(plot_kron_sum_spectrum(torch.from_numpy(ev)))
-    s = nearest_kronecker(rng.standard_normal((6, 6)), (3, 2), (2, 3)).singular_values
-    figs.append(plot_rearrangement_singular_values(np.r_[s, 0.0]))
-    fig, ax = plt.subplots()
-    figs.append(plot_rearrangement_singular_values(s, ax=ax))
-    assert figs[-1] is fig
-    for f in figs:
-        assert isinstance(f, Figure)
-        plt.close(f)
-
-
-# --------------------------------------------------------------------------------------------------
-# Additions for the chapters: kron_sum_matvec, loglog_slope, softmax_layer_samples
-# --------------------------------------------------------------------------------------------------
-from hessnotes.kron import loglog_slope, softmax_layer_samples  # noqa: E402
 
 
 @pytest.mark.parametrize("sizes", [(3, 4), (3, 2, 4), (2, 3, 2, 3)])
@@ -826,17 +784,17 @@ def test_kron_sum_matvec_matches_dense(sizes, batch):
     As = [rng.standard_normal((n, n)) for n in sizes]  # not symmetric: any square factors
     N = int(np.prod(sizes))
     x = rng.standard_normal(N if batch is None else (N, batch))
-    assert_close(kron_sum_matvec(As, x), kron_sum_dense(As) @ x, where=f"{sizes}, batch={batch}")
+    assert_close(kron_sum_matvec(As, x), kron_sum_dense(As) @ x, what=f"{sizes}, batch={batch}")
     got = kron_sum_matvec([torch.from_numpy(a) for a in As], torch.from_numpy(x))
     assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
-    assert_close(got, kron_sum_dense(As) @ x, where=f"torch {sizes}")
+    assert_close(got, kron_sum_dense(As) @ x, what=f"torch {sizes}")
 
 
 def test_kron_sum_matvec_inverts_kron_sum_solve():
     rng = np.random.default_rng(4)
     As = [sym(rng, n, shift=4.0) for n in (4, 3, 5)]
     b = rng.standard_normal(60)
-    assert_close(kron_sum_matvec(As, kron_sum_solve(As, b)), b, rtol=1e-11, where="residual")
+    assert_close(kron_sum_matvec(As, kron_sum_solve(As, b)), b, rtol=1e-11, what="residual")
 
 
 def test_kron_sum_matvec_errors():
@@ -848,50 +806,3 @@ def test_kron_sum_matvec_errors():
         kron_sum_matvec([np.eye(3), np.eye(2)], np.r_[np.ones(5), np.nan])
     with pytest.raises(TypeError, match=r"mix numpy arrays and torch tensors"):
         kron_sum_matvec([np.eye(3)], torch.ones(3))
-
-
-def test_loglog_slope():
-    ns = np.array([2, 4, 8, 16, 32])
-    t = np.stack([1e-6 * ns**3.0, 5e-6 * ns**3.0], axis=1)  # best run is column 0
-    assert abs(loglog_slope(ns, t) - 3.0) < 1e-12
-    # Small sizes dominated by overhead do not pull the fit: only the larger half is used.
-    t1 = 1e-6 * ns**2.0
-    t1[:2] = 1.0
-    assert abs(loglog_slope(ns, t1) - 2.0) < 1e-12
-    t2 = np.array([1e-3, 8e-3, np.nan, np.nan, np.nan])  # not timed beyond n = 4
-    assert abs(loglog_slope(ns, t2) - 3.0) < 1e-12
-    with pytest.raises(ValueError, match=r"times has shape \(4,\), but ns of length 5"):
-        loglog_slope(ns, np.ones(4))
-    with pytest.raises(ValueError, match=r"only 1 of 5 sizes"):
-        loglog_slope(ns, [1.0, np.nan, np.nan, np.nan, 0.0])
-
-
-def test_softmax_layer_samples_gradients_and_fisher():
-    s = softmax_layer_samples(400, 4, 3, seed=1)
-    assert s.a.shape == (400, 4) and s.g.shape == (400, 3) and s.W.shape == (3, 4)
-    np.testing.assert_array_equal(s.a[:, -1], 1.0)
-    assert set(np.unique(s.y)) <= {0, 1, 2}
-    assert_close(s.g.sum(axis=1), np.zeros(400), atol=1e-14, where="g sums to zero")
-    # Per-example gradient of -log softmax(W a)_y against autograd: G = g aᵀ, vec(G) = a ⊗ g.
-    W = torch.from_numpy(s.W).requires_grad_(True)
-    for i in range(3):
-        a = torch.from_numpy(s.a[i])
-        loss = -torch.log_softmax(W @ a, dim=0)[int(s.y[i])]
-        (G,) = torch.autograd.grad(loss, W)
-        assert_close(G, np.outer(s.g[i], s.a[i]), where=f"gradient, example {i}")
-        assert_close(vec(G), np.kron(s.a[i], s.g[i]), where=f"vec(G) = a ⊗ g, example {i}")
-    # Labels are drawn from p: the mean of g is near zero (E[p - e_y] = 0).
-    assert np.abs(softmax_layer_samples(20000, 4, 3, seed=2).g.mean(axis=0)).max() < 0.02
-    # Same seed, same draw.
-    np.testing.assert_array_equal(
-        softmax_layer_samples(50, 3, 2, seed=5).g, softmax_layer_samples(50, 3, 2, seed=5).g
-    )
-
-
-def test_softmax_layer_samples_errors():
-    with pytest.raises(ValueError, match=r"at least 2"):
-        softmax_layer_samples(10, 1, 3)
-    with pytest.raises(ValueError, match=r"scale must be a finite non-negative"):
-        softmax_layer_samples(10, 3, 3, scale=np.nan)
-    with pytest.raises(ValueError, match=r"n must be a positive integer"):
-        softmax_layer_samples(0, 3, 3)

@@ -109,3 +109,155 @@ def test_check_finite_inside_torch_func_transforms():
     x[1, 2] = float("nan")
     with pytest.raises(ValueError, match=r"x \(shape \(2, 3\)\).*index \(1, 2\)"):
         torch.func.grad(f)(x)
+
+
+# --------------------------------------------------------------------------------------------------
+# The conventions, each defined once here and used by every module
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(3, 2), (2, 5), (4,), (2, 3, 4)])
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_vec_is_column_major_and_unvec_inverts_it(shape, kind):
+    a = np.arange(float(np.prod(shape))).reshape(shape)
+    x = torch.from_numpy(a) if kind == "torch" else a
+    v = _linalg.vec(x)
+    assert type(v) is type(x) and tuple(v.shape) == (a.size,)
+    np.testing.assert_array_equal(np.asarray(v), a.reshape(-1, order="F"))  # first index fastest
+    back = _linalg.unvec(v, shape)
+    assert type(back) is type(x)
+    np.testing.assert_array_equal(np.asarray(back), a)
+
+
+def test_vec_trick_pins_the_convention():
+    rng = np.random.default_rng(0)
+    A, B, X = rng.standard_normal((4, 3)), rng.standard_normal((5, 2)), rng.standard_normal((2, 3))
+    np.testing.assert_allclose(
+        np.kron(A, B) @ _linalg.vec(X), _linalg.vec(B @ X @ A.T), rtol=1e-13, atol=1e-13
+    )
+
+
+def test_vec_matrix_is_the_jacobian_of_vec_in_numerator_layout():
+    rng = np.random.default_rng(1)
+    A, B = rng.standard_normal((4, 2)), rng.standard_normal((3, 5))
+    X = torch.from_numpy(rng.standard_normal((2, 3))).requires_grad_(False)
+    f = lambda X: torch.from_numpy(A) @ X @ torch.from_numpy(B)  # noqa: E731
+    J = _linalg.vec_matrix(torch.func.jacrev(f)(X), 2)
+    np.testing.assert_allclose(J.numpy(), np.kron(B.T, A), rtol=1e-13, atol=1e-13)
+    H = np.arange(36.0).reshape(2, 3, 2, 3)  # numpy works too
+    assert _linalg.vec_matrix(H, 2).shape == (6, 6)
+
+
+def test_sym_is_the_symmetric_part():
+    a = np.array([[1.0, 2.0], [4.0, 3.0]])
+    np.testing.assert_array_equal(_linalg.sym(a), [[1.0, 3.0], [3.0, 3.0]])
+    assert torch.equal(_linalg.sym(torch.from_numpy(a)), torch.from_numpy(_linalg.sym(a)))
+
+
+def test_loglog_slope_windows_repeats_and_refusals():
+    x = np.array([1.0, 10.0, 100.0, 1000.0, np.nan])
+    assert _linalg.loglog_slope(x, 3 * x**2.5) == pytest.approx(2.5, abs=1e-12)
+    bent = np.where(x < 50, 1.0, 3 * x**1.0)  # flat, then a line of slope 1
+    assert _linalg.loglog_slope(x, bent, window=(50, np.inf)) == pytest.approx(1.0, abs=1e-12)
+    assert _linalg.loglog_slope(x, bent, xmin=50) == pytest.approx(1.0, abs=1e-12)
+    assert _linalg.loglog_slope(x, bent, window="upper half") == pytest.approx(1.0, abs=1e-12)
+    repeats = np.stack([x**2, 5 * x**2, np.full(5, np.nan)], axis=1)  # the best run: column 0
+    assert _linalg.loglog_slope(x, repeats) == pytest.approx(2.0, abs=1e-12)
+    with pytest.raises(ValueError, match="a slope needs two"):
+        _linalg.loglog_slope([1.0, 2.0], [1.0, -1.0])
+    with pytest.raises(ValueError, match=r"in 5 <= x <= 6\); a slope needs two"):
+        _linalg.loglog_slope([1.0, 2.0], [1.0, 1.0], window=(5, 6))
+    with pytest.raises(ValueError, match=r"x has shape \(2,\) and y \(3,\)"):
+        _linalg.loglog_slope([1.0, 2.0], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="window="):
+        _linalg.loglog_slope([1.0, 2.0], [1.0, 2.0], window="lower half")
+    with pytest.raises(ValueError, match="not both"):
+        _linalg.loglog_slope([1.0, 2.0], [1.0, 2.0], window=(0, 1), xmin=0)
+
+
+@pytest.mark.parametrize("good", [1, 7, np.int64(3)])
+def test_check_positive_int_accepts_counts(good):
+    assert _linalg.check_positive_int(good, "k") == int(good)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.0, 2.5, True, "3", None])
+def test_check_positive_int_refuses_everything_else_naming_it(bad):
+    with pytest.raises(ValueError, match=r"^k must be a positive integer \(steps\); got k="):
+        _linalg.check_positive_int(bad, "k", " (steps)")
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), -np.inf])
+def test_check_tol_refuses_negative_nan_and_inf(bad):
+    with pytest.raises(ValueError, match="rtol must be finite and >= 0"):
+        _linalg.check_tol(bad, "rtol")
+
+
+def test_check_tol_accepts_numbers_and_scalar_tensors_and_positive_refuses_zero():
+    assert _linalg.check_tol(0, "tol") == 0.0
+    assert _linalg.check_tol(np.float32(0.5), "tol") == 0.5
+    assert _linalg.check_tol(torch.tensor(1e-3), "tol") == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="tol must be finite and > 0"):
+        _linalg.check_tol(0.0, "tol", positive=True)
+    with pytest.raises(TypeError, match="real number"):
+        _linalg.check_tol("1e-8", "tol")
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_check_symmetric_allows_rounding_and_refuses_structure(kind):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((4, 4))
+    s = (a + a.T) / 2
+    wrap = torch.from_numpy if kind == "torch" else np.asarray
+    noisy = s + 10 * np.finfo(float).eps * np.triu(np.ones((4, 4)), 1)  # rounding-sized
+    _linalg.check_symmetric(wrap(noisy), "A", needs="x")
+    with pytest.raises(ValueError) as info:
+        _linalg.check_symmetric(wrap(a), "A", needs="the method needs it", otherwise=", or not")
+    msg = str(info.value)
+    assert msg.startswith("A (shape (4, 4)) is not symmetric: max|A - Aᵀ| = ")
+    assert msg.endswith(
+        "The method needs it: pass (A + A.T) / 2 if the asymmetry is rounding, or not."
+    )
+    _linalg.check_symmetric(wrap(a), "A", rtol=10.0, needs="x")  # a loose rtol lets it pass
+    _linalg.check_symmetric(wrap(np.zeros((3, 3))), "Z", needs="x")
+
+
+def test_dense_limit_is_derived_from_the_one_memory_limit():
+    assert _linalg.DENSE_LIMIT == 16384 and 8 * _linalg.DENSE_LIMIT**2 <= MAX_DENSE_BYTES
+    from hessnotes import curvature, lowrank
+
+    assert curvature.DENSE_LIMIT is lowrank.DENSE_LIMIT is _linalg.DENSE_LIMIT
+
+
+def test_each_convention_is_defined_once_in_the_library():
+    """No module re-implements vec, unvec, sym, the slope fit, the symmetry check, the count
+    check, the inertia words or the estimator type: they live in one place each."""
+    import ast
+    from pathlib import Path
+
+    root = Path(_linalg.__file__).parent
+    homes = {
+        "def vec": {"_linalg.py", "kron.py"},  # kron.vec: the public, checked form
+        "def unvec": {"_linalg.py", "kron.py"},
+        "def _vec": set(),
+        "def _unvec": set(),
+        "def sym": {"_linalg.py"},
+        "def _sym": set(),
+        "polyfit": {"_linalg.py"},
+        "is not symmetric: max|": {"_linalg.py"},
+        "must be a positive integer{": {"_linalg.py"},
+        '"degenerate stationary point"': {"newton.py"},
+        "Estimator = ": {"estimators.py"},
+        "DENSE_LIMIT = ": {"_linalg.py"},
+    }
+    found = {k: set() for k in homes}
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        ast.parse(text)  # every module parses
+        for key in homes:
+            if key.startswith("def "):
+                hit = any(line.lstrip().startswith(key + "(") for line in text.splitlines())
+            elif key == '"degenerate stationary point"':
+                hit = f"return {key}" in text or f"else {key}" in text
+            else:
+                hit = key in text
+            if hit:
+                found[key].add(path.name)
+    assert found == homes

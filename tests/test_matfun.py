@@ -256,7 +256,9 @@ def test_bad_inputs_are_refused_with_the_argument_named():
         sqrtm_frechet(A, bad)
     nonsym = A + np.triu(np.ones((3, 3)), 1)
     for fn in (daleckii_krein, sqrtm_frechet, logm_frechet):
-        with pytest.raises(ValueError, match=r"A is not symmetric.*\(A \+ A.T\) / 2"):
+        with pytest.raises(
+            ValueError, match=r"A \(shape \(3, 3\)\) is not symmetric.*\(A \+ A.T\) / 2"
+        ):
             fn(nonsym, E)
     indefinite = np.diag([1.0, -1.0, 2.0])
     for fn in (sqrtm_frechet, logm_frechet):

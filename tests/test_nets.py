@@ -1,10 +1,17 @@
 """hessnotes.nets: seeded networks that torch.func can differentiate twice."""
 
+import functools
+
+import numpy as np
 import pytest
 import torch
+from helpers import assert_close as _assert_close
 from torch.func import grad, hessian
 
-from hessnotes.nets import _trained, digits_mlp, random_mlp, sample_cloud
+from hessnotes._linalg import vec
+from hessnotes.nets import _trained, digits_mlp, random_mlp, sample_cloud, softmax_layer_samples
+
+assert_close = functools.partial(_assert_close, rtol=1e-12, atol=1e-12, norm="max")
 
 
 def test_mlp_is_deterministic_and_differentiable_twice():
@@ -115,3 +122,34 @@ def test_digits_bad_input():
         m.output_loss(10)
     with pytest.raises(ValueError, match="split"):
         m.accuracy("val")
+
+
+def test_softmax_layer_samples_gradients_and_fisher():
+    s = softmax_layer_samples(400, 4, 3, seed=1)
+    assert s.a.shape == (400, 4) and s.g.shape == (400, 3) and s.W.shape == (3, 4)
+    np.testing.assert_array_equal(s.a[:, -1], 1.0)
+    assert set(np.unique(s.y)) <= {0, 1, 2}
+    assert_close(s.g.sum(axis=1), np.zeros(400), atol=1e-14, what="g sums to zero")
+    # Per-example gradient of -log softmax(W a)_y against autograd: G = g aᵀ, vec(G) = a ⊗ g.
+    W = torch.from_numpy(s.W).requires_grad_(True)
+    for i in range(3):
+        a = torch.from_numpy(s.a[i])
+        loss = -torch.log_softmax(W @ a, dim=0)[int(s.y[i])]
+        (G,) = torch.autograd.grad(loss, W)
+        assert_close(G, np.outer(s.g[i], s.a[i]), what=f"gradient, example {i}")
+        assert_close(vec(G), np.kron(s.a[i], s.g[i]), what=f"vec(G) = a ⊗ g, example {i}")
+    # Labels are drawn from p: the mean of g is near zero (E[p - e_y] = 0).
+    assert np.abs(softmax_layer_samples(20000, 4, 3, seed=2).g.mean(axis=0)).max() < 0.02
+    # Same seed, same draw.
+    np.testing.assert_array_equal(
+        softmax_layer_samples(50, 3, 2, seed=5).g, softmax_layer_samples(50, 3, 2, seed=5).g
+    )
+
+
+def test_softmax_layer_samples_errors():
+    with pytest.raises(ValueError, match=r"at least 2"):
+        softmax_layer_samples(10, 1, 3)
+    with pytest.raises(ValueError, match=r"scale must be a finite non-negative"):
+        softmax_layer_samples(10, 3, 3, scale=np.nan)
+    with pytest.raises(ValueError, match=r"n must be a positive integer"):
+        softmax_layer_samples(0, 3, 3)

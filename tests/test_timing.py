@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from hessnotes.timing import best_of, best_time, loglog_slope, time_vs_dimension, torch_threads
+from hessnotes.timing import best_of, best_time, loglog_slope, mean_times, torch_threads
 
 
 def test_best_of_and_loglog_slope():
@@ -27,15 +27,6 @@ def test_best_of_and_loglog_slope():
         loglog_slope([1.0], [1.0])
 
 
-def test_timing_sweep_restores_threads_and_skips_large_dense():
-    threads = torch.get_num_threads()
-    out = time_vs_dimension([40, 80], 3, dense_max=50, k=2, dense_k=1, budget=0.01)
-    assert torch.get_num_threads() == threads, "torch's thread setting was not restored"
-    assert set(out) == {"D", "low-rank", "dense"}
-    np.testing.assert_array_equal(out["D"], [40.0, 80.0])
-    assert np.all(out["low-rank"] > 0) and out["dense"][0] > 0 and np.isnan(out["dense"][1])
-
-
 def test_threads_restores_and_best_time_validates():
     old = torch.get_num_threads()
     with torch_threads(1):
@@ -44,3 +35,7 @@ def test_threads_restores_and_best_time_validates():
     assert best_time(lambda: None, repeat=1, min_time=0.0) >= 0
     with pytest.raises(ValueError, match="repeat"):
         best_time(lambda: None, repeat=0)
+    calls = []
+    times = mean_times(lambda: calls.append(1), repeat=4, min_time=0.0)
+    assert len(times) == 4 and all(s >= 0 for s in times) and len(calls) == 5  # one warm-up
+    assert best_time(lambda: None, repeat=2, min_time=0.0) >= 0

@@ -2,6 +2,8 @@
 
 :func:`alt_text` reads the text a figure function attached
 (see :func:`hessnotes.figures._style.set_alt`).
+
+Chapters: each module of the package names its own (one module per family of figures).
 """
 
 from hessnotes.figures._style import alt_text

@@ -2,6 +2,8 @@
 forward and reverse sweeps, and the counted cost of a full Jacobian in each mode.
 
 Pure functions: data in, Figure out, alt text written from the data.
+
+Chapters: "Automatic differentiation from scratch".
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """Figures for the chapter "Checking derivatives": the finite-difference error against the step
-size, and the secant of a central difference. Pure functions: data in, Figure out."""
+size, and the secant of a central difference. Pure functions: data in, Figure out.
+
+Chapters: "Checking derivatives".
+"""
 
 from __future__ import annotations
 
@@ -59,7 +62,8 @@ def plot_fd_error(
 
     Args:
         steps: (s,) positive step sizes.
-        errors: series name -> (s,) relative errors, e.g. from :func:`hessnotes.fd.fd_error_curve`.
+        errors: series name -> (s,) relative errors, e.g. from
+            :func:`hessnotes.checks.fd.fd_error_curve`.
         ax: Axes to draw on; a new Figure when ``None``.
         optimal: series name -> step to mark with a dotted line.
         current: a step to mark with a solid grey line and a dot on every series (for sliders).

@@ -1,6 +1,10 @@
 """Figures for the course chapters of "Matrix calculus, checked": forward against reverse mode,
 an avoided eigenvalue crossing, adjoint against forward sensitivities, Newton's convergence and
-Taylor remainders. Pure functions: data in, Figure out, alt text written from the data."""
+Taylor remainders. Pure functions: data in, Figure out, alt text written from the data.
+
+Chapters: "Derivatives as linear maps, and the chain rule", "Derivatives of factorizations", "Second
+derivatives and Newton's method", "Adjoint methods".
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hessnotes.figures._data import log_axis_values
 from hessnotes.figures._style import LINESTYLES, MARKERS, PALETTE, new_figure, set_alt, styled
 
 __all__ = [
@@ -32,13 +37,6 @@ def _np(a: Any, name: str) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     if a.size == 0:
         raise ValueError(f"{name} is empty")
-    return a
-
-
-def _positive(a: Any, name: str) -> np.ndarray:
-    a = _np(a, name).reshape(-1)
-    if not np.isfinite(a).all() or (a <= 0).any():
-        raise ValueError(f"{name} must be finite and positive (a log axis), got {a}")
     return a
 
 
@@ -92,8 +90,8 @@ def plot_mode_costs(
     Raises:
         ValueError: on empty, non-positive or mismatched inputs.
     """
-    m = _positive(sizes, "sizes")
-    tf, tr = _positive(forward, "forward"), _positive(reverse, "reverse")
+    m = log_axis_values(sizes, "sizes")
+    tf, tr = log_axis_values(forward, "forward"), log_axis_values(reverse, "reverse")
     if not (m.size == tf.size == tr.size):
         raise ValueError(f"sizes, forward, reverse have {m.size}, {tf.size}, {tr.size} values")
     cross = _crossing(m, tf, tr)
@@ -154,7 +152,7 @@ def plot_avoided_crossing(
         ValueError: on shapes that do not match.
     """
     t = _np(ts, "ts").reshape(-1)
-    g = _positive(gaps, "gaps")
+    g = log_axis_values(gaps, "gaps")
     ev, sp = _np(eigenvalues, "eigenvalues"), _np(speeds, "speeds")
     if ev.shape != (g.size, t.size, 2) or sp.shape != (g.size, t.size):
         raise ValueError(
@@ -211,10 +209,10 @@ def plot_sensitivity_costs(
     Raises:
         ValueError: on empty, non-positive or mismatched inputs.
     """
-    P = _positive(n_params, "n_params")
+    P = log_axis_values(n_params, "n_params")
     series = _series(times, P.size, "times")
     for k, v in series.items():
-        _positive(v, f"times[{k!r}]")
+        log_axis_values(v, f"times[{k!r}]")
     with styled():
         fig, ax = new_figure(ax)
         for i, (k, v) in enumerate(series.items()):
@@ -317,7 +315,7 @@ def plot_taylor_remainders(
     Raises:
         ValueError: on empty, non-positive or mismatched inputs, or a slope for an unknown series.
     """
-    t = _positive(steps, "steps")
+    t = log_axis_values(steps, "steps")
     series = _series(remainders, t.size, "remainders")
     if set(slopes) - set(series):
         raise ValueError(f"slopes names {sorted(set(slopes) - set(series))} are not in remainders")

@@ -1,7 +1,10 @@
 """Figures for the chapter "Critical points and second-order conditions": contour plots of
 functions of two variables with their critical points and the Hessians' eigenvectors drawn, and
 the curvature of the Rayleigh quotient on the sphere at each eigenvector. Pure functions: data
-in, Figure out, alt text written from the data."""
+in, Figure out, alt text written from the data.
+
+Chapters: "Critical points and second-order conditions".
+"""
 
 from __future__ import annotations
 
@@ -122,88 +125,14 @@ def plot_critical_points(
     data = [_panel(p, k) for k, p in enumerate(panels)]
     if axes is not None and len(axes) != len(data):
         raise ValueError(f"axes has {len(axes)} Axes for {len(data)} panels")
-    descriptions = []
     with styled():
         if axes is None:
             size = figsize or (3.4 * len(data), 3.4)
             fig, axs = plt.subplots(1, len(data), figsize=size, layout="constrained", squeeze=False)
             axes = list(axs[0])
         fig = axes[0].figure
-        for ax, d in zip(axes, data, strict=True):
-            x, y, z = d["x"], d["y"], d["values"]
-            ax.contour(
-                x, y, z, levels=14, colors=PALETTE["grey"], linewidths=0.7, linestyles="solid"
-            )
-            if d["shade_below"] is not None and (z < d["shade_below"]).any():
-                ax.contourf(
-                    x,
-                    y,
-                    z,
-                    levels=[z.min() - 1.0, d["shade_below"]],
-                    colors=[PALETTE["orange"]],
-                    alpha=0.3,
-                )
-            span = 0.16 * min(x.max() - x.min(), y.max() - y.min())
-            words = []
-            for q in d["points"]:
-                at, ev, V = q["at"], q["eigenvalues"], q["eigenvectors"]
-                scale = float(np.abs(ev).max()) if np.abs(ev).max() > 0 else 1.0
-                for e, v in zip(ev, V.T, strict=True):
-                    colour, ls = _SIGN_STYLE[_sign(float(e), scale, rtol)]
-                    v = v / np.linalg.norm(v)
-                    ends = np.stack([at - span * v, at + span * v])
-                    ax.plot(ends[:, 0], ends[:, 1], color=colour, ls=ls, lw=2.2)
-                ax.plot(
-                    at[0],
-                    at[1],
-                    ls="none",
-                    marker=_MARKER.get(q["kind"], "o"),
-                    ms=8,
-                    color="white",
-                    markeredgecolor=PALETTE["blue"] if q["kind"] else "black",
-                    markeredgewidth=1.6,
-                )
-                signs = ", ".join(f"{e:.3g}" for e in ev)
-                words.append(
-                    f"{q['kind'] or 'a point'} at ({at[0]:.3g}, {at[1]:.3g}) with Hessian "
-                    f"eigenvalues {signs}"
-                )
-            ax.set_xlim(x.min(), x.max())
-            ax.set_ylim(y.min(), y.max())
-            ax.set_aspect("equal")
-            ax.grid(False)
-            ax.set_xlabel("x")
-            ax.set_ylabel("y")
-            if d["title"]:
-                ax.set_title(d["title"])
-            shaded = (
-                f"; the region where f < {d['shade_below']:.3g} is shaded"
-                if d["shade_below"] is not None and (z < d["shade_below"]).any()
-                else ""
-            )
-            descriptions.append(
-                f"{d['title'] or 'panel'} (x from {x.min():.3g} to {x.max():.3g}, y from "
-                f"{y.min():.3g} to {y.max():.3g}): " + ("; ".join(words) or "no points") + shaded
-            )
-        handles = [
-            Line2D([], [], color=c, ls=ls, lw=2.2, label=f"{s} curvature")
-            for s, (c, ls) in _SIGN_STYLE.items()
-        ]
-        kinds = dict.fromkeys(q["kind"] for d in data for q in d["points"] if q["kind"])
-        handles += [
-            Line2D(
-                [],
-                [],
-                ls="none",
-                marker=_MARKER.get(k, "o"),
-                ms=7,
-                color="white",
-                markeredgecolor=PALETTE["blue"],
-                markeredgewidth=1.6,
-                label=k,
-            )
-            for k in kinds
-        ]
+        descriptions = [_draw_panel(ax, d, rtol) for ax, d in zip(axes, data, strict=True)]
+        handles = _legend_handles(data)
         fig.legend(
             handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8
         )
@@ -214,6 +143,80 @@ def plot_critical_points(
         "dotted: zero). " + " ".join(f"{k + 1}. {t}." for k, t in enumerate(descriptions)),
     )
     return fig
+
+
+def _draw_panel(ax: Axes, d: Mapping[str, Any], rtol: float) -> str:
+    """One panel: contours, the shaded region, the points; returns its description."""
+    x, y, z = d["x"], d["y"], d["values"]
+    ax.contour(x, y, z, levels=14, colors=PALETTE["grey"], linewidths=0.7, linestyles="solid")
+    shade = d["shade_below"] is not None and (z < d["shade_below"]).any()
+    if shade:
+        ax.contourf(
+            x, y, z, levels=[z.min() - 1.0, d["shade_below"]], colors=[PALETTE["orange"]], alpha=0.3
+        )
+    span = 0.16 * min(x.max() - x.min(), y.max() - y.min())
+    words = [_draw_point(ax, q, span, rtol) for q in d["points"]]
+    ax.set_xlim(x.min(), x.max())
+    ax.set_ylim(y.min(), y.max())
+    ax.set_aspect("equal")
+    ax.grid(False)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    if d["title"]:
+        ax.set_title(d["title"])
+    shaded = f"; the region where f < {d['shade_below']:.3g} is shaded" if shade else ""
+    return (
+        f"{d['title'] or 'panel'} (x from {x.min():.3g} to {x.max():.3g}, y from "
+        f"{y.min():.3g} to {y.max():.3g}): " + ("; ".join(words) or "no points") + shaded
+    )
+
+
+def _draw_point(ax: Axes, q: Mapping[str, Any], span: float, rtol: float) -> str:
+    """A critical point: its eigenvectors styled by the sign of curvature, and its marker."""
+    at, ev, V = q["at"], q["eigenvalues"], q["eigenvectors"]
+    scale = float(np.abs(ev).max()) if np.abs(ev).max() > 0 else 1.0
+    for e, v in zip(ev, V.T, strict=True):
+        colour, ls = _SIGN_STYLE[_sign(float(e), scale, rtol)]
+        v = v / np.linalg.norm(v)
+        ends = np.stack([at - span * v, at + span * v])
+        ax.plot(ends[:, 0], ends[:, 1], color=colour, ls=ls, lw=2.2)
+    ax.plot(
+        at[0],
+        at[1],
+        ls="none",
+        marker=_MARKER.get(q["kind"], "o"),
+        ms=8,
+        color="white",
+        markeredgecolor=PALETTE["blue"] if q["kind"] else "black",
+        markeredgewidth=1.6,
+    )
+    signs = ", ".join(f"{e:.3g}" for e in ev)
+    return (
+        f"{q['kind'] or 'a point'} at ({at[0]:.3g}, {at[1]:.3g}) with Hessian eigenvalues {signs}"
+    )
+
+
+def _legend_handles(data: Sequence[Mapping[str, Any]]) -> list[Line2D]:
+    """The line styles of the three signs of curvature, then the markers of the kinds present."""
+    handles = [
+        Line2D([], [], color=c, ls=ls, lw=2.2, label=f"{s} curvature")
+        for s, (c, ls) in _SIGN_STYLE.items()
+    ]
+    kinds = dict.fromkeys(q["kind"] for d in data for q in d["points"] if q["kind"])
+    return handles + [
+        Line2D(
+            [],
+            [],
+            ls="none",
+            marker=_MARKER.get(k, "o"),
+            ms=7,
+            color="white",
+            markeredgecolor=PALETTE["blue"],
+            markeredgewidth=1.6,
+            label=k,
+        )
+        for k in kinds
+    ]
 
 
 def plot_curvature_counts(

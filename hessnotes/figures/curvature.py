@@ -3,6 +3,8 @@
 Pure functions: data in, a Figure out, with alt text written from the data (``set_alt``); styling
 stays local. The secant estimators keep the colours, line styles and markers of
 :data:`hessnotes.figures.spectra.ESTIMATOR_STYLE`; Lanczos and the exact Hessian get their own.
+
+Chapters: "Exact curvature".
 """
 
 from __future__ import annotations

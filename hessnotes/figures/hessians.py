@@ -1,7 +1,10 @@
 """Figures for the chapters on Hessians from gradients: how far gradient pairs are from any
 symmetric Hessian as the points spread out, and the spectra, norms and ranks of Hessian estimates
 against the true Hessian (the spectrum panel is :func:`hessnotes.figures.spectra.plot_spectra`).
-Pure functions: data in, Figure out."""
+Pure functions: data in, Figure out.
+
+Chapters: "The secant equations", "The blog post's eigen-derivation, revisited".
+"""
 
 from __future__ import annotations
 

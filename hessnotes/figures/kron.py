@@ -1,5 +1,9 @@
 """Figures for the Kronecker chapters: timing of the vec trick, Kronecker-sum spectra, and the
-singular values of the Van Loan–Pitsianis rearrangement. Pure functions: data in, Figure out."""
+singular values of the Van Loan–Pitsianis rearrangement. Pure functions: data in, Figure out.
+
+Chapters: "The vec trick", "Kronecker sums and tensor Sylvester equations", "Shuffles and
+rearrangements".
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hessnotes._linalg import loglog_slope
 from hessnotes.figures._data import as_array
 from hessnotes.figures._style import MARKERS, PALETTE, new_figure, set_alt, styled
 
@@ -18,11 +23,9 @@ __all__ = ["plot_kron_sum_spectrum", "plot_kron_timing", "plot_rearrangement_sin
 
 def _fit_slope(ns: np.ndarray, t: np.ndarray) -> float:
     """Slope of log t against log n over the larger half (at least 2) of the timed sizes."""
-    ok = np.flatnonzero(np.isfinite(t) & (t > 0))
-    if ok.size < 2:
+    if np.count_nonzero(np.isfinite(t) & (t > 0)) < 2:
         return float("nan")
-    ok = ok[-max(2, (ok.size + 1) // 2) :]
-    return float(np.polyfit(np.log(ns[ok]), np.log(t[ok]), 1)[0])
+    return loglog_slope(ns, t, window="upper half")
 
 
 def plot_kron_timing(

@@ -1,6 +1,9 @@
 """Figures for the chapter "Derivatives of matrix functions": the divided-difference matrix of the
 Daleckii–Krein formula, and the condition number of the exponential against non-normality. Pure
-functions: data in, Figure out, alt text written from the data."""
+functions: data in, Figure out, alt text written from the data.
+
+Chapters: "Derivatives of matrix functions".
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """Figures for the chapter "Differentiating through an ODE": a trajectory beside its sensitivities,
 and the cost of a gradient against the number of parameters. Pure functions: data in, Figure out,
-alt text written from the data."""
+alt text written from the data.
+
+Chapters: "Differentiating through an ODE".
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Figures for noisy pairs: the error of a regularised Hessian estimate against the damping.
 
 Pure functions: data in, a Figure out, with alt text written from the data (``set_alt``).
+
+Chapters: "Noisy pairs and a real network".
 """
 
 from __future__ import annotations

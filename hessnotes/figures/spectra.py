@@ -5,6 +5,9 @@ noisy-pairs chapters all use it).
 
 Pure functions: data in, a Figure out; styling stays local (``hessnotes.figures._style.styled``).
 Each estimator keeps one colour, line style and marker across all figures (:data:`ESTIMATOR_STYLE`).
+
+Chapters: "hessnotes", "The least-norm Hessian", "Noisy pairs and a real network", "High
+dimensions", "Limited-memory updates".
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """Figures for the chapter "Derivatives of random functions": the variance of Monte Carlo gradient
 estimators against a parameter (the dimension, a scale), measured with error bars beside the
-closed forms. Pure functions: data in, Figure out, alt text written from the data."""
+closed forms. Pure functions: data in, Figure out, alt text written from the data.
+
+Chapters: "Derivatives of random functions".
+"""
 
 from __future__ import annotations
 
@@ -11,24 +14,13 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hessnotes.figures._data import as_array
+from hessnotes.figures._data import as_array, log_axis_values
 from hessnotes.figures._style import LINESTYLES, MARKERS, PALETTE, new_figure, set_alt, styled
 from hessnotes.timing import loglog_slope
 
 __all__ = ["plot_estimator_variances"]
 
 _COLORS = (PALETTE["blue"], PALETTE["vermillion"], PALETTE["green"], PALETTE["purple"])
-
-
-def _positive(a: Any, name: str, n: int | None = None) -> np.ndarray:
-    a = as_array(a).reshape(-1)
-    if a.size == 0:
-        raise ValueError(f"{name} is empty")
-    if n is not None and a.size != n:
-        raise ValueError(f"{name} has {a.size} values; it needs {n}, one per x")
-    if not np.isfinite(a).all() or (a <= 0).any():
-        raise ValueError(f"{name} must be finite and positive (a log axis), got {a}")
-    return a
 
 
 def plot_estimator_variances(
@@ -61,7 +53,7 @@ def plot_estimator_variances(
         ValueError: on empty, mismatched, non-finite or non-positive data, or a closed form
             without a measurement.
     """
-    xs = _positive(x, "x")
+    xs = log_axis_values(x, "x")
     if not measured:
         raise ValueError("measured is empty; give at least one estimator")
     extra = set(closed) - set(measured)
@@ -71,12 +63,12 @@ def plot_estimator_variances(
     for k, pair in measured.items():
         if not (isinstance(pair, tuple | list) and len(pair) == 2):
             raise ValueError(f"measured[{k!r}] must be a pair (variance, stderr)")
-        v = _positive(pair[0], f"measured[{k!r}] variance", xs.size)
+        v = log_axis_values(pair[0], f"measured[{k!r}] variance", xs.size)
         se = as_array(pair[1]).reshape(-1)
         if se.size != xs.size or not np.isfinite(se).all() or (se < 0).any():
             raise ValueError(f"measured[{k!r}] stderr must be {xs.size} finite numbers >= 0")
         data[k] = (v, se)
-    lines = {k: _positive(v, f"closed[{k!r}]", xs.size) for k, v in closed.items()}
+    lines = {k: log_axis_values(v, f"closed[{k!r}]", xs.size) for k, v in closed.items()}
     parts = []
     with styled():
         fig, ax = new_figure(ax)

@@ -86,7 +86,7 @@ def test_errors():
         fd_error_curve(torch.sin, x, x, [0.1, -1.0])
     with pytest.raises(ValueError, match="is zero here"):
         fd_error_curve(lambda z: (z**2).sum(), torch.zeros(2, dtype=T), x, [0.1])
-    with pytest.raises(ValueError, match="fewer than two"):
+    with pytest.raises(ValueError, match="a slope needs two"):
         fit_slope([1.0, 2.0], [1.0, 1.0], 5.0, 6.0)
     with pytest.raises(ValueError, match="1-D of equal length"):
         fit_slope([1.0, 2.0], [1.0], 0.0, 6.0)

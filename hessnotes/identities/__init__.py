@@ -23,6 +23,9 @@ Sources. ``"Cookbook (N)"`` is equation N of *The Matrix Cookbook* (Petersen and
 of November 15, 2012), and a number is given only where it was read in the open Lean formalisation
 ``eric-wieser/lean-matrix-cookbook``, which keeps the Cookbook's numbering. Other entries are
 standard results (derived in the book) and have no source number.
+
+Chapters: "Second derivatives and Newton's method", "Critical points and second-order conditions",
+"A verified catalogue".
 """
 
 from __future__ import annotations
@@ -33,9 +36,27 @@ from dataclasses import replace
 
 import torch
 
-from hessnotes._catalogue import CATALOGUE
-from hessnotes._identity import KINDS, Identity, symmetric_entries_derivative, unvech, vech
 from hessnotes.checks import CheckResult, check_gradient, check_hessian, check_jvp, general
+from hessnotes.identities import (
+    determinants,
+    differentials,
+    eigen,
+    exercises,
+    forms,
+    inverses,
+    kronecker,
+    norms,
+    second_order,
+    symmetric,
+    traces,
+)
+from hessnotes.identities._identity import (
+    KINDS,
+    Identity,
+    symmetric_entries_derivative,
+    unvech,
+    vech,
+)
 
 __all__ = [
     "CATALOGUE",
@@ -57,6 +78,21 @@ __all__ = [
 ]
 
 _DT = torch.float64
+
+#: Every entry, topic by topic: one module-level tuple per topic, in the book's numbering order.
+CATALOGUE: tuple[Identity, ...] = (
+    *differentials.ENTRIES,
+    *traces.ENTRIES,
+    *determinants.ENTRIES,
+    *inverses.ENTRIES,
+    *norms.ENTRIES,
+    *forms.ENTRIES,
+    *eigen.ENTRIES,
+    *second_order.ENTRIES,
+    *kronecker.ENTRIES,
+    *symmetric.ENTRIES,
+    *exercises.ENTRIES,
+)
 
 CATALOGUE: tuple[Identity, ...]
 """The registry: every identity of the catalogue, in the order of the book's table."""

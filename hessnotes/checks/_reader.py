@@ -1,4 +1,4 @@
-"""How the checkers speak about the reader's own code (private; used by checks and formulas).
+"""How the checkers speak about the reader's own code (private to :mod:`hessnotes.checks`).
 
 A check reports a slip in the reader's terms, not the library's:
 
@@ -98,7 +98,7 @@ def trailing_names(fn: Callable, k: int, default: Sequence[str]) -> tuple[str, .
 # --------------------------------------------------------------------------------------------------
 _LIBRARY_DIRS = (
     *(os.path.dirname(m.__file__) + os.sep for m in (torch, np) if getattr(m, "__file__", None)),
-    os.path.dirname(__file__) + os.sep,
+    os.path.dirname(os.path.dirname(__file__)) + os.sep,  # hessnotes/, not hessnotes/checks/
 )
 
 _SHAPE_WORDS = ("shape", "size", "dimension", "broadcast", "aligned", "square", "out of bounds")
