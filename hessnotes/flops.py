@@ -18,7 +18,9 @@ SVD, eigh, triangular solves) or elementwise work.
 
 Chapters: "Derivatives as linear maps, and the chain rule", "Automatic differentiation from
 scratch", "Differentiating through an ODE", "The blog post's eigen-derivation, revisited", "Noisy
-pairs and a real network", "High dimensions", "Limited-memory updates".
+pairs and a real network", "High dimensions", "Limited-memory updates", "Exact curvature",
+"Kronecker sums and tensor Sylvester equations", "Second derivatives and Newton's method", "The
+least-norm Hessian", "The vec trick".
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Where a chapter's numbers came from: the versions that computed them and the day they ran."""
+"""Where a chapter's numbers came from: the versions that computed them and the day they ran.
+
+Chapters: every chapter (its last, hidden cell).
+"""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ tests can check the low-rank estimators against them:
 
 Arrays are (D, n) with the pairs in columns, as in :mod:`hessnotes.secant`.
 
-Chapters: "Noisy pairs and a real network".
+Chapters: "Noisy pairs and a real network", "The least-norm Hessian".
 """
 
 from __future__ import annotations

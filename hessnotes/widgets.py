@@ -16,6 +16,10 @@ Where there are no widgets (the book's PDF, a notebook viewer without widget sta
 falls back to a still: the slider's display data also holds the frame shown first as
 ``image/png``, with its alt text and ``{"slider": {"shown": "<label = value>", "frames": N}}`` in
 the output's metadata.
+
+Chapters: "Checking derivatives", "Exact curvature", "Kronecker sums and tensor Sylvester
+equations", "Noisy pairs and a real network", "Shuffles and rearrangements", "The blog post's
+eigen-derivation, revisited", "The least-norm Hessian".
 """
 
 from __future__ import annotations
