@@ -93,7 +93,7 @@ def plot_difference_errors(
         ax.set_xlabel("step size h")
         ax.set_ylabel("relative error")
         ax.set_title(title or "Error against step: truncation falls, roundoff rises")
-        ax.legend(fontsize=8, loc="lower left")
+        ax.legend(fontsize=8, loc="upper center")
     lows = "; ".join(describe_curve(k, h, e, xname="h") for k, e in series.items())
     marks = ", ".join(f"{k} at {v:.0e}" for k, v in optimal.items())
     set_alt(
