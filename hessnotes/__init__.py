@@ -89,6 +89,18 @@ from hessnotes.curvature import (
     lanczos,
     spectral_density,
 )
+
+# finite differences: stencils, Richardson, the complex step (hessnotes.differences)
+from hessnotes.differences import (
+    balanced_step,
+    complex_step,
+    difference,
+    difference_errors,
+    richardson,
+    stencil_difference,
+    stencil_weights,
+    truncation_term,
+)
 from hessnotes.distributed import (
     gloo_all_reduce_demo,
     least_norm_distributed,
@@ -383,4 +395,13 @@ __all__ = [  # noqa: RUF022 -- grouped by topic, as the book is
     "optimal_baseline",
     "pathwise_gradient",
     "score_function_gradient",
+    # finite differences: stencils, Richardson, the complex step (hessnotes.differences)
+    "balanced_step",
+    "complex_step",
+    "difference",
+    "difference_errors",
+    "richardson",
+    "stencil_difference",
+    "stencil_weights",
+    "truncation_term",
 ]

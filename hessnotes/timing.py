@@ -11,8 +11,9 @@ A tool: it imports nothing of the library's domains. Timings of the book's algor
 :mod:`hessnotes.costs` (``time_vs_dimension`` moved there; ``hessnotes.timing.time_vs_dimension``
 still works). Timings are for figures and benchmarks; the tests never assert on them.
 
-Chapters: "Second derivatives and Newton's method", "Differentiating through an ODE", "Derivatives
-of random functions", "The secant equations", "Exact curvature", "High dimensions".
+Chapters: "Finite differences done right", "Second derivatives and Newton's method",
+"Differentiating through an ODE", "Derivatives of random functions", "The secant equations", "Exact
+curvature", "High dimensions".
 """
 
 from __future__ import annotations

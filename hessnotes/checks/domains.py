@@ -6,11 +6,12 @@ redrawn at every point of a check, and the tangent space its directions come fro
 derivatives".
 
 Chapters: "Derivatives as linear maps, and the chain rule", "Automatic differentiation from
-scratch", "Checking derivatives", "Seven identities", "Derivatives of factorizations", "Derivatives
-of matrix functions", "Second derivatives and Newton's method", "Critical points and second-order
-conditions", "Adjoint methods", "Differentiating through an ODE", "Derivatives of random functions",
-"A verified catalogue", "Kronecker sums and tensor Sylvester equations", "The secant equations",
-"The least-norm Hessian", "Exact curvature", "Limited-memory updates", "Conventions".
+scratch", "Checking derivatives", "Finite differences done right", "Seven identities", "Derivatives
+of factorizations", "Derivatives of matrix functions", "Second derivatives and Newton's method",
+"Critical points and second-order conditions", "Adjoint methods", "Differentiating through an ODE",
+"Derivatives of random functions", "A verified catalogue", "Kronecker sums and tensor Sylvester
+equations", "The secant equations", "The least-norm Hessian", "Exact curvature", "Limited-memory
+updates", "Conventions".
 """
 
 from __future__ import annotations

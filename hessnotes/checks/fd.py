@@ -21,7 +21,8 @@ floating dtype the caller names (float16 included: that is the point of a precis
 comparison); a point or direction that is not floating, or holds NaN or Inf, is refused with
 the argument named.
 
-Chapters: "Derivatives as linear maps, and the chain rule", "Checking derivatives".
+Chapters: "Derivatives as linear maps, and the chain rule", "Checking derivatives", "Finite
+differences done right".
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ reported with the reader's line.
 The reference should be computed independently of the formula under test (a library function
 that has its own unit tests against brute force, or a dense construction).
 
-Chapters: "The least-norm Hessian", "The blog post's eigen-derivation, revisited", "Noisy pairs and
-a real network", "High dimensions", "Limited-memory updates", "The vec trick", "Kronecker sums and
-tensor Sylvester equations".
+Chapters: "Finite differences done right", "The least-norm Hessian", "The blog post's
+eigen-derivation, revisited", "Noisy pairs and a real network", "High dimensions", "Limited-memory
+updates", "The vec trick", "Kronecker sums and tensor Sylvester equations".
 """
 
 from __future__ import annotations

@@ -3,11 +3,12 @@
 Introduced in "Derivatives as linear maps, and the chain rule" and "Checking derivatives".
 
 Chapters: "Derivatives as linear maps, and the chain rule", "Automatic differentiation from
-scratch", "Checking derivatives", "Seven identities", "Derivatives of factorizations", "Derivatives
-of matrix functions", "Critical points and second-order conditions", "Adjoint methods",
-"Differentiating through an ODE", "Derivatives of random functions", "A verified catalogue", "The
-vec trick", "Kronecker sums and tensor Sylvester equations", "Shuffles and rearrangements", "The
-secant equations", "The least-norm Hessian", "Limited-memory updates", "Conventions".
+scratch", "Checking derivatives", "Finite differences done right", "Seven identities", "Derivatives
+of factorizations", "Derivatives of matrix functions", "Critical points and second-order
+conditions", "Adjoint methods", "Differentiating through an ODE", "Derivatives of random functions",
+"A verified catalogue", "The vec trick", "Kronecker sums and tensor Sylvester equations", "Shuffles
+and rearrangements", "The secant equations", "The least-norm Hessian", "Limited-memory updates",
+"Conventions".
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 Introduced in "Derivatives as linear maps, and the chain rule".
 
 Chapters: "Derivatives as linear maps, and the chain rule", "Automatic differentiation from
-scratch", "Checking derivatives", "Seven identities", "Derivatives of factorizations", "Derivatives
-of matrix functions", "Differentiating through an ODE", "Kronecker sums and tensor Sylvester
-equations".
+scratch", "Checking derivatives", "Finite differences done right", "Seven identities", "Derivatives
+of factorizations", "Derivatives of matrix functions", "Differentiating through an ODE", "Kronecker
+sums and tensor Sylvester equations".
 """
 
 from __future__ import annotations
