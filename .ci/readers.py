@@ -190,8 +190,63 @@ def _fold(cell, source: bool, outputs: bool) -> None:
         cell.metadata.pop("jupyter", None)
 
 
+HEADING_ID = "hn-heading-"  # ids of the generated heading cells
+COLLAPSED = "jp-MarkdownHeadingCollapsed"
+
+
+def is_heading_cell(cell) -> bool:
+    return cell.cell_type == "markdown" and cell.get("id", "").startswith(HEADING_ID)
+
+
+def _heading(text: str, key: str, *, collapsed: bool = False):
+    cell = nbformat.v4.new_markdown_cell(text, metadata={"tags": ["remove-cell"]})
+    if collapsed:
+        cell.metadata[COLLAPSED] = True
+    cell.id = HEADING_ID + key
+    return cell
+
+
+def _starts(cell, directive: str) -> bool:
+    return cell.cell_type == "markdown" and cell.source.lstrip().startswith(f":::{{{directive}}}")
+
+
+def _heading_level(cell) -> int | None:
+    levels = [len(m[1]) for m in re.finditer(r"^(#{1,6})\s", cell.source, re.M)]
+    return min(levels) if cell.cell_type == "markdown" and levels else None
+
+
+def add_headings(nb) -> None:
+    """Collapsed headings around each solution (see the module docstring), fresh: generated
+    heading cells already in ``nb`` are dropped first, so running it again changes nothing."""
+    cells, k, inside = [], 0, False
+    old = [c for c in nb.cells if not is_heading_cell(c)]
+    for i, cell in enumerate(old):
+        if _starts(cell, "exercise"):
+            k, inside = k + 1, True
+            cells.append(_heading(f"### Exercise {k}", f"exercise-{k}"))
+        elif _starts(cell, "solution-start"):
+            cells.append(
+                _heading(f"#### Solution to exercise {k}", f"solution-{k}", collapsed=True)
+            )
+        elif _starts(cell, "solution-end"):
+            inside = False
+        elif inside and (_heading_level(cell) or 9) <= 4:
+            # It would end the collapsed section early and show the rest of the solution.
+            raise SystemExit(
+                f"cell {cell.get('id')}: a heading of level 1-4 inside exercise {k} or its "
+                "solution; use level 5 or bold text"
+            )
+        cells.append(cell)
+        if _starts(cell, "solution-end") and not any(_starts(c, "solution-start") for c in old[i:]):
+            level = _heading_level(old[i + 1]) if i + 1 < len(old) else None
+            if level is None or level > 3:
+                cells.append(_heading("### After the exercises", "end"))
+    nb.cells = cells
+
+
 def prepare(nb) -> None:
-    """Before execution: the set-up cell, the macro cell and the folding metadata, fresh."""
+    """Before execution: the set-up cell, the macro cell, the solution headings and the folding
+    metadata, fresh."""
     setup = nb.cells[0]
     if setup.cell_type != "code" or not setup.source.startswith(SETUP_MARK):
         raise SystemExit("the first cell must be the hidden Colab set-up cell (see README.md)")
@@ -201,6 +256,7 @@ def prepare(nb) -> None:
     cell = nbformat.v4.new_markdown_cell(macro_cell_source(), metadata={"tags": ["remove-cell"]})
     cell.id = "hn-macros"
     nb.cells.insert(1, cell)
+    add_headings(nb)
     folded = solution_cells(nb)
     for i, c in enumerate(nb.cells):
         # The set-up cell folds its code only: a failed install must show its sentence.
@@ -532,7 +588,7 @@ def colab_copy(nb, name: str, book: Book):
     conv = _Converter(book, name)
     cells, collapsed = [], []
     for i, cell in enumerate(nb.cells):
-        if is_macro_cell(cell):
+        if is_macro_cell(cell) or is_heading_cell(cell):  # Colab folds by its own headings
             continue
         cell.metadata.pop("jupyter", None)
         cell.metadata.pop("tags", None)
