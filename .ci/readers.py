@@ -15,11 +15,21 @@ it after any edit gives the same result on every chapter; nothing here is edited
    ``\\newcommand``) defines them for MathJax 2 (Colab). JupyterLab's own MathJax 3 forgets
    definitions between cells (jupyterlab/jupyterlab#18116), so no cell can serve it; Binder
    therefore renders Markdown with jupyterlab-myst.
-3. **Solutions folded**: the cells between ``:::{solution-start}`` and ``:::{solution-end}`` get
-   ``jupyter.source_hidden`` (and ``outputs_hidden`` for code), which JupyterLab and Notebook 7
-   honour: the reader sees the exercise, and a click shows the answer. Run All keeps the code
-   folded but, by JupyterLab's design, shows the Markdown it renders and the outputs of the cells
-   it runs (``cellexecutor.ts``, ``CodeCell.execute`` in JupyterLab 4.4).
+3. **Solutions hidden until opened, even after Run All**: before each exercise a generated Markdown
+   heading "### Exercise k", and before each ``:::{solution-start}`` a heading "#### Solution to
+   exercise k" with ``jp-MarkdownHeadingCollapsed: true`` (cells tagged ``remove-cell``, so the site
+   never shows them; ids ``hn-heading-*``, replaced on every run). JupyterLab hides every cell under
+   a collapsed heading (Notebook 7 shares its notebook widget; not tested here), up to the next
+   heading of the same or a higher level (the next exercise, or "### After the exercises", added
+   after the last solution unless a heading of level 1-3 follows), and keeps them hidden when Run
+   All runs them: the reader sees "n cells hidden" under the heading and opens the solution with a
+   click (``make test-lab`` checks both in JupyterLab). A heading of level 1-4 inside an exercise or
+   its solution would end the hidden part early, so it is refused. Inside, the cells also keep
+   ``jupyter.source_hidden`` (and ``outputs_hidden`` for code): once opened, the code stays folded
+   until clicked (Run All shows the Markdown it renders and the outputs of the cells it runs,
+   ``cellexecutor.ts`` and ``CodeCell.execute`` in JupyterLab 4.4). Run All still executes the
+   solutions; they are hidden, not skipped. The Colab copies drop these headings: Colab folds the
+   section under its own "Solution to Exercise" heading (``colab.collapsed_sections``).
 4. **Slider first frames**: a cell that shows a slider (``hessnotes.widgets``) stores the frame it
    starts on as a static PNG; running the cell replaces it with the live widget.
 5. **Colab copies** (``book/colab/<chapter>.ipynb``, which the Colab button opens): Colab renders no
