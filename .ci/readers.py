@@ -15,11 +15,21 @@ it after any edit gives the same result on every chapter; nothing here is edited
    ``\\newcommand``) defines them for MathJax 2 (Colab). JupyterLab's own MathJax 3 forgets
    definitions between cells (jupyterlab/jupyterlab#18116), so no cell can serve it; Binder
    therefore renders Markdown with jupyterlab-myst.
-3. **Solutions folded**: the cells between ``:::{solution-start}`` and ``:::{solution-end}`` get
-   ``jupyter.source_hidden`` (and ``outputs_hidden`` for code), which JupyterLab and Notebook 7
-   honour: the reader sees the exercise, and a click shows the answer. Run All keeps the code
-   folded but, by JupyterLab's design, shows the Markdown it renders and the outputs of the cells
-   it runs (``cellexecutor.ts``, ``CodeCell.execute`` in JupyterLab 4.4).
+3. **Solutions hidden until opened, even after Run All**: before each exercise a generated Markdown
+   heading "### Exercise k", and before each ``:::{solution-start}`` a heading "#### Solution to
+   exercise k" with ``jp-MarkdownHeadingCollapsed: true`` (cells tagged ``remove-cell``, so the site
+   never shows them; ids ``hn-heading-*``, replaced on every run). JupyterLab hides every cell under
+   a collapsed heading (Notebook 7 shares its notebook widget; not tested here), up to the next
+   heading of the same or a higher level (the next exercise, or "### After the exercises", added
+   after the last solution unless a heading of level 1-3 follows), and keeps them hidden when Run
+   All runs them: the reader sees "n cells hidden" under the heading and opens the solution with a
+   click (``make test-lab`` checks both in JupyterLab). A heading of level 1-4 inside an exercise or
+   its solution would end the hidden part early, so it is refused. Inside, the cells also keep
+   ``jupyter.source_hidden`` (and ``outputs_hidden`` for code): once opened, the code stays folded
+   until clicked (Run All shows the Markdown it renders and the outputs of the cells it runs,
+   ``cellexecutor.ts`` and ``CodeCell.execute`` in JupyterLab 4.4). Run All still executes the
+   solutions; they are hidden, not skipped. The Colab copies drop these headings: Colab folds the
+   section under its own "Solution to Exercise" heading (``colab.collapsed_sections``).
 4. **Slider first frames**: a cell that shows a slider (``hessnotes.widgets``) stores the frame it
    starts on as a static PNG; running the cell replaces it with the live widget.
 5. **Colab copies** (``book/colab/<chapter>.ipynb``, which the Colab button opens): Colab renders no
@@ -190,8 +200,63 @@ def _fold(cell, source: bool, outputs: bool) -> None:
         cell.metadata.pop("jupyter", None)
 
 
+HEADING_ID = "hn-heading-"  # ids of the generated heading cells
+COLLAPSED = "jp-MarkdownHeadingCollapsed"
+
+
+def is_heading_cell(cell) -> bool:
+    return cell.cell_type == "markdown" and cell.get("id", "").startswith(HEADING_ID)
+
+
+def _heading(text: str, key: str, *, collapsed: bool = False):
+    cell = nbformat.v4.new_markdown_cell(text, metadata={"tags": ["remove-cell"]})
+    if collapsed:
+        cell.metadata[COLLAPSED] = True
+    cell.id = HEADING_ID + key
+    return cell
+
+
+def _starts(cell, directive: str) -> bool:
+    return cell.cell_type == "markdown" and cell.source.lstrip().startswith(f":::{{{directive}}}")
+
+
+def _heading_level(cell) -> int | None:
+    levels = [len(m[1]) for m in re.finditer(r"^(#{1,6})\s", cell.source, re.M)]
+    return min(levels) if cell.cell_type == "markdown" and levels else None
+
+
+def add_headings(nb) -> None:
+    """Collapsed headings around each solution (see the module docstring), fresh: generated
+    heading cells already in ``nb`` are dropped first, so running it again changes nothing."""
+    cells, k, inside = [], 0, False
+    old = [c for c in nb.cells if not is_heading_cell(c)]
+    for i, cell in enumerate(old):
+        if _starts(cell, "exercise"):
+            k, inside = k + 1, True
+            cells.append(_heading(f"### Exercise {k}", f"exercise-{k}"))
+        elif _starts(cell, "solution-start"):
+            cells.append(
+                _heading(f"#### Solution to exercise {k}", f"solution-{k}", collapsed=True)
+            )
+        elif _starts(cell, "solution-end"):
+            inside = False
+        elif inside and (_heading_level(cell) or 9) <= 4:
+            # It would end the collapsed section early and show the rest of the solution.
+            raise SystemExit(
+                f"cell {cell.get('id')}: a heading of level 1-4 inside exercise {k} or its "
+                "solution; use level 5 or bold text"
+            )
+        cells.append(cell)
+        if _starts(cell, "solution-end") and not any(_starts(c, "solution-start") for c in old[i:]):
+            level = _heading_level(old[i + 1]) if i + 1 < len(old) else None
+            if level is None or level > 3:
+                cells.append(_heading("### After the exercises", "end"))
+    nb.cells = cells
+
+
 def prepare(nb) -> None:
-    """Before execution: the set-up cell, the macro cell and the folding metadata, fresh."""
+    """Before execution: the set-up cell, the macro cell, the solution headings and the folding
+    metadata, fresh."""
     setup = nb.cells[0]
     if setup.cell_type != "code" or not setup.source.startswith(SETUP_MARK):
         raise SystemExit("the first cell must be the hidden Colab set-up cell (see README.md)")
@@ -201,6 +266,7 @@ def prepare(nb) -> None:
     cell = nbformat.v4.new_markdown_cell(macro_cell_source(), metadata={"tags": ["remove-cell"]})
     cell.id = "hn-macros"
     nb.cells.insert(1, cell)
+    add_headings(nb)
     folded = solution_cells(nb)
     for i, c in enumerate(nb.cells):
         # The set-up cell folds its code only: a failed install must show its sentence.
@@ -532,7 +598,7 @@ def colab_copy(nb, name: str, book: Book):
     conv = _Converter(book, name)
     cells, collapsed = [], []
     for i, cell in enumerate(nb.cells):
-        if is_macro_cell(cell):
+        if is_macro_cell(cell) or is_heading_cell(cell):  # Colab folds by its own headings
             continue
         cell.metadata.pop("jupyter", None)
         cell.metadata.pop("tags", None)

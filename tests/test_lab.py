@@ -12,8 +12,12 @@ aborted:
   solution cells must be collapsed and every slider cell must already show its first frame;
 * runs the notebook with *Run > Run All Cells* from the menu, timing it, and measures the kernel's
   peak memory (``VmHWM``, plus any processes it started);
-* then asserts: no cell error; still no math error or raw MyST, outputs included; every slider
-  moves by arrow keys and by a drag, and the frame shown changes with it;
+* checks that every solution is still hidden under its collapsed heading (the generated
+  "Solution to exercise k" cells, ``.ci/readers.py``), then clicks each heading's collapse toggle
+  and checks that its cells appear;
+* then asserts: no cell error; still no math error or raw MyST, outputs included (the opened
+  solutions too); every slider moves by arrow keys and by a drag, and the frame shown changes
+  with it;
 * and no console error from the book (JupyterLab's own warnings about shared module versions are
   not errors; everything at level ``error`` counts).
 
@@ -206,6 +210,11 @@ SCAN = """async () => {
     const top = outer.getBoundingClientRect().top, bottom = top + outer.clientHeight;
     panel.content.widgets.forEach((w, i) => {
       const cell = w.node, r = cell.getBoundingClientRect();
+      if (w.isHidden) {  // under a collapsed heading: nothing of it shows
+        seen.set(i, {md: w.model.type === 'markdown', text: '', mathErrors: 0, hidden: true,
+                     inputShown: false, outputShown: false, images: 0, citations: 0});
+        return;
+      }
       if (!cell.isConnected || r.height === 0 || r.bottom < top || r.top > bottom) return;
       const md = w.model.type === 'markdown';
       const rendered = cell.querySelector('.jp-MarkdownOutput, .jp-RenderedMarkdown, .myst');
@@ -222,7 +231,8 @@ SCAN = """async () => {
       const images = cell.querySelectorAll('.jp-OutputArea img').length;
       // jupyterlab-myst 2.7 reads no bibliography: a {cite} shows its key, flagged.
       const citations = cell.querySelectorAll('[title="Citation Not Found"]').length;
-      seen.set(i, {md, text, mathErrors, inputShown, outputShown, images, citations});
+      seen.set(i, {md, text, mathErrors, hidden: false, inputShown, outputShown, images,
+                   citations});
     });
   };
   outer.scrollTop = 0;
@@ -414,6 +424,59 @@ def solution_cells(model: list[dict]) -> list[int]:
     return out
 
 
+# Every cell as the notebook lays it out: hidden (under a collapsed heading) or not, and for a
+# Markdown heading its level and whether it is collapsed.
+HEADINGS = """() => hnPanel().content.widgets.map(w => {
+  const md = w.model.type === 'markdown';
+  return {id: w.model.id, hidden: w.isHidden, collapsed: md ? !!w.headingCollapsed : false,
+          level: md && w.headingInfo ? w.headingInfo.level : -1};
+})"""
+
+
+def solution_headings(page: LabPage) -> list[dict]:
+    """Each generated "Solution to exercise k" heading (``.ci/readers.py``): is it collapsed, which
+    cells are under it (up to the next heading of its level or higher) and which of them show."""
+    cells = page.pg.evaluate(HEADINGS)
+    out = []
+    for i, c in enumerate(cells):
+        if not c["id"].startswith("hn-heading-solution-"):
+            continue
+        end = next(
+            (j for j in range(i + 1, len(cells)) if 0 < cells[j]["level"] <= c["level"]),
+            len(cells),
+        )
+        under = list(range(i + 1, end))
+        shown = [j for j in under if not cells[j]["hidden"]]
+        out.append({"heading": i, "collapsed": c["collapsed"], "under": under, "shown": shown})
+    return out
+
+
+def open_solutions(page: LabPage, headings: list[dict]) -> list[dict]:
+    """Click each solution heading's collapse toggle, as a reader does: do its cells appear?"""
+    pg, out = page.pg, []
+    for h in headings:
+        i = h["heading"]
+        pg.evaluate(
+            "async i => { const nb = hnPanel().content; await nb.scrollToItem(i, 'start'); }", i
+        )
+        pg.wait_for_timeout(300)
+        cell = pg.evaluate_handle("i => hnPanel().content.widgets[i].node", i).as_element()
+        # The toggle (a caret) shows while the pointer is over the heading; JupyterLab shows an
+        # "n cells hidden" button below it at all times.
+        cell.hover()
+        button = cell.query_selector(".jp-collapseHeadingButton")
+        if button is not None:
+            button.click(timeout=5000)
+            pg.wait_for_timeout(300)
+        cells = pg.evaluate(HEADINGS)
+        first = pg.evaluate(
+            "i => hnPanel().content.widgets[i].node.getBoundingClientRect().height", i + 1
+        )
+        hidden = [j for j in h["under"] if cells[j]["hidden"]]
+        out.append({"heading": i, "clicked": button is not None, "hidden": hidden, "height": first})
+    return out
+
+
 # The frames a slider box shows now (alt texts of the visible frame images).
 SLIDER_STATE = """box => Array.from(box.closest('.widget-vbox').querySelectorAll('img.hn-frame'))
   .filter(i => i.offsetParent).map(i => i.alt).join('|')"""
@@ -475,6 +538,7 @@ def measure(page: LabPage, name: str, *, read_only: bool = False) -> dict:
         t = time.perf_counter()
         before = count_issues(page.scan(), before_model)
         phases["read"] = time.perf_counter() - t
+        headings = solution_headings(page)
         slider_cells = [
             i for i, c in enumerate(before_model) if c["type"] == "code" and c["slider"]
         ]
@@ -489,6 +553,9 @@ def measure(page: LabPage, name: str, *, read_only: bool = False) -> dict:
             "after": before,
             "slider_cells": len(slider_cells),
             "first_frames": len(first_frames),
+            "headings_before": headings,
+            "headings_after": headings,
+            "opened": [],
             "run_s": float("nan"),
             "peak_bytes": float("nan"),
             "errors": [],
@@ -499,6 +566,10 @@ def measure(page: LabPage, name: str, *, read_only: bool = False) -> dict:
             memory = PeakMemory(pid)
             row["run_s"] = page.run_all()
             row["peak_bytes"] = memory.stop()
+            row["headings_after"] = solution_headings(page)
+            t = time.perf_counter()
+            row["opened"] = open_solutions(page, row["headings_after"])
+            phases["open solutions"] = time.perf_counter() - t
             model = page.model()
             t = time.perf_counter()
             row["after"] = count_issues(page.scan(), model, ran=True)
@@ -525,10 +596,11 @@ def table(rows: list[dict]) -> str:
     lines = [
         "| chapter | Run All (s) | peak kernel memory (GB) | math errors before / after Run All"
         " | raw MyST | solution cells folded before / code folded after Run All"
+        " | solutions hidden before / after Run All / shown by a click"
         " | slider first frames"
         " | sliders by key | sliders by drag | cell errors | console errors"
         " | (eq-…) labels shown | unresolved citations |",
-        "|---|" + "---:|" * 12,
+        "|---|" + "---:|" * 13,
     ]
     for r in rows:
         s, b, a = r["sliders"], r["before"], r["after"]
@@ -539,6 +611,9 @@ def table(rows: list[dict]) -> str:
             f" | {len(set(b['raw_myst']) | set(a['raw_myst']))}"
             f" | {sol - len(b['open_solutions'])}/{sol}"
             f" / {a['solutions'] - len(a['open_solutions'])}/{a['solutions']}"
+            f" | {_hidden(r['headings_before'])} / {_hidden(r['headings_after'])}"
+            f" / {sum(o['clicked'] and not o['hidden'] for o in r['opened'])}"
+            f"/{len(r['headings_before'])}"
             f" | {r['first_frames']}/{r['slider_cells']}"
             f" | {sum(x['by_key'] for x in s)}/{len(s)}"
             f" | {sum(x['by_drag'] for x in s)}/{len(s)}"
@@ -546,6 +621,10 @@ def table(rows: list[dict]) -> str:
             f" | {len(a['eq_labels'])} | {a['citations']} |"
         )
     return "\n".join(lines)
+
+
+def _hidden(headings: list[dict]) -> int:
+    return sum(h["collapsed"] and bool(h["under"]) and not h["shown"] for h in headings)
 
 
 def _chromium(p):
@@ -610,6 +689,17 @@ def test_a_reader_runs_the_chapter_in_jupyterlab(name, page, rows):
         assert not seen["raw_myst"], f"{name} {when}: raw MyST {seen['raw_myst'][:5]}"
         assert not seen["open_solutions"], f"{name} {when}: open solutions {seen['open_solutions']}"
     assert before["solutions"] or name not in EXERCISE_CHAPTERS, f"{name}: no solutions found"
+    # Run All runs the solutions too; each stays hidden under its collapsed heading until the
+    # reader clicks the heading's toggle.
+    n_exercises = (ROOT / "book" / f"{name}.ipynb").read_text().count(":::{exercise}")
+    for when, headings in (("before", row["headings_before"]), ("after", row["headings_after"])):
+        assert len(headings) == n_exercises, f"{name}: {len(headings)} solution headings"
+        for h in headings:
+            assert h["collapsed"] and h["under"], f"{name} {when} Run All: {h} is not collapsed"
+            assert not h["shown"], f"{name} {when} Run All: solution cells {h['shown']} show"
+    for o in row["opened"]:
+        assert o["clicked"], f"{name}: heading cell {o['heading']} has no collapse toggle"
+        assert not o["hidden"] and o["height"] > 0, f"{name}: a click did not show {o}"
     assert row["first_frames"] == row["slider_cells"], f"{name}: slider cells without a first frame"
     assert len(row["sliders"]) >= row["slider_cells"], f"{name}: {row['sliders']}"
     for s in row["sliders"]:
