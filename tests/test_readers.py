@@ -97,14 +97,40 @@ def test_prepare_writes_setup_and_macro_cells_and_folds_solutions_only():
     assert folded == {
         1: None,
         2: None,
-        3: None,
+        3: None,  # "### Exercise 1"
         4: None,
         5: None,
-        6: {"source_hidden": True},  # the solution's prose
-        7: {"source_hidden": True, "outputs_hidden": True},  # its code and outputs
-        8: None,
-        9: None,
+        6: None,  # "#### Solution to exercise 1", collapsed
+        7: None,
+        8: {"source_hidden": True},  # the solution's prose
+        9: {"source_hidden": True, "outputs_hidden": True},  # its code and outputs
+        10: None,
+        11: None,  # "### After the exercises"
+        12: None,
     }
+    # The generated headings: hidden on the site; the solution's collapsed in JupyterLab, so Run
+    # All shows nothing of it; the closing one ends the collapsed part before the chapter goes on.
+    headings = {i: c for i, c in enumerate(nb.cells) if readers.is_heading_cell(c)}
+    assert [c.source for c in headings.values()] == [
+        "### Exercise 1",
+        "#### Solution to exercise 1",
+        "### After the exercises",
+    ]
+    assert list(headings) == [3, 6, 11]
+    assert all(c.metadata["tags"] == ["remove-cell"] for c in headings.values())
+    assert [bool(c.metadata.get(readers.COLLAPSED)) for c in headings.values()] == [
+        False,
+        True,
+        False,
+    ]
+    assert sum(map(readers.is_heading_cell, nb.cells)) == 3  # idempotent
+
+
+def test_prepare_refuses_a_heading_inside_an_exercise():
+    nb = _chapter()
+    nb.cells[5].source = "## A section inside the solution\n\nBecause."
+    with pytest.raises(SystemExit, match="heading"):
+        readers.prepare(nb)
 
 
 def test_prepare_refuses_a_chapter_without_the_setup_cell():
