@@ -180,12 +180,14 @@ def _scratch_book(dest: Path) -> None:
     shutil.copy(ROOT / "book" / "references.bib", dest / "book" / "references.bib")
     for chapter in CHAPTERS:
         shutil.copy(ROOT / f"{chapter}.ipynb", dest / f"{chapter}.ipynb")
-    # A value printed through a library function: build_probe, defined in _linalg and
-    # re-exported by kron (so the chapter depends on _linalg only through kron).
-    with open(dest / "hessnotes" / "_linalg.py", "a") as f:
-        f.write('\n\ndef build_probe() -> str:\n    return "value 1"\n')
+    # A value printed through a library function: build_probe, defined in a module of its own
+    # and re-exported by kron (so the chapter depends on _probe only through kron; _linalg, which
+    # nearly every module imports, would reach every chapter).
+    (dest / "hessnotes" / "_probe.py").write_text(
+        'def build_probe() -> str:\n    return "value 1"\n'
+    )
     with open(dest / "hessnotes" / "kron.py", "a") as f:
-        f.write("\nfrom hessnotes._linalg import build_probe  # noqa: E402, F401\n")
+        f.write("\nfrom hessnotes._probe import build_probe  # noqa: E402, F401\n")
     probe = nbformat.v4.new_notebook()
     probe.metadata["kernelspec"] = {
         "name": "python3",
@@ -240,13 +242,13 @@ def test_a_library_change_reaches_exactly_the_chapters_that_import_it(tmp_path):
     assert executed == set(), "a rebuild with no change executed chapters again"
     assert pdf.exists(), "a rebuild that changed nothing removed the PDF"
 
-    # Change the value in _linalg.py: probe (through kron's re-export) and conventions (it
-    # uses kron, which imports _linalg) run again; seven-identities imports neither.
-    linalg = book / "hessnotes" / "_linalg.py"
-    linalg.write_text(linalg.read_text().replace('"value 1"', '"value 2"'))
+    # Change the value in _probe.py: probe (through kron's re-export) and conventions (it uses
+    # kron, which imports _probe) run again; seven-identities imports neither.
+    module = book / "hessnotes" / "_probe.py"
+    module.write_text(module.read_text().replace('"value 1"', '"value 2"'))
     executed, library, log = _build(book)
     assert executed == {"probe", "conventions"}, log[-3000:]
-    assert "[hn_deps] book/probe re-executes: hessnotes/_linalg.py changed" in log
+    assert "[hn_deps] book/probe re-executes: hessnotes/_probe.py changed" in log
     html = page.read_text()
     assert "the library says: value 2" in html and "value 1" not in html
     assert not pdf.exists(), "the site still offers the PDF of the old pages"
