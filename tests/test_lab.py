@@ -74,7 +74,7 @@ LAB_CHAPTERS = ["intro", "checking-derivatives", "kronecker-sums", "shuffles"]
 # reference that does not). Such a message counts as a book error only when its target is defined
 # in no chapter; the table reports the others, by target.
 XREF_MISS = re.compile(r"^Cross reference target was not found: (\S+)$")
-LABEL_DEFS = re.compile(r"^:label:\s*(\S+)|^\$\$\s*\((\S+)\)|^\((\S+)\)=\s*$", re.M)
+LABEL_DEFS = re.compile(r"^\s*:label:\s*(\S+)|^\s*\$\$\s*\((\S+)\)|^\((\S+)\)=\s*$", re.M)
 
 
 def book_targets() -> dict[str, str]:
