@@ -402,7 +402,8 @@ class Book:
             people = entry.persons.get("author") or entry.persons.get("editor") or []
             names = [_last(p) for p in people]
             if not names:
-                who = entry.fields.get("organization") or key
+                # no author: what the site shows, the entry's key field (a title), else its key
+                who = entry.fields.get("organization") or entry.fields.get("key") or key
             elif len(names) == 1:
                 who = names[0]
             elif len(names) == 2:

@@ -804,7 +804,8 @@ def rearrange(A: Array, bshape: tuple[int, int], cshape: tuple[int, int]) -> Arr
 
 
 def rearrange_via_row_major(A: Array, bshape: tuple[int, int], cshape: tuple[int, int]) -> Array:
-    """``R(A)`` by the seed's first recipe: row-major reshapes, two transposes, a column-major read.
+    """``R(A)`` by the exercise notebook's first recipe: row-major reshapes, two transposes, a
+    column-major read.
 
     Steps, per block row ``i1`` (the leading axis never moves):
 
@@ -838,7 +839,8 @@ def rearrange_via_row_major(A: Array, bshape: tuple[int, int], cshape: tuple[int
 
 
 def rearrange_via_column_major(A: Array, bshape: tuple[int, int], cshape: tuple[int, int]) -> Array:
-    """``R(A)`` by the seed's second recipe: every reshape column-major, each index named.
+    """``R(A)`` by the exercise notebook's second recipe: every reshape column-major, each index
+    named.
 
     Steps:
 

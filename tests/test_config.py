@@ -489,3 +489,26 @@ def test_the_readme_lists_each_module_once():
     )
     assert sorted(listed) == modules, (sorted(set(modules) - set(listed)), listed)
     assert len(listed) == len(set(listed)), "a module is listed twice"
+
+
+def test_readers_never_see_the_word_seed():
+    """The user's notes are cited by what they are (the blog post by its title): "seed" never names
+    them in any Markdown a reader sees (chapters, their Colab copies, the pages) nor in a citation
+    key, which jupyterlab-myst and the Colab copies may show. (A random seed, and autodiff's seed
+    vector, are seeds.)"""
+    pages = [*NOTEBOOKS, *sorted(ROOT.glob("book/colab/*.ipynb"))]
+    notes = re.compile(
+        r"\bseed(?:'s)? (?:notes?|blog|post|notebook|exercises?|recipes?|derivation)\b|the seed's",
+        re.I,
+    )
+    seen = []
+    for path in pages:
+        for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+            if cell["cell_type"] == "markdown" and notes.search("".join(cell["source"])):
+                seen.append(f"{path.relative_to(ROOT)} cell {i}")
+    for path in sorted(ROOT.glob("book/*.md")):
+        if notes.search(path.read_text()):
+            seen.append(str(path.relative_to(ROOT)))
+    keys = re.findall(r"^@\w+\{([^,]+),", (ROOT / "book" / "references.bib").read_text(), re.M)
+    seen += [f"citation key {k}" for k in keys if "seed" in k.lower()]
+    assert not seen, seen

@@ -157,7 +157,7 @@ def test_symmetric_only_formula_on_general_matrix_is_caught():
     assert check_gradient(f, g_sym, general(4), symmetric(4)).passed
     with pytest.raises(AssertionError, match="gradient, point 1 of 3, vs autograd"):
         check_gradient(f, g_sym, general(4), general(4, 4))
-    # The seed's Exercise 1 in its symmetric form, -4 (A - x xᵀ) x, on a general A:
+    # The exercise notebook's Exercise 1 in its symmetric form, -4 (A - x xᵀ) x, on a general A:
     with pytest.raises(AssertionError, match="vs autograd"):
         check_gradient(
             lambda x, A: ((A - torch.outer(x, x)) ** 2).sum(),
