@@ -512,3 +512,17 @@ def test_readers_never_see_the_word_seed():
     keys = re.findall(r"^@\w+\{([^,]+),", (ROOT / "book" / "references.bib").read_text(), re.M)
     seen += [f"citation key {k}" for k in keys if "seed" in k.lower()]
     assert not seen, seen
+
+
+def test_markdown_outputs_render_as_myst():
+    """myst-nb renders a ``text/markdown`` output as CommonMark unless the cell says MyST: no
+    tables, no ``$...$`` math (the catalogue once showed raw TeX and table bars). Every cell with
+    such an output asks for MyST."""
+    plain = []
+    for path in NOTEBOOKS:
+        for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+            outputs = cell.get("outputs", [])
+            if any("text/markdown" in o.get("data", {}) for o in outputs):
+                if cell["metadata"].get("mystnb", {}).get("markdown_format") != "myst":
+                    plain.append(f"{path.name} cell {i}")
+    assert not plain, f"set metadata mystnb.markdown_format = 'myst' in {plain}"

@@ -155,6 +155,12 @@ def test_fallback_glyphs_print_in_text_and_in_math():
     assert "\\newunicodechar{ℓ}{\\ifmmode\\ell\\else" in tex and '\\char"2113' in tex
 
 
+def test_mono_fallback_glyphs_print_upright():
+    tex = hn_pdf.mono_fallback_glyphs(["✗"])
+    assert "\\newfontface\\hnmonofallback{DejaVu Sans Mono}" in tex
+    assert '\\newunicodechar{✗}{{\\upshape\\hnmonofallback\\char"2717}}' in tex
+
+
 # --------------------------------------------------------------------------------------------------
 # The PDF
 # --------------------------------------------------------------------------------------------------

@@ -32,7 +32,9 @@ This extension adapts the LaTeX output; the HTML build is unaffected.
    every chapter. It is kept at the site's value while the environment is read and saved, and
    raised only for writing the LaTeX.
 7. **Every character has a glyph**: FreeSerif and DejaVu Sans Mono lack a few symbols the
-   outputs print (:data:`FALLBACK_GLYPHS`); those come from Latin Modern Math. No index, no
+   outputs print (:data:`FALLBACK_GLYPHS`); those come from Latin Modern Math, or, where it
+   lacks them too, from upright DejaVu Sans Mono (:data:`MONO_FALLBACK_GLYPHS`); ``\\setminus``
+   prints as ``\\smallsetminus`` (:data:`MATH_FIXES`). No index, no
    domain indices (the book has none; xindy is not needed). The chapters the site leaves
    unnumbered (the Appendix part) are lettered.
 """
@@ -85,7 +87,22 @@ FONTS = r"""
 
 #: Characters the text fonts lack: printed from Latin Modern Math in text, as these in math.
 #: The PDF test fails on any "Missing character" in the LaTeX log; add such characters here.
-FALLBACK_GLYPHS = {"ℓ": r"\ell", "⪯": r"\preceq", "⪰": r"\succeq", "𝒫": r"\mathcal{P}"}
+FALLBACK_GLYPHS = {
+    "ℓ": r"\ell",
+    "⪯": r"\preceq",
+    "⪰": r"\succeq",
+    "𝒫": r"\mathcal{P}",
+    "𝒳": r"\mathcal{X}",
+    "𝓑": r"\mathcal{B}",
+}
+
+#: Characters Latin Modern Math lacks too, printed from DejaVu Sans Mono (upright; its oblique,
+#: used for code comments, lacks them).
+MONO_FALLBACK_GLYPHS = ("✗",)
+
+#: Math that unicode-math maps to a character Latin Modern Math lacks (``\setminus`` is U+29F5).
+MATH_FIXES = r"""\AtBeginDocument{\renewcommand{\setminus}{\smallsetminus}}
+"""
 
 
 def fallback_glyphs(glyphs: dict[str, str]) -> str:
@@ -95,6 +112,16 @@ def fallback_glyphs(glyphs: dict[str, str]) -> str:
         lines.append(
             f"\\newunicodechar{{{char}}}{{\\ifmmode{math}\\else"
             f'{{\\upshape\\mdseries\\hnfallback\\char"{ord(char):X}}}\\fi}}'
+        )
+    return "\n".join(lines) + "\n"
+
+
+def mono_fallback_glyphs(chars) -> str:
+    r"""``\newunicodechar`` lines printing each character from upright DejaVu Sans Mono."""
+    lines = [r"\newfontface\hnmonofallback{DejaVu Sans Mono}[Scale=MatchLowercase]"]
+    for char in chars:
+        lines.append(
+            f'\\newunicodechar{{{char}}}{{{{\\upshape\\hnmonofallback\\char"{ord(char):X}}}}}'
         )
     return "\n".join(lines) + "\n"
 
@@ -141,6 +168,8 @@ def _configure(app, config):
         + CELL_ENVIRONMENTS
         + "% hn_pdf: characters the text fonts lack\n"
         + fallback_glyphs(FALLBACK_GLYPHS)
+        + mono_fallback_glyphs(MONO_FALLBACK_GLYPHS)
+        + MATH_FIXES
         + "% hn_pdf: the book's macros, from mathjax3_config in _config.yml\n"
         + "\\AtBeginDocument{%\n"
         + latex_macros(macros)
