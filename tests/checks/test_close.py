@@ -14,10 +14,6 @@ T = torch.float64
 inv = torch.linalg.inv
 
 
-def _fixed(shape, seed):
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=T)
-
-
 # ---------------------------------------------------------------------------- check_close
 def test_check_close_passes_and_prints_a_verdict():
     from hessnotes.checks import check_close, check_error

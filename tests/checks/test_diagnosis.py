@@ -17,6 +17,7 @@ from checks_cases import (
     _BadSquare,
     _dlogdet,
     _fitting,
+    _fixed,
     _point,
     _tr_axb,
     _xax,
@@ -40,10 +41,6 @@ T = torch.float64
 
 
 inv = torch.linalg.inv
-
-
-def _fixed(shape, seed):
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=T)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -21,10 +21,6 @@ T = torch.float64
 inv = torch.linalg.inv
 
 
-def _fixed(shape, seed):
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=T)
-
-
 # --------------------------------------------------------------------------------------------------
 # Domains
 # --------------------------------------------------------------------------------------------------

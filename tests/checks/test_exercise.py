@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from checks_cases import X100, _point
+from checks_cases import (
+    X100,
+    _point,
+)
 
 from hessnotes.checks import (
     CheckResult,
@@ -19,10 +22,6 @@ T = torch.float64
 
 
 inv = torch.linalg.inv
-
-
-def _fixed(shape, seed):
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=T)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from checks_cases import (  # noqa: F401
     _BadSquare,
     _dlogdet,
     _fitting,
+    _fixed,
     _point,
     _tr_axb,
     _xax,
@@ -32,10 +33,6 @@ T = torch.float64
 
 
 inv = torch.linalg.inv
-
-
-def _fixed(shape, seed):
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=T)
 
 
 # Hessian of f(x) = xᵀ A x + Σ sin x: A + Aᵀ - diag(sin x); f(X) = ½ tr(Xᵀ A X B) for symmetric

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from checks_cases import B34
+from checks_cases import (
+    B34,
+)
 
 from hessnotes.checks import (
     check_jvp,
@@ -21,10 +23,6 @@ T = torch.float64
 
 
 inv = torch.linalg.inv
-
-
-def _fixed(shape, seed):
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=T)
 
 
 JVPS = [

@@ -18,6 +18,7 @@ from checks_cases import (  # noqa: F401
     _BadSquare,
     _dlogdet,
     _fitting,
+    _fixed,
     _point,
     _tr_axb,
     _xax,
@@ -37,10 +38,6 @@ T = torch.float64
 
 
 inv = torch.linalg.inv
-
-
-def _fixed(shape, seed):
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=T)
 
 
 # --------------------------------------------------------------------------------------------------
