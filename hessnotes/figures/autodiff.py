@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from hessnotes.admodes import crossover
 from hessnotes.figures._style import LINESTYLES, MARKERS, PALETTE, new_figure, set_alt, styled
+from hessnotes.figures.course import _mode_axes
 
 __all__ = ["graph_levels", "plot_graph", "plot_jacobian_counts"]
 
@@ -245,16 +246,7 @@ def plot_jacobian_counts(
                 ls="-" if i < 2 else LINESTYLES[1 + (i % 2)], lw=1.8 if i < 2 else 1.2,
                 markersize=5 if i < 2 else 3, label=k,
             )  # fmt: skip
-        ax.axvline(n_inputs, color=PALETTE["grey"], ls=":", lw=1, label=f"m = n = {n_inputs}")
-        if cross is not None:
-            ax.axvline(cross, color=PALETTE["green"], lw=1, label=f"crossover m ≈ {cross:.0f}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("number of outputs m")
-        ax.set_ylabel("flops (counted) per full Jacobian")
-        ax.legend(fontsize=8)
-        if title:
-            ax.set_title(title)
+        _mode_axes(ax, n_inputs, cross, "flops (counted) per full Jacobian", title)
     ends = "; ".join(f"{k} from {v[0]:.3g} to {v[-1]:.3g}" for k, v in series.items())
     where = (
         f"{names[0]} and {names[1]} cross near m = {cross:.0f}"

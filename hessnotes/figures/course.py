@@ -65,6 +65,23 @@ def _crossing(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> float | None:
     return None
 
 
+def _mode_axes(
+    ax: Axes, n_inputs: int, cross: float | None, ylabel: str, title: str | None
+) -> None:
+    """The axes of a forward-against-reverse cost plot over the number of outputs m: log scales,
+    the line m = n, the crossover (when there is one), labels and legend."""
+    ax.axvline(n_inputs, color=PALETTE["grey"], ls=":", lw=1, label=f"m = n = {n_inputs}")
+    if cross is not None:
+        ax.axvline(cross, color=PALETTE["green"], lw=1, label=f"crossover m ≈ {cross:.0f}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("number of outputs m")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+
+
 def plot_mode_costs(
     sizes: Sequence[float],
     forward: Sequence[float],
@@ -99,16 +116,7 @@ def plot_mode_costs(
         fig, ax = new_figure(ax)
         ax.plot(m, tf * 1e3, color=_COLORS[0], marker=MARKERS[0], label=f"forward: {n_inputs} JVPs")
         ax.plot(m, tr * 1e3, color=_COLORS[1], marker=MARKERS[1], ls="--", label="reverse: m VJPs")
-        ax.axvline(n_inputs, color=PALETTE["grey"], ls=":", lw=1, label=f"m = n = {n_inputs}")
-        if cross is not None:
-            ax.axvline(cross, color=PALETTE["green"], lw=1, label=f"crossover m ≈ {cross:.0f}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("number of outputs m")
-        ax.set_ylabel("ms per full Jacobian")
-        ax.legend(fontsize=8)
-        if title:
-            ax.set_title(title)
+        _mode_axes(ax, n_inputs, cross, "ms per full Jacobian", title)
     where = (
         f"the curves cross near m = {cross:.0f}"
         if cross is not None
